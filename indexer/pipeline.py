@@ -1,0 +1,203 @@
+"""Index files: read → structure → passages → embeddings → stores, incrementally and crash-safely."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from filelock import FileLock, Timeout
+
+from indexer.embed import Embedder
+from indexer.passages import PassageBuilder
+from indexer.read import ReadError, file_sha256, page_ranges, read_bytes, read_document
+from indexer.stores import DocArtifacts, IndexStore, embedding_text
+from indexer.structure import structure_document
+from qa.models import DocumentRecord
+from qa.settings import Settings
+
+
+class IndexBusyError(Exception):
+    """Another `qa index` holds the data directory."""
+
+
+class Progress(Protocol):
+    def file_started(self, path: Path) -> None: ...
+    def file_done(self, path: Path, pages: int, passages: int) -> None: ...
+
+
+class _NoProgress:
+    def file_started(self, path: Path) -> None:
+        pass
+
+    def file_done(self, path: Path, pages: int, passages: int) -> None:
+        pass
+
+
+@dataclass
+class Failure:
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    indexed: list[DocumentRecord] = field(default_factory=list)
+    unchanged: list[DocumentRecord] = field(default_factory=list)
+    removed: list[DocumentRecord] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    generation: str | None = None
+    pages: int = 0
+    passages: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Path], list[Failure]]:
+    """Files named directly, and files with an indexable extension under folders, in a stable order."""
+    files: list[Path] = []
+    failures: list[Failure] = []
+    wanted = {e.lower() for e in extensions}
+    for path in paths:
+        path = Path(path)
+        try:
+            if path.is_dir():
+                found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted and not p.name.startswith("."))
+                files.extend(found)
+            elif path.exists() or path.is_symlink():
+                files.append(path)
+            else:
+                failures.append(Failure(str(path), "path not found"))
+        except PermissionError:
+            failures.append(Failure(str(path), "permission denied"))
+    unique = list(dict.fromkeys(p.resolve() for p in files))
+    return unique, failures
+
+
+class Indexer:
+    """Runs one indexing pass over files against a data directory."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.embedding)
+        self.store = IndexStore(settings)
+        self.progress = progress or _NoProgress()
+
+    def run(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
+        started = time.perf_counter()
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(self.store.lock_path), timeout=0):
+                report = self._run(paths if paths else list(self.settings.index.paths), rebuild)
+        except Timeout:
+            raise IndexBusyError(f"{self.store.root}: another `qa index` is running on this data directory") from None
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(self, paths: list[Path], rebuild: bool) -> IndexReport:
+        report = IndexReport()
+        files, report.failed = collect_files(paths, self.settings.index.extensions)
+        manifest = self.store.manifest()
+        model = self.embedder.name
+        if manifest.embedding_model and manifest.embedding_model != model:
+            rebuild = True  # vectors from another model cannot be mixed with new ones
+        previous = {} if rebuild else manifest.by_path()
+        by_hash = {doc.sha256: doc for doc in previous.values()}
+        kept: dict[str, DocumentRecord] = {}
+
+        for path in files:
+            key = str(path)
+            self.progress.file_started(path)
+            try:
+                data = read_bytes(path)
+            except ReadError as exc:
+                report.failed.append(Failure(key, str(exc)))
+                if key in previous:
+                    kept[key] = previous[key]  # unreadable now: the indexed version stays
+                continue
+            sha = file_sha256(data)
+            old = previous.get(key)
+            if old and old.sha256 == sha:
+                kept[key] = old
+                report.unchanged.append(old)
+                self.progress.file_done(path, 0, 0)
+                continue
+            twin = by_hash.get(sha)
+            if twin and twin.path != key and Path(twin.path).exists():
+                report.failed.append(Failure(key, f"duplicate of already indexed {twin.file}; skipped"))
+                continue
+            try:
+                record, pages, passages = self._index_file(path, data, sha, rebuild, report)
+            except ReadError as exc:
+                report.failed.append(Failure(key, str(exc)))
+                if old:
+                    kept[key] = old
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+                report.failed.append(Failure(key, f"could not be indexed: {type(exc).__name__}: {exc}"))
+                if old:
+                    kept[key] = old
+                continue
+            kept[key] = record
+            by_hash[sha] = record
+            report.indexed.append(record)
+            report.pages += pages
+            report.passages += passages
+            self.progress.file_done(path, pages, passages)
+
+        # Files indexed before that no longer exist are removed; others not named this time stay.
+        for key, doc in previous.items():
+            if key in kept:
+                continue
+            if Path(key).exists():
+                kept[key] = doc
+            else:
+                report.removed.append(doc)
+
+        changed = report.indexed or report.removed or rebuild or self.store.current_generation() is None
+        if changed:
+            documents = sorted(kept.values(), key=lambda d: d.path)
+            report.generation = self.store.publish(documents, model)
+        else:
+            report.generation = self.store.current_generation()
+        return report
+
+    def _index_file(self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport) -> tuple[DocumentRecord, int, int]:
+        source = read_document(path, data)
+        if source.no_text_pages:
+            report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))
+        doc_id = sha[:16]
+        structured = structure_document(source)
+        model = self.embedder.name
+        if rebuild or not self.store.has_artifacts(doc_id, model):
+            builder = PassageBuilder(self.settings.passages, self.embedder.count_tokens, self.embedder.max_tokens)
+            passages = builder.build(structured, doc_id)
+            if not passages:
+                raise ReadError("no text to index")
+            embeddings = self.embedder.embed([embedding_text(p) for p in passages])
+            self.store.save_artifacts(doc_id, DocArtifacts(passages, embeddings), model)
+        else:
+            passages = self.store.load_passages(doc_id)
+        record = DocumentRecord(
+            id=doc_id,
+            file=path.name,
+            path=str(path),
+            sha256=sha,
+            title=structured.title,
+            doc_type=structured.doc_type,
+            committee=structured.committee,
+            meeting_date=structured.meeting_date,
+            period=structured.period,
+            pages=len(source.pages),
+            passages=len(passages),
+            no_text_pages=source.no_text_pages,
+            indexed_at=dt.datetime.now(dt.UTC),
+        )
+        return record, len(source.pages), len(passages)

@@ -1,0 +1,288 @@
+"""The index on disk: per-document artifacts, and published generations of Chroma + BM25 + manifest.
+
+Layout of the data directory:
+    docs/<doc_id>/            passages.jsonl + embeddings.npy, immutable once written
+    generations/<gen>/        manifest.json, chroma/ (embedded mode), lexical/ (BM25)
+    CURRENT                   the name of the published generation, replaced atomically
+A generation is built beside the published one and only then named in CURRENT, so a crash
+or kill at any moment leaves the previous index complete and queryable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from indexer.passages import searchable_text
+from qa.models import DocumentRecord, Passage
+from qa.settings import Settings
+
+MANIFEST_VERSION = 1
+# Bump when reading, structure or passage rules change, so cached artifacts are rebuilt.
+PIPELINE_VERSION = "1"
+KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
+
+
+class Manifest(BaseModel):
+    version: int = MANIFEST_VERSION
+    generation: str | None = None
+    created_at: dt.datetime | None = None
+    embedding_model: str | None = None
+    pipeline_version: str = PIPELINE_VERSION
+    documents: list[DocumentRecord] = Field(default_factory=list)
+
+    def by_path(self) -> dict[str, DocumentRecord]:
+        return {doc.path: doc for doc in self.documents}
+
+
+def chroma_client(settings: Settings, path: Path | None):
+    """A Chroma client with telemetry off: embedded at `path`, or the configured server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.store.mode == "server":
+        return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
+    assert path is not None
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def lexical_tokens(texts: list[str], stemmer=None):
+    import bm25s
+
+    return bm25s.tokenize(texts, lower=True, stopwords="en", stemmer=stemmer or _stemmer(), show_progress=False)
+
+
+def chroma_metadata(passage: Passage) -> dict:
+    """Flat scalar metadata for Chroma's filters (it stores no None or lists)."""
+    meta = {
+        "doc_id": passage.doc_id,
+        "file": passage.file,
+        "page_start": passage.page_start,
+        "page_end": passage.page_end,
+        "part": passage.part,
+        "doc_type": passage.doc_type,
+        "decision": passage.decision,
+        "boilerplate": passage.boilerplate,
+        "table": passage.table,
+    }
+    optional = {
+        "label_start": passage.label_start,
+        "section": passage.section,
+        "committee": passage.committee,
+        "decision_status": passage.decision_status,
+        "meeting_date": passage.meeting_date.isoformat() if passage.meeting_date else None,
+        "meeting_day": int(passage.meeting_date.strftime("%Y%m%d")) if passage.meeting_date else None,
+        "pack_day": int(passage.pack_date.strftime("%Y%m%d")) if passage.pack_date else None,
+    }
+    meta.update({k: v for k, v in optional.items() if v is not None})
+    return meta
+
+
+def embedding_text(passage: Passage) -> str:
+    """What the embedder and BM25 see: the heading context, then the cleaned passage text."""
+    return f"{passage.context}\n{searchable_text(passage.text)}"
+
+
+@dataclass
+class DocArtifacts:
+    passages: list[Passage]
+    embeddings: np.ndarray
+
+
+class IndexStore:
+    """Reads and writes one data directory."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.root = Path(settings.data_dir)
+
+    # ---- paths
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "index.lock"
+
+    def _doc_dir(self, doc_id: str) -> Path:
+        return self.root / "docs" / doc_id
+
+    def _gen_dir(self, generation: str) -> Path:
+        return self.root / "generations" / generation
+
+    def current_generation(self) -> str | None:
+        try:
+            name = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name if name and self._gen_dir(name).is_dir() else None
+
+    def generation_dir(self) -> Path | None:
+        generation = self.current_generation()
+        return self._gen_dir(generation) if generation else None
+
+    # ---- manifest
+    def manifest(self) -> Manifest:
+        gen_dir = self.generation_dir()
+        if gen_dir is None:
+            return Manifest()
+        return Manifest.model_validate_json((gen_dir / "manifest.json").read_text())
+
+    # ---- per-document artifacts
+    def has_artifacts(self, doc_id: str, model: str) -> bool:
+        meta = self._doc_dir(doc_id) / "meta.json"
+        if not meta.exists():
+            return False
+        info = json.loads(meta.read_text())
+        return info.get("embedding_model") == model and info.get("pipeline_version") == PIPELINE_VERSION
+
+    def save_artifacts(self, doc_id: str, artifacts: DocArtifacts, model: str) -> None:
+        """Write a document's passages and embeddings; atomic, so a half-written one never exists."""
+        target = self._doc_dir(doc_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{doc_id}-", dir=target.parent))
+        with open(staging / "passages.jsonl", "w", encoding="utf-8") as handle:
+            for passage in artifacts.passages:
+                handle.write(passage.model_dump_json() + "\n")
+        np.save(staging / "embeddings.npy", artifacts.embeddings)
+        (staging / "meta.json").write_text(json.dumps({"embedding_model": model, "pipeline_version": PIPELINE_VERSION}))
+        _fsync_dir(staging)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+
+    def load_passages(self, doc_id: str) -> list[Passage]:
+        with open(self._doc_dir(doc_id) / "passages.jsonl", encoding="utf-8") as handle:
+            return [Passage.model_validate_json(line) for line in handle if line.strip()]
+
+    def load_artifacts(self, doc_id: str) -> DocArtifacts:
+        return DocArtifacts(self.load_passages(doc_id), np.load(self._doc_dir(doc_id) / "embeddings.npy"))
+
+    # ---- generations
+    def publish(self, documents: list[DocumentRecord], model: str) -> str:
+        """Build a new generation holding exactly these documents, then make it the current one."""
+        generations = self.root / "generations"
+        generations.mkdir(parents=True, exist_ok=True)
+        name = dt.datetime.now(dt.UTC).strftime("g%Y%m%dT%H%M%S%f")
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=generations))
+        passages: list[Passage] = []
+        vectors: list[np.ndarray] = []
+        for doc in documents:
+            artifacts = self.load_artifacts(doc.id)
+            passages.extend(artifacts.passages)
+            vectors.append(artifacts.embeddings)
+        embeddings = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        collection_name = f"{self.settings.store.collection}-{name}"
+        self._write_chroma(staging / "chroma", collection_name, passages, embeddings)
+        self._write_lexical(staging / "lexical", passages)
+        manifest = Manifest(generation=name, created_at=dt.datetime.now(dt.UTC), embedding_model=model, documents=documents)
+        (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
+        _fsync_dir(staging)
+        os.replace(staging, generations / name)
+        _atomic_write(self.root / "CURRENT", name)
+        self._collect_garbage()
+        return name
+
+    def _write_chroma(self, path: Path, collection_name: str, passages: list[Passage], embeddings: np.ndarray) -> None:
+        client = chroma_client(self.settings, path)
+        collection = client.create_collection(collection_name, embedding_function=None,
+                                              configuration={"hnsw": {"space": "cosine"}})
+        batch = 1000
+        for start in range(0, len(passages), batch):
+            chunk = passages[start : start + batch]
+            collection.add(
+                ids=[p.id for p in chunk],
+                embeddings=embeddings[start : start + batch],
+                documents=[p.text for p in chunk],
+                metadatas=[chroma_metadata(p) for p in chunk],
+            )
+        _close_chroma(client)
+
+    def _write_lexical(self, path: Path, passages: list[Passage]) -> None:
+        import bm25s
+
+        path.mkdir(parents=True, exist_ok=True)
+        ids = [p.id for p in passages]
+        (path / "ids.json").write_text(json.dumps(ids))
+        if not passages:
+            return
+        retriever = bm25s.BM25()
+        retriever.index(lexical_tokens([embedding_text(p) for p in passages]), show_progress=False)
+        retriever.save(str(path / "bm25"))
+
+    def _collect_garbage(self) -> None:
+        """Drop old generations, unfinished staging dirs and artifacts no kept generation uses."""
+        generations = self.root / "generations"
+        current = self.current_generation()
+        names = sorted(p.name for p in generations.iterdir() if p.is_dir() and not p.name.startswith("."))
+        keep = set(names[-KEEP_GENERATIONS:]) | ({current} if current else set())
+        for path in generations.iterdir():
+            if path.name not in keep:
+                self._drop_generation(path)
+        used: set[str] = set()
+        for name in keep:
+            manifest_path = generations / name / "manifest.json"
+            if manifest_path.exists():
+                used |= {d.id for d in Manifest.model_validate_json(manifest_path.read_text()).documents}
+        docs = self.root / "docs"
+        if docs.is_dir():
+            for path in docs.iterdir():
+                if path.name not in used:
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def _drop_generation(self, path: Path) -> None:
+        if self.settings.store.mode == "server" and not path.name.startswith("."):
+            try:
+                client = chroma_client(self.settings, None)
+                client.delete_collection(f"{self.settings.store.collection}-{path.name}")
+            except Exception:  # noqa: BLE001 - a missing collection on the server is already gone
+                pass
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _close_chroma(client) -> None:
+    # Release the embedded system so its files are complete before the directory is renamed.
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        system = getattr(client, "_system", None)
+        identifier = getattr(client, "_identifier", None)
+        if system is not None:
+            system.stop()
+        if identifier is not None:
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+    except Exception:  # noqa: BLE001 - best effort: closing never changes the data written
+        pass
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

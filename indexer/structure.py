@@ -1,0 +1,401 @@
+"""Find the structure in a document's own text: meeting, agenda, minutes, reports, sections, decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+
+from indexer.read import SourceDocument
+from qa.models import DecisionStatus, DocType, Part
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august",
+     "september", "october", "november", "december"], start=1)}
+DATE = r"(\d{1,2})(?:st|nd|rd|th)?\s+(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{4})"
+_DATE = re.compile(DATE, re.I)
+_HELD_ON = re.compile(r"meeting will be held\b.*?\bon\s+" + DATE, re.I | re.S)
+_COVER = re.compile(r"^\s*" + DATE + r"\s+ITEM:\s*(\d{1,3})\b", re.I)
+_AGENDA_ITEM_HEADER = re.compile(r"^\s*Agenda Item\s+(\d{1,3})\s*$", re.I)
+_MINUTES_HEADING = re.compile(r"^\s*Minutes of (?:the )?Meeting of (?:the )?(.+)$", re.I)
+_MINUTES_HELD = re.compile(r"^(.*?)\s+held on\s+" + DATE, re.I | re.S)
+_MINUTE = re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$")
+_SECTION = re.compile(r"^\s*(?:[-•]\s+)?(\d{1,2})\.\s+([A-Z][^\n]{1,100})$")
+_APPENDIX = re.compile(r"^\s*Appendix\s+(\d{1,2}|One|Two|Three|Four|Five|Six|[A-H])\b\s*[:\-–—]?\s*(.*)$", re.I)
+_DECISION = re.compile(r"^\s*(RESOLVED|UNRESOLVED)\b\s*:?\s*(.*)$")
+_MEETING_CLOSED = re.compile(r"^\s*The meeting (?:finished|closed|ended) at\b", re.I)
+_AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\s+(\S.*?)(?:\s{2,}(\d+)\s*-\s*(\d+))?\s*$")
+_AGENDA_END = re.compile(r"^\s*(Queries regarding this Agenda|Agenda published on)", re.I)
+_COMMITTEE = re.compile(r"^\s*(.{3,90}?\b(?:Committee|Cabinet|Council|Board|Panel|Forum))\s*$")
+_COVER_STOP = re.compile(r"^\s*(Wards and communities affected|Report of|Key Decision|Accountable)", re.I)
+_PERIOD = re.compile(r"\b(20\d\d)\s*[/-]\s*(\d{2}|20\d\d)\b")
+_TABLE_GAP = re.compile(r"\S\s{3,}\S")
+_NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
+_SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
+
+BOILERPLATE_MARKERS = (
+    "information for members of the public",
+    "access to information and meetings",
+    "thurrock council wi-fi",
+    "evacuation procedures",
+    "how to view this agenda",
+    "declaring interests flowchart",
+    "recording of meetings",
+    "guidelines on filming",
+    "helpful reminders for members",
+    "vision: ",
+)
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The first '11 July 2017'-style date in text."""
+    match = _DATE.search(text)
+    if not match:
+        return None
+    day, month, year = match.groups()
+    try:
+        return dt.date(int(year), _MONTHS[month.lower()], int(day))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a line sits in the document; a change of context is a section boundary."""
+
+    part: Part = "document"
+    section_path: tuple[str, ...] = ()
+    minute: str | None = None
+    item: str | None = None
+    meeting_date: dt.date | None = None
+    decision_status: DecisionStatus | None = None
+    boilerplate: bool = False
+    table: bool = False
+
+
+@dataclass
+class SourceLine:
+    page: int
+    label: str | None
+    text: str
+
+
+@dataclass
+class Segment:
+    context: Context
+    lines: list[SourceLine] = field(default_factory=list)
+
+
+@dataclass
+class StructuredDocument:
+    source: SourceDocument
+    doc_type: DocType
+    title: str
+    committee: str | None
+    meeting_date: dt.date | None
+    period: str | None
+    segments: list[Segment]
+
+
+def structure_document(source: SourceDocument) -> StructuredDocument:
+    """Split a document into segments of lines that share one structural context."""
+    lines = [SourceLine(p.index, p.label, text) for p in source.pages if not p.blank for text in p.lines]
+    first_page = "\n".join(source.pages[0].lines) if source.pages else ""
+    covers = [m for m in (_COVER.match(line.text) for line in lines) if m]
+    minutes_starts = sum(1 for line in lines if _MINUTES_HEADING.match(line.text))
+    is_pack = bool(_HELD_ON.search(first_page)) or bool(covers) or minutes_starts > 0
+    if is_pack:
+        pack_date = _pack_date(first_page, covers)
+        committee = _committee(lines)
+        segments = _PackParser(pack_date, _agenda_titles(source), committee).parse(lines)
+        title = ", ".join(x for x in (committee, pack_date and _long_date(pack_date), "agenda pack") if x)
+        doc = StructuredDocument(source, "agenda_pack", title, committee, pack_date, None, segments)
+    else:
+        title = _report_title(source, lines)
+        period_match = _PERIOD.search(title) or _PERIOD.search(first_page)
+        period = f"{period_match.group(1)}/{period_match.group(2)[-2:]}" if period_match else None
+        segments = _ReportParser().parse(lines)
+        doc = StructuredDocument(source, "report", title, None, None, period, segments)
+    doc.segments = _split_tables(doc.segments)
+    return doc
+
+
+def _long_date(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+def _pack_date(first_page: str, covers: list[re.Match]) -> dt.date | None:
+    held = _HELD_ON.search(first_page)
+    if held:
+        return parse_date(held.group(0))
+    dates = [parse_date(m.group(0)) for m in covers]
+    dates = [d for d in dates if d]
+    return max(set(dates), key=dates.count) if dates else None
+
+
+def _committee(lines: list[SourceLine]) -> str | None:
+    for line in lines[:40]:
+        match = _COMMITTEE.match(line.text)
+        if match and "held" not in line.text.lower():
+            return " ".join(match.group(1).split())
+    for i, line in enumerate(lines):
+        if _MINUTES_HEADING.match(line.text):
+            heading = " ".join(x.text.strip() for x in lines[i : i + 3])
+            held = _MINUTES_HELD.match(_MINUTES_HEADING.match(heading).group(1))
+            if held:
+                return " ".join(held.group(1).split())
+    return None
+
+
+def _agenda_titles(source: SourceDocument) -> dict[str, str]:
+    """Item number -> title, from the agenda list on the first page."""
+    titles: dict[str, str] = {}
+    if not source.pages:
+        return titles
+    in_agenda = False
+    for text in source.pages[0].lines:
+        if text.strip().lower() == "agenda":
+            in_agenda = True
+            continue
+        if not in_agenda:
+            continue
+        if _AGENDA_END.match(text):
+            break
+        match = _AGENDA_LINE.match(text)
+        if match and match.group(2)[0].isalpha():
+            titles.setdefault(match.group(1), _undouble(" ".join(match.group(2).split())))
+    return titles
+
+
+def _undouble(title: str) -> str:
+    """'X X' -> 'X': some agendas print a title twice."""
+    words = title.split()
+    half = len(words) // 2
+    return " ".join(words[:half]) if len(words) % 2 == 0 and half and words[:half] == words[half:] else title
+
+
+def _report_title(source: SourceDocument, lines: list[SourceLine]) -> str:
+    if source.title:
+        return " ".join(source.title.split())
+    for line in lines[:5]:
+        words = line.text.split()
+        if 2 <= len(words) <= 15 and not _SENTENCE_END.search(line.text):
+            return " ".join(words)
+    return source.path.stem
+
+
+def _is_table_row(text: str) -> bool:
+    cells = re.split(r"\s{3,}", text.strip())
+    if len(cells) >= 3:
+        return True
+    return len(cells) == 2 and len(text.split()) <= 12 and any(_NUMERIC_CELL.match(cell) for cell in cells)
+
+
+class _PackParser:
+    """A state machine over an agenda pack's lines."""
+
+    def __init__(self, pack_date: dt.date | None, agenda_titles: dict[str, str], committee: str | None):
+        self.pack_date = pack_date
+        self.agenda_titles = agenda_titles
+        self.committee = committee
+        self.context = Context(part="agenda", section_path=("Agenda",), meeting_date=pack_date)
+        self.last_minute = 0
+        self.last_section = 0
+        self.minutes_closed = False
+        self.item_title: str | None = None
+        self.appendix: str | None = None
+
+    def parse(self, lines: list[SourceLine]) -> list[Segment]:
+        segments: list[Segment] = []
+        previous: SourceLine | None = None
+        for i, line in enumerate(lines):
+            keep = self._advance(line, lines, i, previous)
+            if keep:
+                if not segments or segments[-1].context != self.context:
+                    segments.append(Segment(self.context))
+                segments[-1].lines.append(line)
+            previous = line
+        return segments
+
+    def _set(self, **changes) -> None:
+        self.context = replace(self.context, **changes)
+
+    def _start_item(self, number: str, title: str | None) -> None:
+        self.item_title = title or self.agenda_titles.get(number)
+        label = f"Item {number}: {self.item_title}" if self.item_title else f"Item {number}"
+        part: Part = "work_programme" if self.item_title and "work programme" in self.item_title.lower() else "report"
+        self.last_section = 0
+        self.appendix = None
+        self.minutes_closed = False
+        self._set(part=part, section_path=(label,), item=number, minute=None, meeting_date=self.pack_date,
+                  decision_status=None, boilerplate=False)
+
+    def _advance(self, line: SourceLine, lines: list[SourceLine], i: int, previous: SourceLine | None) -> bool:
+        """Update the context for this line; False when the line is a marker that is not text."""
+        text = line.text.strip()
+        lowered = text.lower()
+        ctx = self.context
+
+        header = _AGENDA_ITEM_HEADER.match(text)
+        if header:
+            self._start_item(header.group(1), None)
+            return False
+        cover = _COVER.match(text)
+        if cover:
+            number = cover.group(4)
+            self._start_item(number, self.agenda_titles.get(number) or _cover_title(lines, i) or None)
+            return True
+        if _MINUTES_HEADING.match(text):
+            heading = " ".join(x.text.strip() for x in lines[i : i + 3])
+            date = parse_date(heading)
+            self.last_minute = 0
+            self.minutes_closed = False
+            label = f"Minutes of the meeting held on {_long_date(date)}" if date else "Minutes"
+            self._set(part="minutes", section_path=(label,), minute=None, item=None, meeting_date=date or ctx.meeting_date,
+                      decision_status=None, boilerplate=False)
+            return True
+        if ctx.part in ("agenda", "front_matter") or ctx.boilerplate:
+            if any(lowered.startswith(marker) for marker in BOILERPLATE_MARKERS):
+                self._set(part="front_matter", section_path=("Front matter",), boilerplate=True)
+            return True
+        if ctx.part == "minutes":
+            return self._advance_minutes(text)
+        return self._advance_report(line, text, previous)
+
+    def _advance_minutes(self, text: str) -> bool:
+        if self.minutes_closed:
+            self._set(boilerplate=True, section_path=("Minutes", "Signature"), minute=None)
+            return True
+        minute = _MINUTE.match(text)
+        if minute and self._next_minute(int(minute.group(1))) and _looks_like_title(minute.group(2)):
+            self.last_minute = int(minute.group(1))
+            title = " ".join(minute.group(2).split())
+            self._set(section_path=(f"Minute {minute.group(1)}: {title}",), minute=minute.group(1), decision_status=None)
+            return True
+        decision = _DECISION.match(text)
+        if decision and self.context.minute:
+            self._set(decision_status="resolved" if decision.group(1) == "RESOLVED" else "not agreed")
+            return True
+        if _MEETING_CLOSED.match(text):
+            self.minutes_closed = True
+            self._set(decision_status=None)
+            return True
+        return True
+
+    def _next_minute(self, number: int) -> bool:
+        # Minutes continue the committee's numbering, so the first may be any number; then they rise.
+        return 0 < number < 1000 if self.last_minute == 0 else self.last_minute < number <= self.last_minute + 15
+
+    def _advance_report(self, line: SourceLine, text: str, previous: SourceLine | None) -> bool:
+        appendix = _APPENDIX.match(text)
+        starts_page = previous is None or previous.page != line.page
+        if appendix and not text.startswith(("-", "•")) and (starts_page or _ends_block(previous)):
+            number = _NUMBER_WORDS.get(appendix.group(1).lower(), appendix.group(1).upper())
+            if number == self.appendix and starts_page:
+                return False  # the appendix's running header, repeated on its pages
+            self.appendix = number
+            self.last_section = 0
+            title = " ".join(appendix.group(2).split())
+            label = f"Appendix {number}: {title}" if title else f"Appendix {number}"
+            self._set(part="appendix" if self.context.part != "work_programme" else "work_programme",
+                      section_path=self.context.section_path[:1] + (label,))
+            return True
+        section = _SECTION.match(text)
+        if section and _looks_like_title(section.group(2)) and len(section.group(2).split()) <= 12:
+            number = int(section.group(1))
+            if self.last_section < number <= self.last_section + 2 or (number == 1 and self.last_section > 1):
+                self.last_section = number
+                base = self.context.section_path[: 2 if self.appendix else 1]
+                self._set(section_path=base + (f"{number}. {' '.join(section.group(2).split())}",))
+        return True
+
+
+def _looks_like_title(title: str) -> bool:
+    words = title.split()
+    return bool(words) and words[0] not in {"That", "The", "To", "Members", "It"} and not title.rstrip().endswith((",", ";"))
+
+
+def _ends_block(previous: SourceLine | None) -> bool:
+    return previous is None or bool(_SENTENCE_END.search(previous.text)) or len(previous.text.strip()) < 60
+
+
+def _cover_title(lines: list[SourceLine], i: int) -> str:
+    """The report title inside a cover block: the lines after the committee line, before 'Wards ...'."""
+    page = lines[i].page
+    title: list[str] = []
+    for line in lines[i + 1 : i + 8]:
+        if line.page != page or _COVER_STOP.match(line.text):
+            break
+        text = " ".join(line.text.split())
+        if not title and re.search(r"\b(Committee|Scrutiny|Cabinet)\b", text) and len(text) < 90:
+            continue
+        title.append(text)
+    return " ".join(title)[:200]
+
+
+class _ReportParser:
+    """Standalone reports: headings are short title lines that introduce longer text."""
+
+    def parse(self, lines: list[SourceLine]) -> list[Segment]:
+        context = Context(part="document")
+        segments: list[Segment] = []
+        for i, line in enumerate(lines):
+            if _is_heading(lines, i):
+                context = replace(context, section_path=(" ".join(line.text.split()),))
+            if not segments or segments[-1].context != context:
+                segments.append(Segment(context))
+            segments[-1].lines.append(line)
+        return segments
+
+
+def _is_heading(lines: list[SourceLine], i: int) -> bool:
+    text = lines[i].text.strip()
+    words = text.split()
+    if not (1 <= len(words) <= 8) or len(text) > 60 or not text[0].isupper() or _SENTENCE_END.search(text):
+        return False
+    if _TABLE_GAP.search(text) or any(ch.isdigit() for ch in words[0]):
+        return False
+    if text.lower().startswith("strategic aim"):
+        return True
+    previous_ok = i == 0 or lines[i - 1].page != lines[i].page or bool(_SENTENCE_END.search(lines[i - 1].text))
+    following = lines[i + 1].text.strip() if i + 1 < len(lines) else ""
+    return previous_ok and len(following) > 40 and following[:1].isupper()
+
+
+def _split_tables(segments: list[Segment]) -> list[Segment]:
+    """Give each table (its rows with the heading line above them) a segment of its own."""
+    result: list[Segment] = []
+    for segment in segments:
+        rows = [_is_table_row(line.text) for line in segment.lines]
+        in_table = _table_runs(rows)
+        # The heading just above a table belongs with its rows.
+        for j in range(1, len(in_table)):
+            if in_table[j] and not in_table[j - 1]:
+                heading = segment.lines[j - 1].text.strip()
+                if len(heading) < 100 and not heading.endswith("."):
+                    in_table[j - 1] = True
+        current: Segment | None = None
+        for line, flag in zip(segment.lines, in_table):
+            context = replace(segment.context, table=flag)
+            if current is None or current.context != context:
+                current = Segment(context)
+                result.append(current)
+            current.lines.append(line)
+    return result
+
+
+def _table_runs(rows: list[bool]) -> list[bool]:
+    """Runs of at least two table rows, bridging up to two wrapped continuation lines between rows."""
+    flags = [False] * len(rows)
+    indices = [i for i, row in enumerate(rows) if row]
+    run: list[int] = []
+    for index in indices + [None]:
+        if index is not None and run and index - run[-1] <= 3:
+            run.append(index)
+            continue
+        if len(run) >= 2:
+            for k in range(run[0], run[-1] + 1):
+                flags[k] = True
+        run = [index] if index is not None else []
+    return flags

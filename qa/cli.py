@@ -1,0 +1,125 @@
+"""The `qa` command: a thin click layer over the library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qa.settings import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Context:
+    def __init__(self, config_file: Path | None):
+        self.config_file = config_file
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_file)
+            except ConfigError as exc:
+                click.echo(f"qa: config error:\n{exc}", err=True)
+                sys.exit(EXIT_USAGE)
+        return self._settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file (default: $QA_CONFIG, else ./config.toml).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None) -> None:
+    """Question answering over council committee papers."""
+    ctx.obj = _Context(config_file)
+
+
+class _TqdmProgress:
+    """A files bar with running page and passage counts."""
+
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True,
+                        disable=None)  # None: shown on a terminal only
+        self.pages = 0
+        self.passages = 0
+
+    def file_started(self, path: Path) -> None:
+        self.bar.set_description_str(f"Indexing {path.name[:40]}")
+
+    def file_done(self, path: Path, pages: int, passages: int) -> None:
+        self.pages += pages
+        self.passages += passages
+        self.bar.set_postfix(pages=self.pages, passages=self.passages)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Start clean: re-read and re-embed every file.")
+@click.pass_obj
+def index(obj: _Context, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Index PDFs, text and Markdown files (default: the paths in the config)."""
+    from indexer.pipeline import Indexer, IndexBusyError, collect_files
+
+    settings = obj.settings
+    targets = list(paths) or list(settings.index.paths)
+    if not targets:
+        raise click.UsageError("no PATH given and index.paths is empty in the config")
+    files, _ = collect_files(targets, settings.index.extensions)
+    progress = _TqdmProgress(len(files))
+    try:
+        report = Indexer(settings, progress=progress).run(targets, rebuild=rebuild)
+    except IndexBusyError as exc:
+        progress.close()
+        click.echo(f"qa: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    progress.close()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.path}: {warning.reason}", err=True)
+    for failure in report.failed:
+        click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+    click.echo(
+        f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+        f"failed {len(report.failed)}; {report.pages} pages, {report.passages} passages in {report.seconds:.1f}s"
+    )
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def docs(obj: _Context, as_json: bool) -> None:
+    """List the indexed documents."""
+    from indexer.stores import IndexStore
+
+    manifest = IndexStore(obj.settings).manifest()
+    if as_json:
+        click.echo(json.dumps({"documents": [d.model_dump(mode="json") for d in manifest.documents]}, indent=2))
+        return
+    if not manifest.documents:
+        click.echo("No documents indexed. Run `qa index`.")
+        return
+    rows = [("file", "title", "committee", "meeting", "pages", "passages")]
+    for doc in manifest.documents:
+        rows.append((doc.file, doc.title, doc.committee or "-", str(doc.meeting_date or doc.period or "-"),
+                     str(doc.pages), str(doc.passages)))
+    widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+def main() -> None:
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":
+    main()
