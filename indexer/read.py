@@ -12,7 +12,7 @@ import pymupdf
 
 # Footers and headers sit in these top/bottom fractions of the page height.
 _FOOTER_ZONE = 0.88
-_HEADER_ZONE = 0.08
+_HEADER_ZONE = 0.055
 _PAGE_FOOTER = re.compile(r"^\s*(?:page|pg\.?)\s+([0-9]{1,4}|[ivxlcdm]{1,8})\s*(?:of\s+\d+)?\s*$", re.I)
 _BARE_NUMBER = re.compile(r"^\s*-?\s*([0-9]{1,4})\s*-?\s*$")
 _BLANK_PAGE = re.compile(r"^\s*this page (?:is )?intentionally (?:been )?left blank\.?\s*$", re.I)

@@ -286,3 +286,36 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@dataclass
+class IndexSnapshot:
+    """One published generation opened for reading: manifest, passages, Chroma collection, BM25."""
+
+    generation: str
+    manifest: Manifest
+    passages: dict[str, Passage]
+    collection: object
+    lexical: object | None
+    lexical_ids: list[str]
+
+    def vector_count(self) -> int:
+        return self.collection.count()
+
+
+def open_snapshot(settings: Settings) -> IndexSnapshot | None:
+    """Open the current generation, or None when nothing has been indexed yet."""
+    import bm25s
+
+    store = IndexStore(settings)
+    generation = store.current_generation()
+    if generation is None:
+        return None
+    gen_dir = store.generation_dir()
+    manifest = Manifest.model_validate_json((gen_dir / "manifest.json").read_text())
+    passages = {p.id: p for doc in manifest.documents for p in store.load_passages(doc.id)}
+    client = chroma_client(settings, gen_dir / "chroma")
+    collection = client.get_collection(f"{settings.store.collection}-{generation}")
+    lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
+    lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
+    return IndexSnapshot(generation, manifest, passages, collection, lexical, lexical_ids)

@@ -1,0 +1,47 @@
+"""Shared fixtures: settings on temporary data dirs, one real embedder, the sample corpus index."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from indexer.embed import Embedder  # noqa: E402
+from indexer.pipeline import Indexer  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "papers"
+
+
+def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
+    settings = Settings()
+    settings.index.data_dir = data_dir
+    settings.index.paths = paths or []
+    return settings
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real packaged MiniLM, loaded once for the whole run."""
+    return Embedder(Settings().embedding)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """The sample corpus indexed once into a temporary data dir."""
+    if not CORPUS.is_dir():
+        pytest.fail(f"sample corpus not found at {CORPUS}")
+    settings = make_settings(tmp_path_factory.mktemp("corpus-data"), [CORPUS])
+    report = Indexer(settings, embedder=embedder).run()
+    assert report.ok, report.failed
+    return settings

@@ -1,0 +1,167 @@
+"""Build small real PDFs for tests: lines of text per page, optional printed footers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+PAGE_WIDTH, PAGE_HEIGHT = 595, 842
+LINE_HEIGHT = 12
+
+
+@dataclass
+class PageSpec:
+    lines: list[str] = field(default_factory=list)
+    footer: str | None = None  # e.g. "Page 5", printed at the bottom
+    header: str | None = None  # printed at the very top
+    image_only: bool = False  # a scanned page: an image and no text layer
+
+
+def make_pdf(path: Path, pages: list[PageSpec], title: str | None = None, page_labels: list[dict] | None = None) -> Path:
+    doc = pymupdf.open()
+    for spec in pages:
+        page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
+        if spec.image_only:
+            pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 40), False)
+            pixmap.set_rect(pixmap.irect, (200, 200, 200))
+            page.insert_image(pymupdf.Rect(50, 50, 300, 300), pixmap=pixmap)
+            continue
+        if spec.header:
+            page.insert_text((50, 30), spec.header, fontsize=9)
+        y = 60
+        for line in spec.lines:
+            if y > PAGE_HEIGHT - 80:
+                raise ValueError("too many lines for one fixture page")
+            page.insert_text((50, y), line, fontsize=10)
+            y += LINE_HEIGHT
+        if spec.footer:
+            page.insert_text((270, PAGE_HEIGHT - 40), spec.footer, fontsize=9)
+    if title:
+        doc.set_metadata({"title": title})
+    if page_labels:
+        doc.set_page_labels(page_labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def wrap(text: str, width: int = 95) -> list[str]:
+    """Hard-wrap prose the way a PDF's text layer does."""
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        lines.append(current)
+    return lines
+
+
+FILLER = (
+    "Members discussed the report at length and officers answered questions about the budget, "
+    "the staffing position and the timetable for the work that would follow over the coming months. "
+)
+
+
+def sample_pack(path: Path) -> Path:
+    """A small agenda pack: unnumbered front pages, minutes of an earlier meeting, a report with a table.
+
+    Printed page numbers run 13-18 on PDF pages 3-8, as in a pack extracted from a longer run.
+    """
+    agenda = [
+        "Children's Services Overview and Scrutiny Committee",
+        "The meeting will be held at 7.00 pm on 14 March 2023",
+        "Committee Room 1, Civic Offices",
+        "Agenda",
+        "1   Apologies for Absence",
+        "2   Minutes   13 - 14",
+        "5   Riverside Play Centre Review   15 - 16",
+        "6   Work Programme   17 - 17",
+        "Queries regarding this Agenda or notification of apologies:",
+        "Agenda published on: 6 March 2023",
+        "Information for members of the public and councillors",
+        "Access to Information and Meetings",
+        "Members of the public can attend all meetings of the council and its committees.",
+    ]
+    front = [
+        "Thurrock Council Wi-Fi",
+        "Wi-Fi is available throughout the Civic Offices.",
+        "Enter the password Thurrock to connect to the Wi-Fi network.",
+        "Evacuation Procedures",
+        "In the case of an emergency, you should evacuate the building using the nearest exit.",
+    ]
+    minutes_1 = [
+        "Minutes of the Meeting of the Children's Services Overview and Scrutiny Committee held on 10",
+        "January 2023 at 7.00 pm",
+        "Present: Councillors Ada Lovelace (Chair), Brian Keys (Vice-Chair)",
+        "12. Minutes",
+        "The minutes of the meeting held on 8 November 2022 were approved as a correct record.",
+        "13. Grangewaters Outdoor Education Centre",
+        *wrap(FILLER * 3),
+        "The Chair asked how many schools had used the centre and was told that 41 schools had visited in",
+        "the last year, with the remainder of the discussion recorded below for the Committee.",
+        *wrap(FILLER * 2),
+        "The Strategic Lead explained that the lease of the boathouse would end in",
+    ]
+    minutes_2 = [
+        "September 2024 and that negotiations with the landlord were continuing this spring.",
+        "RESOLVED:",
+        "1) That the Committee note the usage figures for Grangewaters.",
+        "2) That the Committee agree to the proposed lease extension.",
+        "UNRESOLVED:",
+        "3) Members requested that Cabinet reviews the decision to close the boathouse.",
+        "14. Youth Cabinet Update",
+        "Item deferred to the next meeting of the Committee on 14 March 2023.",
+        "The meeting finished at 8.40 pm",
+        "Approved as a true and correct record",
+        "CHAIR",
+    ]
+    report_1 = [
+        "Agenda Item 5",
+        "14 March 2023   ITEM: 5",
+        "Children's Services Overview and Scrutiny Committee",
+        "Riverside Play Centre Review",
+        "Wards and communities affected: All   Key Decision: Non-key",
+        "Report of: Grace Hopper, Strategic Lead for Play",
+        "This report is public",
+        "1. Recommendation(s)",
+        "1.1 That the Committee comment on the proposed opening hours.",
+        "2. Introduction and Background",
+        *wrap("2.1 The Riverside Play Centre opened in 2019 and now welcomes families from across the borough. " + FILLER),
+        "Attendance by year",
+        "Year   Visits   Change",
+        "2021   12,400   -",
+        "2022   15,950   28.6%",
+        "2023   17,010   6.6%",
+    ]
+    report_2 = [
+        "3. Issues, Options and Analysis of Options",
+        *wrap("3.1 The preferred option is to extend weekend opening to 6pm from April. " + FILLER),
+        "Appendix 1 - Consultation responses",
+        *wrap("Parents said the centre was clean and welcoming and asked for more toddler sessions. " + FILLER),
+    ]
+    work_programme = [
+        "14 March 2023   ITEM: 6",
+        "Children's Services Overview and Scrutiny Committee",
+        "Work Programme",
+        "Report of: Democratic Services",
+        "Topic   Lead Officer   Meeting",
+        "School Places Update   Ann Other   June 2023",
+        "Fostering Recruitment   Sam Person   June 2023",
+    ]
+    pages = [
+        PageSpec(agenda),
+        PageSpec(front),
+        PageSpec(minutes_1, footer="Page 13"),
+        PageSpec(minutes_2, footer="Page 14"),
+        PageSpec(report_1, footer="Page 15"),
+        PageSpec(report_2, footer="Page 16"),
+        PageSpec(work_programme, footer="Page 17"),
+        PageSpec(["This page is intentionally left blank"], footer="Page 18"),
+    ]
+    return make_pdf(path, pages, title="Fixture pack")

@@ -1,0 +1,86 @@
+"""Reading pages: printed labels, footers kept out of the text, text files, missing text layers."""
+
+from pathlib import Path
+
+import pytest
+
+from indexer.read import ReadError, page_ranges, read_document
+from pdfs import PageSpec, make_pdf, sample_pack
+
+
+def test_printed_labels_come_from_footers_not_the_page_index(tmp_path):
+    source = read_document(sample_pack(tmp_path / "pack.pdf"))
+    labels = [(page.index, page.label) for page in source.pages]
+    assert labels[:4] == [(1, None), (2, None), (3, "13"), (4, "14")]
+    assert labels[-1] == (8, "18")
+
+
+def test_footers_and_running_headers_do_not_leak_into_text(tmp_path):
+    pages = [PageSpec([f"Body text on sheet {i} about school places."], footer=f"Page {i + 20}",
+                      header="Children's Services O&S - Draft") for i in range(1, 6)]
+    source = read_document(make_pdf(tmp_path / "r.pdf", pages))
+    for page in source.pages:
+        assert page.lines == [f"Body text on sheet {page.index} about school places."]
+        assert page.label == str(page.index + 20)
+
+
+def test_pdf_page_labels_are_used_when_there_is_no_footer(tmp_path):
+    pages = [PageSpec(["Cover"]), PageSpec(["Contents"]), PageSpec(["Chapter one text."]), PageSpec(["More text."])]
+    labels = [{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
+              {"startpage": 2, "prefix": "", "style": "D", "firstpagenum": 1}]
+    source = read_document(make_pdf(tmp_path / "l.pdf", pages, page_labels=labels))
+    assert [p.label for p in source.pages] == ["i", "ii", "1", "2"]
+
+
+def test_blank_pages_are_marked_and_carry_no_text(tmp_path):
+    source = read_document(sample_pack(tmp_path / "pack.pdf"))
+    assert source.pages[-1].blank and source.pages[-1].lines == []
+
+
+def test_pages_without_text_layer_are_reported_by_number(tmp_path):
+    pages = [PageSpec(["Report text."], footer="Page 1")] + [PageSpec(image_only=True) for _ in range(3)]
+    pages += [PageSpec(["Closing text."], footer="Page 5"), PageSpec(image_only=True)]
+    source = read_document(make_pdf(tmp_path / "scan.pdf", pages))
+    assert source.no_text_pages == [2, 3, 4, 6]
+    assert page_ranges(source.no_text_pages) == "2-4, 6"
+
+
+def test_a_fully_scanned_pdf_fails_with_the_pages_named(tmp_path):
+    path = make_pdf(tmp_path / "scan.pdf", [PageSpec(image_only=True) for _ in range(3)])
+    with pytest.raises(ReadError, match="no text layer on pages 1-3"):
+        read_document(path)
+
+
+def test_text_and_markdown_files_split_pages_on_form_feeds(tmp_path):
+    path = tmp_path / "minutes.md"
+    path.write_text("# Minutes\nFirst page text.\nPage 1\n\f## Second\nSecond page text.\nPage 2\n\f")
+    source = read_document(path)
+    assert [p.lines for p in source.pages] == [["# Minutes", "First page text."], ["## Second", "Second page text."]]
+    assert [p.label for p in source.pages] == ["1", "2"]
+    plain = tmp_path / "notes.txt"
+    plain.write_text("One page only, no footer.")
+    assert [p.label for p in read_document(plain).pages] == [None]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.pdf", b"", "empty file"),
+        ("fake.pdf", b"<html><body>not a pdf</body></html>", "not a PDF"),
+        ("binary.txt", b"\x00\x01\x02 text", "not a text file"),
+        ("sheet.xlsx", b"PK\x03\x04 zip", "unsupported file type '.xlsx'"),
+        ("garbage.pdf", b"%PDF-1.7\n" + b"\x8f\x13garbage" * 50, "PDF"),
+    ],
+)
+def test_bad_files_raise_a_one_line_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReadError) as error:
+        read_document(path)
+    assert reason in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_is_a_read_error(tmp_path):
+    with pytest.raises(ReadError, match="file not found"):
+        read_document(tmp_path / "nowhere.pdf")
