@@ -31,6 +31,7 @@ _COVER_STOP = re.compile(r"^\s*(Wards and communities affected|Report of|Key Dec
 _PERIOD = re.compile(r"\b(20\d\d)\s*[/-]\s*(\d{2}|20\d\d)\b")
 _TABLE_GAP = re.compile(r"\S\s{3,}\S")
 _NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
+_WORK_PROGRAMME = re.compile(r"^\s*(?:Children's\s+)?(?:O&S\s+)?Work Programme\b.{0,30}$", re.I)
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
 
 BOILERPLATE_MARKERS = (
@@ -261,7 +262,7 @@ class _PackParser:
             return True
         if ctx.part == "minutes":
             return self._advance_minutes(text)
-        return self._advance_report(line, text, previous)
+        return self._advance_report(line, text, previous, lines, i)
 
     def _advance_minutes(self, text: str) -> bool:
         if self.minutes_closed:
@@ -287,9 +288,16 @@ class _PackParser:
         # Minutes continue the committee's numbering, so the first may be any number; then they rise.
         return 0 < number < 1000 if self.last_minute == 0 else self.last_minute < number <= self.last_minute + 15
 
-    def _advance_report(self, line: SourceLine, text: str, previous: SourceLine | None) -> bool:
+    def _advance_report(self, line: SourceLine, text: str, previous: SourceLine | None, lines: list[SourceLine], i: int) -> bool:
         appendix = _APPENDIX.match(text)
         starts_page = previous is None or previous.page != line.page
+        if starts_page and _WORK_PROGRAMME.match(text) and self.context.part != "work_programme":
+            # A work programme printed without a cover sheet still starts its own part.
+            title = " ".join(text.split())
+            in_item = bool(self.item_title and "work programme" in self.item_title.lower())
+            path = self.context.section_path[:1] if in_item else (title,)
+            self._set(part="work_programme", section_path=path, item=self.context.item if in_item else None)
+            return True
         if appendix and not text.startswith(("-", "•")) and (starts_page or _ends_block(previous)):
             number = _NUMBER_WORDS.get(appendix.group(1).lower(), appendix.group(1).upper())
             if number == self.appendix and starts_page:
@@ -304,11 +312,21 @@ class _PackParser:
         section = _SECTION.match(text)
         if section and _looks_like_title(section.group(2)) and len(section.group(2).split()) <= 12:
             number = int(section.group(1))
-            if self.last_section < number <= self.last_section + 2 or (number == 1 and self.last_section > 1):
+            if self.last_section < number <= self.last_section + 2 and not _in_numbered_list(lines, i, number):
                 self.last_section = number
                 base = self.context.section_path[: 2 if self.appendix else 1]
                 self._set(section_path=base + (f"{number}. {' '.join(section.group(2).split())}",))
         return True
+
+
+def _in_numbered_list(lines: list[SourceLine], i: int, number: int) -> bool:
+    """'1. Neglect' / '2. Violence ...' on consecutive lines are a list, not section headings."""
+    for j, expected in ((i - 1, number - 1), (i + 1, number + 1)):
+        if 0 <= j < len(lines):
+            match = _SECTION.match(lines[j].text)
+            if match and int(match.group(1)) == expected:
+                return True
+    return False
 
 
 def _looks_like_title(title: str) -> bool:
