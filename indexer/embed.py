@@ -54,15 +54,12 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
-    @cached_property
-    def _tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(model_path(self.settings)), local_files_only=True)
-
-    def count_tokens(self, text: str) -> int:
-        """Word-pieces in text, without the special tokens."""
-        return len(self._tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word-pieces in each text, without the special tokens."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -6,12 +6,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from indexer.structure import Segment, StructuredDocument
 from qa.models import PageSpan, Passage
 from qa.settings import PassageSettings
 
-TokenCounter = Callable[[str], int]
+TokenCounter = Callable[[list[str]], list[int]]  # word-pieces of each text
 
 # A new line that starts a list item, a numbered paragraph or a heading also starts a sentence.
 _LINE_STARTS_UNIT = re.compile(r"^\s*(?:[-•▪ᓼ]\s|\d{1,2}(?:\.\d{1,2})*[.)]?\s|\(?[a-z]\)\s|[A-Z][A-Z ]{3,}$|RESOLVED|UNRESOLVED)")
@@ -25,10 +26,17 @@ _ABBREVIATIONS = {"cllr", "cllrs", "no", "nos", "e.g", "i.e", "etc", "mr", "mrs"
 
 @lru_cache(maxsize=1)
 def _sentence_tokenizer():
-    # llama-index ships NLTK's Punkt model, so no download is needed.
-    from llama_index.core.utils import globals_helper
+    # llama-index ships NLTK's Punkt model; load it from there (no download, no llama-index import cost).
+    import importlib.util
 
-    tokenizer = globals_helper.punkt_tokenizer
+    import nltk
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    core = importlib.util.find_spec("llama_index.core")
+    nltk_data = str(Path(core.submodule_search_locations[0]) / "_static" / "nltk_cache")
+    if nltk_data not in nltk.data.path:
+        nltk.data.path.append(nltk_data)
+    tokenizer = PunktTokenizer("english")
     tokenizer._params.abbrev_types.update(_ABBREVIATIONS)
     return tokenizer
 
@@ -92,47 +100,54 @@ class PassageBuilder:
         if not text.strip():
             return []
         context = _context(segment, doc)
-        budget = min(self.settings.max_tokens, self.model_max_tokens - self.count_tokens(context) - 4)
+        budget = min(self.settings.max_tokens, self.model_max_tokens - self.count_tokens([context])[0] - 4)
         units = line_spans(text) if segment.context.table else sentence_spans(text)
         units = [piece for unit in units for piece in self._fit(text, unit, budget)]
-        groups: list[list[_Span]] = []
-        for unit in units:
-            if groups and self._fits(text, groups[-1][0].start, unit.end, budget):
-                groups[-1].append(unit)
+        # Word-pieces never span whitespace, so a run's count is the sum of its units' counts.
+        pieces = [text[u.start : u.end] for u in units]
+        sizes = list(zip([word_count(p) for p in pieces], self.count_tokens([searchable_text(p) for p in pieces])))
+        groups: list[list[int]] = []
+        totals: list[list[int]] = []
+        for index, (words, tokens) in enumerate(sizes):
+            if groups and self._fits(totals[-1][0] + words, totals[-1][1] + tokens, budget):
+                groups[-1].append(index)
+                totals[-1][0] += words
+                totals[-1][1] += tokens
             else:
-                groups.append([unit])
+                groups.append([index])
+                totals.append([words, tokens])
         # A short tail joins the passage before it when the two still fit.
-        if len(groups) > 1 and word_count(text[groups[-1][0].start : groups[-1][-1].end]) < self.settings.min_words:
-            if self._fits(text, groups[-2][0].start, groups[-1][-1].end, budget):
+        if len(groups) > 1 and totals[-1][0] < self.settings.min_words:
+            if self._fits(totals[-2][0] + totals[-1][0], totals[-2][1] + totals[-1][1], budget):
                 groups[-2].extend(groups.pop())
+                totals.pop()
         chunks = []
         for group in groups:
-            start, end = _trim(text, group[0].start, group[-1].end)
+            start, end = _trim(text, units[group[0]].start, units[group[-1]].end)
             if start < end:
                 chunks.append((text[start:end], _pages_between(pages, start, end)))
         return chunks
 
-    def _fits(self, text: str, start: int, end: int, budget: int) -> bool:
-        piece = text[start:end]
-        if word_count(piece) > self.settings.max_words:
-            return False
-        return self.count_tokens(searchable_text(piece)) <= budget
+    def _fits(self, words: int, tokens: int, budget: int) -> bool:
+        return words <= self.settings.max_words and tokens <= budget
 
     def _fit(self, text: str, unit: _Span, budget: int) -> list[_Span]:
         """Split a unit too long for one passage: at line breaks first, then between words."""
-        if self._fits(text, unit.start, unit.end, budget):
+        piece = text[unit.start : unit.end]
+        if self._fits(word_count(piece), self.count_tokens([searchable_text(piece)])[0], budget):
             return [unit]
-        lines = [s for s in line_spans(text[unit.start : unit.end])]
+        lines = line_spans(piece)
         if len(lines) > 1:
             pieces = [_Span(unit.start + s.start, unit.start + s.end) for s in lines]
-            return [p for piece in pieces for p in self._fit(text, piece, budget)]
-        pieces, start = [], unit.start
-        words = list(re.finditer(r"\S+\s*", text[unit.start : unit.end]))
-        for match in words:
-            end = unit.start + match.end()
-            if start < end and not self._fits(text, start, end, budget) and unit.start + match.start() > start:
+            return [p for part in pieces for p in self._fit(text, part, budget)]
+        pieces, start, words, tokens = [], unit.start, 0, 0
+        matches = list(re.finditer(r"\S+\s*", piece))
+        for match, word_tokens in zip(matches, self.count_tokens([searchable_text(m.group()) for m in matches])):
+            if words and not self._fits(words + 1, tokens + word_tokens, budget):
                 pieces.append(_Span(start, unit.start + match.start()))
-                start = unit.start + match.start()
+                start, words, tokens = unit.start + match.start(), 0, 0
+            words += 1
+            tokens += word_tokens
         pieces.append(_Span(start, unit.end))
         return pieces
 

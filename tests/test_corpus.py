@@ -146,7 +146,7 @@ def test_passages_are_sized_for_minilm(snapshot, embedder):
 
     words = [len(p.text.split()) for p in snapshot.passages.values()]
     assert max(words) <= 250
-    assert all(embedder.count_tokens(embedding_text(p)) <= 254 for p in snapshot.passages.values())
+    assert all(embedder.count_tokens([embedding_text(p)])[0] <= 254 for p in snapshot.passages.values())
 
 
 def test_decisions_found_in_each_pack_minutes(snapshot):

@@ -40,7 +40,7 @@ def test_passages_never_cross_a_section_boundary(passages):
 def test_passages_fit_the_embedder(passages, embedder):
     for passage in passages:
         assert word_count(passage.text) <= 250
-        tokens = embedder.count_tokens(passage.context + "\n" + searchable_text(passage.text))
+        tokens = embedder.count_tokens([passage.context + "\n" + searchable_text(passage.text)])[0]
         assert tokens <= 254, passage.id
 
 
