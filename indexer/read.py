@@ -117,13 +117,10 @@ def _read_pdf(path: Path, data: bytes) -> SourceDocument:
         if doc.is_repaired and b"%%EOF" not in data[-2048:]:
             raise ReadError("truncated PDF (no end-of-file marker; the file was cut short)")
         has_labels = bool(doc.get_page_labels())
-        raw_pages: list[tuple[list[Line], str | None, bool]] = []
+        raw_pages: list[tuple[list[Line], str | None]] = []
         try:
             for page in doc:
-                lines = _pdf_lines(page)
-                pdf_label = page.get_label() if has_labels else None
-                has_images = bool(page.get_images(full=False))
-                raw_pages.append((lines, pdf_label or None, has_images))
+                raw_pages.append((_pdf_lines(page), (page.get_label() if has_labels else None) or None))
         except Exception as exc:
             raise ReadError(f"corrupt PDF: page {len(raw_pages) + 1} cannot be read ({_short(exc)})") from None
         title = (doc.metadata or {}).get("title") or None
@@ -160,14 +157,14 @@ def _read_text(path: Path, data: bytes) -> SourceDocument:
     if "\x00" in text:
         raise ReadError("not a text file (binary content)")
     chunks = text.split("\f")
-    raw_pages: list[tuple[list[Line], str | None, bool]] = []
+    raw_pages: list[tuple[list[Line], str | None]] = []
     for chunk in chunks:
         rows = [row.rstrip() for row in chunk.splitlines()]
         rows = [row for row in rows if row.strip()]
         n = len(rows)
         # Plain text has no geometry: first line counts as header zone, last as footer zone.
         lines = [Line(row, top=(0.0 if i == 0 else 0.5), bottom=(1.0 if i == n - 1 else 0.5)) for i, row in enumerate(rows)]
-        raw_pages.append((lines, None, False))
+        raw_pages.append((lines, None))
     while len(raw_pages) > 1 and not raw_pages[-1][0]:
         raw_pages.pop()  # a trailing form feed is not a page
     pages, no_text = _finish_pages(raw_pages)
@@ -176,12 +173,12 @@ def _read_text(path: Path, data: bytes) -> SourceDocument:
     return SourceDocument(path=path, sha256=file_sha256(data), kind="text", pages=pages, no_text_pages=[])
 
 
-def _finish_pages(raw_pages: list[tuple[list[Line], str | None, bool]]) -> tuple[list[Page], list[int]]:
+def _finish_pages(raw_pages: list[tuple[list[Line], str | None]]) -> tuple[list[Page], list[int]]:
     """Take printed labels from footers, drop footers and running headers, flag blank pages."""
     repeated = _running_lines(raw_pages)
     pages: list[Page] = []
     no_text: list[int] = []
-    for index, (lines, pdf_label, _has_images) in enumerate(raw_pages, start=1):
+    for index, (lines, pdf_label) in enumerate(raw_pages, start=1):
         footer_label = None
         kept: list[str] = []
         for line in lines:
@@ -208,10 +205,10 @@ def _normal(text: str) -> str:
     return _DIGITS.sub("#", " ".join(text.split()).lower())
 
 
-def _running_lines(raw_pages: list[tuple[list[Line], str | None, bool]]) -> set[str]:
+def _running_lines(raw_pages: list[tuple[list[Line], str | None]]) -> set[str]:
     """Lines repeated in the header or footer zone of many pages: running headers and footers."""
     counts: Counter[str] = Counter()
-    for lines, _, _ in raw_pages:
+    for lines, _ in raw_pages:
         seen = {
             _normal(line.text)
             for line in lines
