@@ -102,13 +102,11 @@ class PassageBuilder:
         context = _context(segment, doc)
         budget = min(self.settings.max_tokens, self.model_max_tokens - self.count_tokens([context])[0] - 4)
         units = line_spans(text) if segment.context.table else sentence_spans(text)
-        units = [piece for unit in units for piece in self._fit(text, unit, budget)]
+        sized = self._sized(text, units, budget)
         # Word-pieces never span whitespace, so a run's count is the sum of its units' counts.
-        pieces = [text[u.start : u.end] for u in units]
-        sizes = list(zip([word_count(p) for p in pieces], self.count_tokens([searchable_text(p) for p in pieces])))
         groups: list[list[int]] = []
         totals: list[list[int]] = []
-        for index, (words, tokens) in enumerate(sizes):
+        for index, (_, words, tokens) in enumerate(sized):
             if groups and self._fits(totals[-1][0] + words, totals[-1][1] + tokens, budget):
                 groups[-1].append(index)
                 totals[-1][0] += words
@@ -123,7 +121,7 @@ class PassageBuilder:
                 totals.pop()
         chunks = []
         for group in groups:
-            start, end = _trim(text, units[group[0]].start, units[group[-1]].end)
+            start, end = _trim(text, sized[group[0]][0].start, sized[group[-1]][0].end)
             if start < end:
                 chunks.append((text[start:end], _pages_between(pages, start, end)))
         return chunks
@@ -131,24 +129,33 @@ class PassageBuilder:
     def _fits(self, words: int, tokens: int, budget: int) -> bool:
         return words <= self.settings.max_words and tokens <= budget
 
-    def _fit(self, text: str, unit: _Span, budget: int) -> list[_Span]:
-        """Split a unit too long for one passage: at line breaks first, then between words."""
-        piece = text[unit.start : unit.end]
-        if self._fits(word_count(piece), self.count_tokens([searchable_text(piece)])[0], budget):
-            return [unit]
-        lines = line_spans(piece)
-        if len(lines) > 1:
-            pieces = [_Span(unit.start + s.start, unit.start + s.end) for s in lines]
-            return [p for part in pieces for p in self._fit(text, part, budget)]
-        pieces, start, words, tokens = [], unit.start, 0, 0
-        matches = list(re.finditer(r"\S+\s*", piece))
+    def _sized(self, text: str, units: list[_Span], budget: int) -> list[tuple[_Span, int, int]]:
+        """Each unit with its words and word-pieces; one too long for a passage is split at lines, then words."""
+        pieces = [text[u.start : u.end] for u in units]
+        sized: list[tuple[_Span, int, int]] = []
+        for unit, piece, tokens in zip(units, pieces, self.count_tokens([searchable_text(p) for p in pieces])):
+            words = word_count(piece)
+            if self._fits(words, tokens, budget):
+                sized.append((unit, words, tokens))
+                continue
+            lines = line_spans(piece)
+            if len(lines) > 1:
+                sized.extend(self._sized(text, [_Span(unit.start + s.start, unit.start + s.end) for s in lines], budget))
+            else:
+                sized.extend(self._split_words(text, unit, budget))
+        return sized
+
+    def _split_words(self, text: str, unit: _Span, budget: int) -> list[tuple[_Span, int, int]]:
+        pieces: list[tuple[_Span, int, int]] = []
+        start, words, tokens = unit.start, 0, 0
+        matches = list(re.finditer(r"\S+\s*", text[unit.start : unit.end]))
         for match, word_tokens in zip(matches, self.count_tokens([searchable_text(m.group()) for m in matches])):
             if words and not self._fits(words + 1, tokens + word_tokens, budget):
-                pieces.append(_Span(start, unit.start + match.start()))
+                pieces.append((_Span(start, unit.start + match.start()), words, tokens))
                 start, words, tokens = unit.start + match.start(), 0, 0
             words += 1
             tokens += word_tokens
-        pieces.append(_Span(start, unit.end))
+        pieces.append((_Span(start, unit.end), words, tokens))
         return pieces
 
     def _passage(self, doc: StructuredDocument, doc_id: str, segment: Segment, text: str, pages: list[PageSpan], n: int) -> Passage:
