@@ -119,7 +119,7 @@ class IndexStore:
     def _doc_dir(self, doc_id: str) -> Path:
         return self.root / "docs" / doc_id
 
-    def _gen_dir(self, generation: str) -> Path:
+    def generation_path(self, generation: str) -> Path:
         return self.root / "generations" / generation
 
     def current_generation(self) -> str | None:
@@ -127,18 +127,15 @@ class IndexStore:
             name = (self.root / "CURRENT").read_text().strip()
         except FileNotFoundError:
             return None
-        return name if name and self._gen_dir(name).is_dir() else None
-
-    def generation_dir(self) -> Path | None:
-        generation = self.current_generation()
-        return self._gen_dir(generation) if generation else None
+        return name if name and self.generation_path(name).is_dir() else None
 
     # ---- manifest
     def manifest(self) -> Manifest:
-        gen_dir = self.generation_dir()
-        if gen_dir is None:
-            return Manifest()
-        return Manifest.model_validate_json((gen_dir / "manifest.json").read_text())
+        generation = self.current_generation()
+        return self.manifest_of(generation) if generation else Manifest()
+
+    def manifest_of(self, generation: str) -> Manifest:
+        return Manifest.model_validate_json((self.generation_path(generation) / "manifest.json").read_text())
 
     # ---- per-document artifacts
     def has_artifacts(self, doc_id: str, model: str) -> bool:
@@ -233,9 +230,8 @@ class IndexStore:
                 self._drop_generation(path)
         used: set[str] = set()
         for name in keep:
-            manifest_path = generations / name / "manifest.json"
-            if manifest_path.exists():
-                used |= {d.id for d in Manifest.model_validate_json(manifest_path.read_text()).documents}
+            if (generations / name / "manifest.json").exists():
+                used |= {d.id for d in self.manifest_of(name).documents}
         docs = self.root / "docs"
         if docs.is_dir():
             for path in docs.iterdir():
@@ -311,8 +307,9 @@ def open_snapshot(settings: Settings) -> IndexSnapshot | None:
     generation = store.current_generation()
     if generation is None:
         return None
-    gen_dir = store.generation_dir()
-    manifest = Manifest.model_validate_json((gen_dir / "manifest.json").read_text())
+    # Everything below comes from this one generation, even if a new one is published meanwhile.
+    gen_dir = store.generation_path(generation)
+    manifest = store.manifest_of(generation)
     passages = {p.id: p for doc in manifest.documents for p in store.load_passages(doc.id)}
     client = chroma_client(settings, gen_dir / "chroma")
     collection = client.get_collection(f"{settings.store.collection}-{generation}")
