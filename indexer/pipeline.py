@@ -25,11 +25,15 @@ class IndexBusyError(Exception):
 
 
 class Progress(Protocol):
+    def files_found(self, total: int) -> None: ...
     def file_started(self, path: Path) -> None: ...
     def file_done(self, path: Path, pages: int, passages: int) -> None: ...
 
 
 class _NoProgress:
+    def files_found(self, total: int) -> None:
+        pass
+
     def file_started(self, path: Path) -> None:
         pass
 
@@ -112,38 +116,29 @@ class Indexer:
         by_hash = {doc.sha256: doc for doc in previous.values()}
         kept: dict[str, DocumentRecord] = {}
 
+        self.progress.files_found(len(files))
         for path in files:
             key = str(path)
             self.progress.file_started(path)
+            old = previous.get(key)
             try:
                 data = read_bytes(path)
-            except ReadError as exc:
-                report.failed.append(Failure(key, str(exc)))
-                if key in previous:
-                    kept[key] = previous[key]  # unreadable now: the indexed version stays
-                continue
-            sha = file_sha256(data)
-            old = previous.get(key)
-            if old and old.sha256 == sha:
-                kept[key] = old
-                report.unchanged.append(old)
-                self.progress.file_done(path, 0, 0)
-                continue
-            twin = by_hash.get(sha)
-            if twin and twin.path != key and Path(twin.path).exists():
-                report.failed.append(Failure(key, f"duplicate of already indexed {twin.file}; skipped"))
-                continue
-            try:
+                sha = file_sha256(data)
+                if old and old.sha256 == sha:
+                    kept[key] = old
+                    report.unchanged.append(old)
+                    self.progress.file_done(path, 0, 0)
+                    continue
+                twin = by_hash.get(sha)
+                if twin and twin.path != key and Path(twin.path).exists():
+                    raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
                 record, pages, passages = self._index_file(path, data, sha, rebuild, report)
-            except ReadError as exc:
-                report.failed.append(Failure(key, str(exc)))
-                if old:
-                    kept[key] = old
-                continue
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
-                report.failed.append(Failure(key, f"could not be indexed: {type(exc).__name__}: {exc}"))
+                reason = str(exc) if isinstance(exc, ReadError) else f"could not be indexed: {type(exc).__name__}: {exc}"
+                report.failed.append(Failure(key, reason))
                 if old:
-                    kept[key] = old
+                    kept[key] = old  # the indexed version stays until a good one replaces it
+                self.progress.file_done(path, 0, 0)
                 continue
             kept[key] = record
             by_hash[sha] = record

@@ -41,13 +41,16 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 class _TqdmProgress:
     """A files bar with running page and passage counts."""
 
-    def __init__(self, total: int):
+    def __init__(self):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True,
+        self.bar = tqdm(total=0, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True,
                         disable=None)  # None: shown on a terminal only
         self.pages = 0
         self.passages = 0
+
+    def files_found(self, total: int) -> None:
+        self.bar.reset(total=total)
 
     def file_started(self, path: Path) -> None:
         self.bar.set_description_str(f"Indexing {path.name[:40]}")
@@ -68,21 +71,20 @@ class _TqdmProgress:
 @click.pass_obj
 def index(obj: _Context, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Index PDFs, text and Markdown files (default: the paths in the config)."""
-    from indexer.pipeline import Indexer, IndexBusyError, collect_files
+    from indexer.pipeline import Indexer, IndexBusyError
 
     settings = obj.settings
     targets = list(paths) or list(settings.index.paths)
     if not targets:
         raise click.UsageError("no PATH given and index.paths is empty in the config")
-    files, _ = collect_files(targets, settings.index.extensions)
-    progress = _TqdmProgress(len(files))
+    progress = _TqdmProgress()
     try:
         report = Indexer(settings, progress=progress).run(targets, rebuild=rebuild)
     except IndexBusyError as exc:
-        progress.close()
         click.echo(f"qa: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    progress.close()
+    finally:
+        progress.close()
     for warning in report.warnings:
         click.echo(f"warning: {warning.path}: {warning.reason}", err=True)
     for failure in report.failed:
