@@ -209,14 +209,12 @@ class _PackParser:
 
     def parse(self, lines: list[SourceLine]) -> list[Segment]:
         segments: list[Segment] = []
-        previous: SourceLine | None = None
         for i, line in enumerate(lines):
-            keep = self._advance(line, lines, i, previous)
+            keep = self._advance(line, lines, i)
             if keep:
                 if not segments or segments[-1].context != self.context:
                     segments.append(Segment(self.context))
                 segments[-1].lines.append(line)
-            previous = line
         return segments
 
     def _set(self, **changes) -> None:
@@ -232,7 +230,7 @@ class _PackParser:
         self._set(part=part, section_path=(label,), item=number, minute=None, meeting_date=self.pack_date,
                   decision_status=None, boilerplate=False)
 
-    def _advance(self, line: SourceLine, lines: list[SourceLine], i: int, previous: SourceLine | None) -> bool:
+    def _advance(self, line: SourceLine, lines: list[SourceLine], i: int) -> bool:
         """Update the context for this line; False when the line is a marker that is not text."""
         text = line.text.strip()
         lowered = text.lower()
@@ -262,7 +260,7 @@ class _PackParser:
             return True
         if ctx.part == "minutes":
             return self._advance_minutes(text)
-        return self._advance_report(line, text, previous, lines, i)
+        return self._advance_report(line, text, lines, i)
 
     def _advance_minutes(self, text: str) -> bool:
         if self.minutes_closed:
@@ -288,7 +286,8 @@ class _PackParser:
         # Minutes continue the committee's numbering, so the first may be any number; then they rise.
         return 0 < number < 1000 if self.last_minute == 0 else self.last_minute < number <= self.last_minute + 15
 
-    def _advance_report(self, line: SourceLine, text: str, previous: SourceLine | None, lines: list[SourceLine], i: int) -> bool:
+    def _advance_report(self, line: SourceLine, text: str, lines: list[SourceLine], i: int) -> bool:
+        previous = lines[i - 1] if i else None
         appendix = _APPENDIX.match(text)
         starts_page = previous is None or previous.page != line.page
         if starts_page and _WORK_PROGRAMME.match(text) and self.context.part != "work_programme":
