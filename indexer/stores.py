@@ -286,17 +286,22 @@ def _fsync_dir(path: Path) -> None:
 
 @dataclass
 class IndexSnapshot:
-    """One published generation opened for reading: manifest, passages, Chroma collection, BM25."""
+    """One published generation opened for reading: manifest, passages, vectors, Chroma collection, BM25."""
 
     generation: str
     manifest: Manifest
     passages: dict[str, Passage]
+    vectors: np.ndarray  # one normalised embedding per passage, rows in `vector_rows` order
+    vector_rows: dict[str, int]
     collection: object
     lexical: object | None
     lexical_ids: list[str]
 
     def vector_count(self) -> int:
         return self.collection.count()
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        return {doc.id: doc for doc in self.manifest.documents}
 
 
 def open_snapshot(settings: Settings) -> IndexSnapshot | None:
@@ -310,9 +315,16 @@ def open_snapshot(settings: Settings) -> IndexSnapshot | None:
     # Everything below comes from this one generation, even if a new one is published meanwhile.
     gen_dir = store.generation_path(generation)
     manifest = store.manifest_of(generation)
-    passages = {p.id: p for doc in manifest.documents for p in store.load_passages(doc.id)}
+    passages: dict[str, Passage] = {}
+    blocks = []
+    for doc in manifest.documents:
+        artifacts = store.load_artifacts(doc.id)
+        passages.update((p.id, p) for p in artifacts.passages)
+        blocks.append(artifacts.embeddings.astype(np.float32))
+    vectors = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
     client = chroma_client(settings, gen_dir / "chroma")
     collection = client.get_collection(f"{settings.store.collection}-{generation}")
     lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
     lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
-    return IndexSnapshot(generation, manifest, passages, collection, lexical, lexical_ids)
+    rows = {pid: i for i, pid in enumerate(passages)}
+    return IndexSnapshot(generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids)

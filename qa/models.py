@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DocType = Literal["agenda_pack", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
@@ -89,3 +89,74 @@ class DocumentRecord(BaseModel):
     passages: int
     no_text_pages: list[int] = Field(default_factory=list)
     indexed_at: dt.datetime
+
+
+class SearchFilters(BaseModel):
+    """Hard limits on what retrieval may return; dates are of the meeting a passage records."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    committee: str | None = None
+    doc_type: DocType | None = None
+    document: str | None = None  # a document id or file name
+
+
+class DocumentRef(BaseModel):
+    """The document a citation comes from, as the contract names it."""
+
+    id: str
+    file: str
+    title: str
+    committee: str | None = None
+    meeting_date: dt.date | None = None  # the meeting the pack was published for
+
+
+class Citation(BaseModel):
+    """One verbatim quote and exactly where it is printed."""
+
+    n: int
+    quote: str
+    page: int
+    page_label: str | None = None
+    section: str | None = None
+    meeting_date: dt.date | None = None  # the meeting the quoted text records
+    url: str
+    document: DocumentRef
+    passage_id: str
+
+
+class Timings(BaseModel):
+    retrieve: float = 0.0
+    answer: float = 0.0
+    total: float = 0.0
+
+
+class Answer(BaseModel):
+    """A short answer whose every claim cites a quote, or an abstention with passages to see."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    see_also: list[Citation] = Field(default_factory=list)
+    answerer: Literal["extractive", "llm"] = "extractive"
+    evidence: float = 0.0  # the retrieval strength the abstention threshold is compared against
+    timings_ms: Timings = Field(default_factory=Timings)
+
+
+class Decision(BaseModel):
+    """What a meeting decided on a topic, as recorded in its minutes."""
+
+    meeting_date: dt.date | None
+    committee: str | None
+    minute: str | None
+    status: DecisionStatus
+    text: str
+    page: int
+    page_label: str | None
+    section: str | None = None
+    url: str
+    document: DocumentRef
+    passage_id: str

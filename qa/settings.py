@@ -48,6 +48,42 @@ class StoreSettings(_Section):
     collection: str = "passages"
 
 
+class RetrievalSettings(_Section):
+    top_k: int = Field(5, ge=1, le=50, description="passages the answerer reads")
+    candidates: int = Field(40, ge=5, le=500, description="passages each of dense and lexical search proposes")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+    name_boost: float = Field(0.5, ge=0, description="per name in the question found verbatim in the passage")
+    decision_boost: float = Field(0.6, ge=0, description="decision passages, for decision questions")
+    minutes_boost: float = Field(0.2, ge=0, description="minutes passages, for decision questions")
+    rerank_depth: int = Field(20, ge=1, description="leading passages re-scored by their best sentence")
+    sentence_weight: float = Field(0.5, ge=0, description="weight of the best sentence's score in re-scoring")
+    agenda_penalty: float = Field(0.5, ge=0, description="agenda pages name topics but rarely answer them")
+    near_duplicate: float = Field(0.8, gt=0, le=1, description="word-overlap above which a passage repeats one already chosen")
+
+
+class AnswerSettings(_Section):
+    max_quotes: int = Field(3, ge=1, le=10)
+    max_quote_words: int = Field(60, ge=5)
+    see_also: int = Field(3, ge=0, le=10)
+    support_ratio: float = Field(0.8, gt=0, le=1, description="a further quote must score this share of the first")
+    abstain_below: float = Field(0.5, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
+    url_base: str = Field("", description="prefix of citation links, e.g. https://papers.example.gov.uk; empty gives /documents/... paths")
+
+
+class LLMSettings(_Section):
+    backend: Literal["none", "openai", "ollama"] = "none"
+    model: str = ""
+    base_url: str = Field("", description="e.g. http://127.0.0.1:11434 (Ollama) or http://host:8000/v1 (OpenAI-compatible)")
+    api_key: str = Field("", description="set it from the environment: QA_LLM__API_KEY")
+    timeout_s: float = Field(60.0, gt=0)
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(700, ge=16)
+    passages: int = Field(6, ge=1, le=20, description="numbered passages the model is given")
+    prompt_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections mirroring config.toml."""
 
@@ -57,6 +93,9 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     passages: PassageSettings = PassageSettings()
     store: StoreSettings = StoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
     config_file: Path | None = Field(None, exclude=True)
 
     @classmethod
@@ -76,7 +115,7 @@ class Settings(BaseSettings):
         return self.index.data_dir
 
 
-_PATH_KEYS = {("index", "data_dir"), ("index", "paths")}
+_PATH_KEYS = {("index", "data_dir"), ("index", "paths"), ("llm", "prompt_dir")}
 
 
 def _resolve_relative(data: dict, base: Path) -> None:

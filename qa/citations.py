@@ -1,0 +1,33 @@
+"""Citations: a verbatim quote of a passage, the page it is printed on, and a link that opens that page."""
+
+from __future__ import annotations
+
+from qa.models import Citation, DocumentRecord, DocumentRef, Passage
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace at either end."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def document_ref(doc: DocumentRecord) -> DocumentRef:
+    return DocumentRef(id=doc.id, file=doc.file, title=doc.title, committee=doc.committee, meeting_date=doc.meeting_date)
+
+
+def page_url(url_base: str, doc_id: str, page: int) -> str:
+    return f"{url_base.rstrip('/')}/documents/{doc_id}/file#page={page}"
+
+
+def cite(n: int, passage: Passage, start: int, end: int, documents: dict[str, DocumentRecord], url_base: str) -> Citation:
+    """A citation of passage.text[start:end]: verbatim, with the page the quote starts on."""
+    start, end = strip_span(passage.text, start, end)
+    span = passage.page_at(start)
+    return Citation(
+        n=n, quote=" ".join(passage.text[start:end].split()), page=span.page, page_label=span.label,
+        section=passage.section, meeting_date=passage.meeting_date, url=page_url(url_base, passage.doc_id, span.page),
+        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
+    )

@@ -1,0 +1,70 @@
+"""Decisions on a topic: the RESOLVED, UNRESOLVED, agreed and deferred records of the minutes that discuss it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from qa.citations import document_ref, page_url
+from qa.models import Decision, DocumentRecord, Passage, SearchFilters
+from qa.query import Question
+from qa.retrieve import Candidate, Retriever
+from qa.sentences import Sentence
+
+# A minute is about the topic when one of its passages names the topic or is close to it in meaning.
+_MIN_COVERAGE = 0.5
+_MIN_DENSE = 0.5
+# Minutes scoring well below the best match are about something else that shares words with the topic.
+_MINUTE_RATIO = 0.85
+
+
+@dataclass
+class FoundDecision:
+    decision: Decision
+    passage: Passage
+    sentences: list[Sentence]  # the record's sentences, the one closest to the question first
+
+
+def find_decisions(retriever: Retriever, question: Question, documents: dict[str, DocumentRecord], url_base: str,
+                   filters: SearchFilters | None = None, search_depth: int = 15) -> list[FoundDecision]:
+    """Every decision recorded in the minutes that discuss the question's topic, oldest first."""
+    retrieval = retriever.search(question, filters, top_k=search_depth)
+    minute_scores: dict[tuple[str, str], float] = {}
+    for candidate in retrieval.candidates:
+        key = _minute_key(candidate.passage)
+        if key and _about_topic(candidate):
+            minute_scores[key] = max(minute_scores.get(key, 0.0), candidate.score)
+    best = max(minute_scores.values(), default=0.0)
+    found: list[tuple[float, FoundDecision]] = []
+    for key, score in minute_scores.items():
+        if score < _MINUTE_RATIO * best:
+            continue
+        for passage in _decisions_in(retriever, key):
+            sentences = retriever.rank_sentences(passage, question)
+            found.append((score, FoundDecision(_decision(passage, documents, url_base), passage, sentences)))
+    # Oldest meeting first; within a meeting, the minute closest to the question first.
+    found.sort(key=lambda sf: (sf[1].decision.meeting_date or sf[1].passage.pack_date or dt.date.min, -sf[0], sf[1].passage.id))
+    return [f for _, f in found]
+
+
+def _about_topic(candidate: Candidate) -> bool:
+    return candidate.names > 0 or candidate.coverage >= _MIN_COVERAGE or candidate.dense >= _MIN_DENSE
+
+
+def _minute_key(passage: Passage) -> tuple[str, str] | None:
+    if passage.part != "minutes":
+        return None
+    return passage.doc_id, passage.minute or passage.section or ""
+
+
+def _decisions_in(retriever: Retriever, key: tuple[str, str]) -> list[Passage]:
+    return [p for p in retriever.snapshot.passages.values() if p.decision and not p.boilerplate and _minute_key(p) == key]
+
+
+def _decision(passage: Passage, documents: dict[str, DocumentRecord], url_base: str) -> Decision:
+    return Decision(
+        meeting_date=passage.meeting_date, committee=passage.committee, minute=passage.minute,
+        status=passage.decision_status or "resolved", text=" ".join(passage.text.split()), page=passage.page_start,
+        page_label=passage.label_start, section=passage.section, url=page_url(url_base, passage.doc_id, passage.page_start),
+        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
+    )

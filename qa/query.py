@@ -1,0 +1,114 @@
+"""Understand a member's question: when it is about, whether it asks for a decision, which names it uses."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_FULL_DATE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s+((?:19|20)\d\d)\b", re.I)
+_MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+((?:19|20)\d\d)\b", re.I)
+_LAST_MONTH = re.compile(rf"\b(?:last|previous|this)\s+{_MONTH}\b", re.I)
+_MONTH_MEETING = re.compile(rf"\b(?:the|in|at)\s+{_MONTH}(?:'s)?\s+(?:meeting|committee|minutes|papers?|agenda)\b", re.I)
+# "2016/17" or "2016-17" is a financial year the papers talk about, not a meeting date.
+_YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?![/-]\d)")
+_DECISION = re.compile(
+    r"\b(?:decid\w*|decision\w*|agree\w*|approv\w*|resolv\w*|resolution\w*|vot\w*|recommend\w*|reject\w*|defer\w*|"
+    r"endors\w*|sign(?:ed)? off|outcome)\b", re.I)
+_FIGURE = re.compile(r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I)
+_PERSON = re.compile(r"\b(?:who|whom|whose|chair(?:ed|man|woman)?|officer|councillor|cllr|director|presented)\b", re.I)
+_WHEN = re.compile(r"\bwhen\b", re.I)
+_QUOTED = re.compile(r"[\"“']([^\"”']{3,})[\"”']")
+# Capitalised words that start questions or are too common in council papers to single out a topic.
+_NOT_NAMES = {
+    "what", "who", "when", "where", "why", "how", "which", "did", "does", "do", "was", "were", "is", "are", "has", "have",
+    "had", "can", "could", "would", "should", "will", "tell", "show", "list", "give", "find", "any", "the", "a", "an", "in",
+    "on", "at", "of", "for", "and", "or", "we", "i", "our", "my", "me", "us", "council", "committee", "councillor",
+    "councillors", "members", "member", "cabinet", "chair", "meeting", "minutes", "report", "item", "page", "thurrock",
+    "children", "children's", "services", "overview", "scrutiny", "please", "about", "there", "it", "this", "that",
+} | set(_MONTHS)
+
+
+@dataclass
+class Question:
+    """A question with what retrieval and answering need to know about it."""
+
+    text: str
+    since: dt.date | None = None  # a date range the question names ("in 2017", "the July 2021 meeting")
+    until: dt.date | None = None
+    months: set[int] = field(default_factory=set)  # a month named without a year ("the December meeting")
+    decision: bool = False
+    figure: bool = False
+    person: bool = False
+    when: bool = False
+    names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.since or self.until or self.months)
+
+
+def parse_question(text: str, meeting_dates: list[dt.date] | None = None) -> Question:
+    """Read dates, intent and names out of a question; relative months resolve against the indexed meetings."""
+    question = Question(text=text.strip())
+    _read_dates(question, meeting_dates or [])
+    question.decision = bool(_DECISION.search(text))
+    question.figure = bool(_FIGURE.search(text))
+    question.person = bool(_PERSON.search(text))
+    question.when = bool(_WHEN.search(text))
+    question.names = _names(text)
+    return question
+
+
+def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:
+    text = question.text
+    if match := _FULL_DATE.search(text):
+        day = _date(int(match.group(3)), _MONTHS[match.group(2).lower()[:3]], int(match.group(1)))
+        if day:
+            question.since = question.until = day
+            return
+    if match := _MONTH_YEAR.search(text):
+        year, month = int(match.group(2)), _MONTHS[match.group(1).lower()[:3]]
+        question.since = dt.date(year, month, 1)
+        question.until = dt.date(year, month, calendar.monthrange(year, month)[1])
+        return
+    if match := _LAST_MONTH.search(text) or _MONTH_MEETING.search(text):
+        month = _MONTHS[match.group(1).lower()[:3]]
+        latest = max((d for d in meeting_dates if d.month == month), default=None)
+        if latest and match.re is _LAST_MONTH:
+            # "last October" is the most recent October meeting in the papers.
+            question.since = dt.date(latest.year, month, 1)
+            question.until = dt.date(latest.year, month, calendar.monthrange(latest.year, month)[1])
+        else:
+            question.months = {month}
+        if years := _YEAR.findall(text):
+            question.since, question.until = dt.date(int(min(years)), 1, 1), dt.date(int(max(years)), 12, 31)
+        return
+    if years := _YEAR.findall(text):
+        question.since, question.until = dt.date(int(min(years)), 1, 1), dt.date(int(max(years)), 12, 31)
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _names(text: str) -> list[str]:
+    """Quoted phrases, capitalised words not opening the question, acronyms and numbers like 'Item 7'."""
+    names = [m.group(1).strip() for m in _QUOTED.finditer(text)]
+    words = re.findall(r"[A-Za-z][A-Za-z'&.-]*[A-Za-z]|\d+(?:\.\d+)?%?", text)
+    for i, word in enumerate(words):
+        bare = word.rstrip(".").removesuffix("'s")
+        if bare.lower() in _NOT_NAMES:
+            continue
+        if bare.isupper() and len(bare) >= 2 or (bare[0].isupper() and i > 0) or any(c.isdigit() for c in bare) and not _YEAR.fullmatch(bare):
+            if bare not in names:
+                names.append(bare)
+    return names

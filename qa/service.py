@@ -1,0 +1,92 @@
+"""The question-answering service the CLI and the API share: retrieve, answer, check, time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from indexer.embed import Embedder
+from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
+from qa.answer import ABSTAIN_TEXT, ExtractiveAnswerer
+from qa.decisions import FoundDecision, find_decisions
+from qa.models import Answer, Decision, SearchFilters, Timings
+from qa.query import parse_question
+from qa.retrieve import Retriever
+from qa.settings import Settings
+from qa.text import Terms
+
+log = logging.getLogger(__name__)
+
+
+class NotIndexedError(Exception):
+    """Nothing has been indexed in this data directory yet."""
+
+
+@dataclass
+class _Loaded:
+    snapshot: IndexSnapshot
+    retriever: Retriever
+
+
+class QAService:
+    """Answers questions from the current index generation; models are loaded once and reused."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm_answerer=None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.embedding)
+        self.terms = Terms()
+        self.extractive = ExtractiveAnswerer(settings.answer)
+        self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
+        self._store = IndexStore(settings)
+        self._loaded: _Loaded | None = None
+
+    def _current(self) -> _Loaded:
+        """The retriever over the published generation, reopened when a new one is published."""
+        generation = self._store.current_generation()
+        if generation is None:
+            raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
+        if self._loaded is None or self._loaded.snapshot.generation != generation:
+            snapshot = open_snapshot(self.settings)
+            self._loaded = _Loaded(snapshot, Retriever(self.settings.retrieval, self.embedder, snapshot, self.terms))
+        return self._loaded
+
+    def ask(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None) -> Answer:
+        started = time.perf_counter()
+        loaded = self._current()
+        documents = loaded.snapshot.documents()
+        parsed = parse_question(question, loaded.retriever.meeting_dates)
+        retrieval = loaded.retriever.search(parsed, filters, top_k)
+        decisions: list[FoundDecision] = []
+        if parsed.decision and not self.extractive.abstains(retrieval):
+            decisions = find_decisions(loaded.retriever, parsed, documents, self.settings.answer.url_base, filters)
+        retrieved = time.perf_counter()
+        answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
+        if self.extractive.abstains(retrieval):
+            answer.see_also = self.extractive.see_also(retrieval, documents)
+        else:
+            text, citations = self.extractive.answer(retrieval, documents, decisions)
+            answer.answer, answer.citations, answer.abstained = text, citations, False
+            if self.llm_answerer is not None:
+                generated = self.llm_answerer.answer(retrieval, documents)
+                if generated is not None:
+                    answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
+        done = time.perf_counter()
+        answer.timings_ms = Timings(retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000,
+                                    total=(done - started) * 1000)
+        return answer
+
+    def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
+        loaded = self._current()
+        question = parse_question(topic, loaded.retriever.meeting_dates)
+        question.decision = True
+        found = find_decisions(loaded.retriever, question, loaded.snapshot.documents(), self.settings.answer.url_base, filters)
+        return [f.decision for f in found]
+
+
+def _llm_answerer(settings: Settings):
+    if settings.llm.backend == "none":
+        return None
+    from qa.llm import LLMAnswerer
+
+    return LLMAnswerer(settings.llm, settings.answer)

@@ -1,0 +1,36 @@
+"""Stemmed content terms, shared by re-scoring, near-duplicate checks and sentence choice."""
+
+from __future__ import annotations
+
+import re
+
+from bm25s.stopwords import STOPWORDS_EN
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# Words that carry the shape of a question, not its topic.
+_QUESTION_WORDS = {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "does", "do", "done", "was", "were", "we",
+    "our", "us", "about", "tell", "me", "any", "there", "has", "have", "had", "been", "say", "said", "says", "papers",
+    "decide", "decided", "decision", "decisions", "agree", "agreed", "approve", "approved", "resolve", "resolved",
+    "meeting", "meetings", "committee", "council", "councillors", "members", "happened", "happen", "discussed", "discuss",
+    "many", "much", "number", "latest", "last", "year", "years", "its", "it", "can", "could", "would", "should", "will",
+    "please", "know", "get", "got", "give", "going", "from", "this", "that", "these", "those", "thurrock",
+}
+
+
+class Terms:
+    """Turns text into lower-cased English stems without stop words."""
+
+    def __init__(self):
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._stop = set(STOPWORDS_EN)
+
+    def of(self, text: str) -> list[str]:
+        return [self._stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stop]
+
+    def topic(self, question: str) -> list[str]:
+        """The stems that say what a question is about, without its question words."""
+        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in _QUESTION_WORDS]
+        return list(dict.fromkeys(self._stem(w) for w in words))
