@@ -16,8 +16,8 @@ TokenCounter = Callable[[list[str]], list[int]]  # word-pieces of each text
 
 # A new line that starts a list item, a numbered paragraph or a heading also starts a sentence.
 _LINE_STARTS_UNIT = re.compile(r"^\s*(?:[-•▪ᓼ]\s|\d{1,2}(?:\.\d{1,2})*[.)]?\s|\(?[a-z]\)\s|[A-Z][A-Z ]{3,}$|RESOLVED|UNRESOLVED)")
-_DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
-_AGREED = re.compile(r"\b(?:agreed|approved)\b[^.]*\brecommendations?\b|\brecommendations?\b[^.]*\b(?:were|was) (?:agreed|approved)\b", re.I)
+DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
+AGREED = re.compile(r"\b(?:agreed|approved)\b[^.]*\brecommendations?\b|\brecommendations?\b[^.]*\b(?:were|was) (?:agreed|approved)\b", re.I)
 _MARKUP = re.compile(r"\[([^\]]*)\]\(#?[^)]*\)|\^\{([^}]*)\}|\^\[(\d+)\]")
 _ABBREVIATIONS = {"cllr", "cllrs", "no", "nos", "e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "st", "approx", "para", "paras",
                   "ref", "vs", "cf", "fig", "dept", "govt", "p", "pp", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
@@ -162,9 +162,9 @@ class PassageBuilder:
         ctx = segment.context
         decision, status = ctx.decision_status is not None, ctx.decision_status
         if ctx.part == "minutes" and not decision and not ctx.boilerplate:
-            if _DEFERRED.search(text):
+            if DEFERRED.search(text):
                 decision, status = True, "deferred"
-            elif _AGREED.search(text):
+            elif AGREED.search(text):
                 decision, status = True, "agreed"
         return Passage(
             id=f"{doc_id}-{n:04d}",

@@ -91,8 +91,12 @@ class ExtractiveAnswerer:
         """What was decided, when and with what status, oldest first."""
         citations, lines = [], []
         for found in [f for f in decisions if f.sentences][: self.settings.max_quotes]:
-            sentence = found.sentences[0]
-            citation = self._cite(len(citations) + 1, sentence, documents)
+            passage = found.passage
+            if found.decision.status in ("resolved", "not agreed") and len(passage.text.split()) <= self.settings.max_quote_words:
+                # A short RESOLVED block is quoted whole: every point of the decision, not just the closest.
+                citation = cite(len(citations) + 1, passage, 0, len(passage.text), documents, self.settings.url_base)
+            else:
+                citation = self._cite(len(citations) + 1, found.sentences[0], documents)
             citations.append(citation)
             decision = found.decision
             when = _long(decision.meeting_date) if decision.meeting_date else "an undated meeting"

@@ -119,6 +119,80 @@ def docs(obj: _Context, as_json: bool) -> None:
         click.echo("  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
+def _service(settings: Settings):
+    from qa.service import QAService
+
+    return QAService(settings)
+
+
+def _print_answer(answer) -> None:
+    click.echo(answer.answer)
+    listed = answer.citations or answer.see_also
+    if listed:
+        click.echo("\nSee also:" if answer.abstained else "")
+    for c in listed:
+        where = [c.section or c.document.title]
+        if c.meeting_date:
+            where.append(f"meeting of {c.meeting_date:%d %B %Y}")
+        where.append(f"page {c.page_label}" if c.page_label else f"PDF page {c.page}")
+        click.echo(f"[{c.n}] “{c.quote}”")
+        click.echo(f"    {' · '.join(where)} · {c.document.file} (PDF page {c.page})")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the /ask JSON response.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or before YYYY-MM-DD.")
+@click.option("--top-k", type=click.IntRange(1, 50), help="Passages to answer from.")
+@click.pass_obj
+def ask(obj: _Context, question: str, as_json: bool, since, until, top_k: int | None) -> None:
+    """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
+    from qa.models import SearchFilters
+    from qa.service import NotIndexedError
+
+    filters = SearchFilters(since=since and since.date(), until=until and until.date())
+    service = _service(obj.settings)
+    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    try:
+        for text in questions:
+            if not text:
+                continue
+            answer = service.ask(text, filters, top_k)
+            if as_json:
+                click.echo(answer.model_dump_json())
+            else:
+                _print_answer(answer)
+    except NotIndexedError as exc:
+        click.echo(f"qa: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def decisions(obj: _Context, topic: str, as_json: bool) -> None:
+    """What the committee decided about TOPIC, oldest first."""
+    from qa.service import NotIndexedError
+
+    try:
+        found = _service(obj.settings).decisions(topic)
+    except NotIndexedError as exc:
+        click.echo(f"qa: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))
+        return
+    if not found:
+        click.echo(f"No decisions about {topic!r} were found in the minutes indexed here.")
+    for d in found:
+        when = f"{d.meeting_date:%d %B %Y}" if d.meeting_date else "undated"
+        page = f"page {d.page_label}" if d.page_label else f"PDF page {d.page}"
+        click.echo(f"{when} · {d.section or 'minutes'} · {d.status} · {page} of {d.document.file}")
+        click.echo(f"    {d.text}")
+
+
 def main() -> None:
     cli(prog_name="qa")
 

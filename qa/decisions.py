@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from indexer.passages import AGREED, DEFERRED
 from qa.citations import document_ref, page_url
 from qa.models import Decision, DocumentRecord, Passage, SearchFilters
 from qa.query import Question
@@ -41,7 +42,10 @@ def find_decisions(retriever: Retriever, question: Question, documents: dict[str
             continue
         for passage in _decisions_in(retriever, key):
             sentences = retriever.rank_sentences(passage, question)
-            found.append((score, FoundDecision(_decision(passage, documents, url_base), passage, sentences)))
+            if not _is_record(passage):
+                sentences = [s for s in sentences if _records_decision(s.text)] or sentences
+            decision = _decision(passage, documents, url_base, sentences)
+            found.append((score, FoundDecision(decision, passage, sentences)))
     # Oldest meeting first; within a meeting, the minute closest to the question first.
     found.sort(key=lambda sf: (sf[1].decision.meeting_date or sf[1].passage.pack_date or dt.date.min, -sf[0], sf[1].passage.id))
     return [f for _, f in found]
@@ -61,10 +65,25 @@ def _decisions_in(retriever: Retriever, key: tuple[str, str]) -> list[Passage]:
     return [p for p in retriever.snapshot.passages.values() if p.decision and not p.boilerplate and _minute_key(p) == key]
 
 
-def _decision(passage: Passage, documents: dict[str, DocumentRecord], url_base: str) -> Decision:
+def _is_record(passage: Passage) -> bool:
+    """A RESOLVED or UNRESOLVED block, as opposed to an agreement or deferral reported in the discussion."""
+    return passage.decision_status in ("resolved", "not agreed")
+
+
+def _records_decision(text: str) -> bool:
+    return bool(AGREED.search(text) or DEFERRED.search(text))
+
+
+def _decision(passage: Passage, documents: dict[str, DocumentRecord], url_base: str, sentences: list[Sentence]) -> Decision:
+    """The whole block for a RESOLVED record; only the sentences that record it for one reported in discussion."""
+    if _is_record(passage) or not sentences:
+        text, page = passage.text, passage.pages[0]
+    else:
+        own = sorted((s for s in sentences if _records_decision(s.text)), key=lambda s: s.start) or sentences[:1]
+        text, page = "\n".join(s.text for s in own), passage.page_at(own[0].start)
     return Decision(
         meeting_date=passage.meeting_date, committee=passage.committee, minute=passage.minute,
-        status=passage.decision_status or "resolved", text=" ".join(passage.text.split()), page=passage.page_start,
-        page_label=passage.label_start, section=passage.section, url=page_url(url_base, passage.doc_id, passage.page_start),
+        status=passage.decision_status or "resolved", text=" ".join(text.split()), page=page.page,
+        page_label=page.label, section=passage.section, url=page_url(url_base, passage.doc_id, page.page),
         document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
     )

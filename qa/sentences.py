@@ -17,6 +17,9 @@ _DIGIT = re.compile(r"\d")
 _DATE_WORDS = re.compile(r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{4}|(?:January|February|March|April|May|June|July|"
                          r"August|September|October|November|December)\s+\d{4}|(?:19|20)\d\d|by the end of|deadline)\b")
 _PERSON_WORDS = re.compile(r"\b(?:Councillor|Cllr|Chair|Mr|Mrs|Ms|Dr|Director|Head of|Manager|Officer|Lead|presented|introduced)\b")
+# A named person: a councillor or titled name, a role in brackets, or "Name Surname, ... Director".
+_PERSON_NAME = re.compile(r"\b(?:Councillors?|Cllr|Mr|Mrs|Ms|Dr|Miss)\.? [A-Z][a-z]+|\([^)]*(?:Chair|Director|Manager|Officer|Lead)[^)]*\)|"
+                          r"\b[A-Z][a-z]+ [A-Z][a-z'-]+,? (?:[A-Z][a-z]+ )*(?:Director|Manager|Head|Officer|Chair|Lead)")
 _DECISION_WORDS = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|recommend\w*|endorsed|requested)\b", re.I)
 # A "sentence" longer than this (a cover block or a table row run) is cut at line ends into quotable pieces.
 _PIECE_WORDS = 40
@@ -103,8 +106,8 @@ class SentenceScorer:
                 score += 0.2
             if question.when and _DATE_WORDS.search(text):
                 score += 0.3
-            if question.person and _PERSON_WORDS.search(text):
-                score += 0.2
+            if question.person:
+                score += 0.2 * bool(_PERSON_WORDS.search(text)) + 0.2 * bool(_PERSON_NAME.search(text))
             if question.decision and _DECISION_WORDS.search(text):
                 score += 0.2
             if len(text.split()) < 5:

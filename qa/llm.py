@@ -1,0 +1,177 @@
+"""The optional LLM answerer: the model writes the answer, and every quote it gives is checked against its passage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.answer import describe
+from qa.citations import cite
+from qa.models import Citation, DocumentRecord, Passage
+from qa.retrieve import Retrieval
+from qa.sentences import split_sentences
+from qa.settings import AnswerSettings, LLMSettings
+from qa.text import Terms
+
+log = logging.getLogger(__name__)
+
+# Text that addresses the reader as a model: a quote like this is an injection attempt, never evidence.
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompt|above|previous)\b|\bsystem prompt\b|"
+    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|\bnew instructions\b|"
+    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b",
+    re.I)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})
+# Share of a claim's content words its quote must contain: a claim says what its quote says.
+_MIN_SUPPORT = 0.4
+
+
+@dataclass
+class Claim:
+    text: str
+    quote: str
+    passage: int
+
+
+def build_llm(settings: LLMSettings):
+    """A llama-index LLM for the configured backend; never a default that would call a hosted service."""
+    if settings.backend == "openai":
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(model=settings.model, api_base=settings.base_url, api_key=settings.api_key or "none",
+                          is_chat_model=True, timeout=settings.timeout_s, max_retries=0, temperature=settings.temperature,
+                          max_tokens=settings.max_tokens, context_window=8192)
+    if settings.backend == "ollama":
+        from llama_index.llms.ollama import Ollama
+
+        return Ollama(model=settings.model, base_url=settings.base_url, request_timeout=settings.timeout_s,
+                      temperature=settings.temperature, json_mode=True, additional_kwargs={"num_predict": settings.max_tokens})
+    raise ValueError(f"llm.backend: no LLM for {settings.backend!r}")
+
+
+class LLMAnswerer:
+    """Asks the model for claims with quotes; returns only claims whose quotes check, or None to fall back."""
+
+    def __init__(self, settings: LLMSettings, answer_settings: AnswerSettings, llm=None, terms: Terms | None = None):
+        self.settings = settings
+        self.answer_settings = answer_settings
+        self.llm = llm if llm is not None else build_llm(settings)
+        self.terms = terms or Terms()
+        prompts = Path(settings.prompt_dir)
+        self.system_prompt = (prompts / "answer_system.md").read_text(encoding="utf-8")
+        self.user_template = (prompts / "answer_user.md").read_text(encoding="utf-8")
+        self.passage_template = (prompts / "passage.md").read_text(encoding="utf-8")
+
+    def messages(self, question: str, passages: list[Passage], documents: dict[str, DocumentRecord]):
+        from llama_index.core.llms import ChatMessage, MessageRole
+
+        blocks = [self.passage_template.format(n=i, source=describe(p, documents), text=_neutralise(p).strip())
+                  for i, p in enumerate(passages, start=1)]
+        user = self.user_template.format(question=question, passages="\n".join(blocks))
+        return [ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt), ChatMessage(role=MessageRole.USER, content=user)]
+
+    def answer(self, retrieval: Retrieval, documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]] | None:
+        passages = [c.passage for c in retrieval.candidates[: self.settings.passages]]
+        if not passages:
+            return None
+        try:
+            reply = self.llm.chat(self.messages(retrieval.question.text, passages, documents)).message.content or ""
+        except Exception as exc:  # timeouts, refused connections, 5xx: the extractive answer stands
+            log.warning("LLM answerer failed (%s: %s); using the extractive answer", type(exc).__name__, exc)
+            return None
+        claims = parse_claims(reply)
+        citations: list[Citation] = []
+        sentences = []
+        for claim in claims:
+            citation = self._check(claim, passages, documents, len(citations) + 1)
+            if citation is None:
+                log.info("dropped a claim whose quote does not check: %r", claim.quote[:80])
+                continue
+            existing = next((c for c in citations if c.passage_id == citation.passage_id and c.quote == citation.quote), None)
+            if existing is None:
+                citations.append(citation)
+                existing = citation
+            sentences.append(f"{claim.text.strip()} [{existing.n}]")
+        if not citations:
+            return None
+        return " ".join(sentences), citations
+
+    def _check(self, claim: Claim, passages: list[Passage], documents: dict[str, DocumentRecord], n: int) -> Citation | None:
+        """A citation for the claim if its quote is verbatim in the passage it names and supports the claim."""
+        if not 1 <= claim.passage <= len(passages) or not claim.quote.strip() or not claim.text.strip():
+            return None
+        passage = passages[claim.passage - 1]
+        span = locate(claim.quote, passage.text)
+        if span is None or any(start < span[1] and span[0] < end for start, end in _instructions_in(passage)):
+            return None
+        quoted = passage.text[span[0] : span[1]]
+        if not self._supports(quoted, claim.text):
+            return None
+        return cite(n, passage, span[0], span[1], documents, self.answer_settings.url_base)
+
+    def _supports(self, quote: str, claim: str) -> bool:
+        if any(number not in quote for number in _NUMBER.findall(claim)):
+            return False  # a figure the quote does not print is invented
+        claim_terms = set(self.terms.of(claim))
+        if not claim_terms:
+            return False
+        return len(claim_terms & set(self.terms.of(quote))) / len(claim_terms) >= _MIN_SUPPORT
+
+
+def parse_claims(reply: str) -> list[Claim]:
+    """Claims from the model's JSON reply (tolerating code fences or prose around it); [] if there are none."""
+    start, end = reply.find("{"), reply.rfind("}")
+    if start < 0 or end <= start:
+        return []
+    try:
+        data = json.loads(reply[start : end + 1])
+    except json.JSONDecodeError:
+        return []
+    claims = []
+    for item in data.get("claims", []) if isinstance(data, dict) else []:
+        if isinstance(item, dict):
+            try:
+                claims.append(Claim(str(item.get("text", "")), str(item.get("quote", "")), int(item.get("passage", 0))))
+            except (TypeError, ValueError):
+                continue
+    return claims
+
+
+def locate(quote: str, text: str) -> tuple[int, int] | None:
+    """Where `quote` occurs in `text`, ignoring differences of whitespace and of curly or straight quote marks."""
+    wanted = " ".join(quote.translate(_QUOTE_CHARS).split()).strip(" \"'")
+    if not wanted:
+        return None
+    flat, positions = [], []
+    previous_space = True
+    for i, char in enumerate(text.translate(_QUOTE_CHARS)):
+        if char.isspace():
+            if not previous_space:
+                flat.append(" ")
+                positions.append(i)
+            previous_space = True
+            continue
+        flat.append(char)
+        positions.append(i)
+        previous_space = False
+    found = "".join(flat).find(wanted)
+    if found < 0:
+        return None
+    return positions[found], positions[found + len(wanted) - 1] + 1
+
+
+def _instructions_in(passage: Passage) -> list[tuple[int, int]]:
+    """Spans of sentences in a document that address the reader as a model: injection attempts, never evidence."""
+    return [(s.start, s.end) for s in split_sentences(passage) if _INSTRUCTION_LIKE.search(s.text)]
+
+
+def _neutralise(passage: Passage) -> str:
+    """The passage as the model sees it: injection attempts withheld, and no way to close its <passage> tag."""
+    text = passage.text
+    for start, end in reversed(_instructions_in(passage)):
+        text = f"{text[:start]}[sentence withheld: it addressed an AI]{text[end:]}"
+    return re.sub(r"</?\s*passage\b[^>]*>", "", text, flags=re.I)

@@ -1,0 +1,218 @@
+"""Answers on a fixture pack indexed into real Chroma and BM25: quotes, pages, decisions, filters, abstention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import assert_quote_on_page, make_settings
+from indexer.pipeline import Indexer
+from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
+from qa.answer import ABSTAIN_TEXT
+from qa.cli import cli
+from qa.models import SearchFilters
+from qa.query import parse_question
+from qa.service import NotIndexedError, QAService
+
+
+@pytest.fixture(scope="module")
+def papers(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("papers")
+    sample_pack(folder / "pack.pdf")
+    # The same options section republished in a later pack: a near-duplicate that must not be quoted twice.
+    make_pdf(folder / "republished.pdf", [PageSpec([
+        "Riverside Play Centre Review (republished)",
+        "3. Issues, Options and Analysis of Options",
+        *wrap("3.1 The preferred option is to extend weekend opening to 6pm from April. " + FILLER),
+    ], footer="Page 3")], title="Riverside Play Centre Review (republished)")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, papers, embedder) -> QAService:
+    settings = make_settings(tmp_path_factory.mktemp("answer-data"), [papers])
+    settings.answer.abstain_below = 0.45
+    report = Indexer(settings, embedder=embedder).run()
+    assert report.ok, report.failed
+    return QAService(settings, embedder=embedder)
+
+
+def test_decision_question_answers_with_the_resolutions_their_status_and_the_minuted_meeting(service, papers):
+    answer = service.ask("What did we decide about Grangewaters?")
+    assert not answer.abstained
+    first = answer.citations[0]
+    assert first.section == "Minute 13: Grangewaters Outdoor Education Centre"
+    assert (first.page, first.page_label) == (4, "14")
+    assert first.meeting_date == dt.date(2023, 1, 10)  # the minuted meeting, not the pack's
+    assert first.document.meeting_date == dt.date(2023, 3, 14)
+    assert first.document.file == "pack.pdf"
+    assert first.url == f"/documents/{first.document.id}/file#page=4"
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "agree to the proposed lease extension" in quotes
+    assert "Members requested that Cabinet reviews the decision to close the boathouse" in quotes
+    assert "resolved" in answer.answer and "not agreed" in answer.answer
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in answer.answer
+        assert_quote_on_page(citation, papers / citation.document.file)
+
+
+def test_figure_question_quotes_the_sentence_with_the_figure(service, papers):
+    answer = service.ask("How many schools used the outdoor education centre last year?")
+    first = answer.citations[0]
+    assert "41 schools" in first.quote
+    assert (first.page, first.page_label) == (3, "13")
+    assert_quote_on_page(first, papers / "pack.pdf")
+
+
+def test_figure_in_a_table_is_quoted_from_its_row(service, papers):
+    answer = service.ask("How many visits did the Riverside Play Centre have in 2022?")
+    assert any("15,950" in c.quote and c.page_label == "15" for c in answer.citations)
+    for citation in answer.citations:
+        assert_quote_on_page(citation, papers / citation.document.file)
+
+
+def test_quote_running_over_a_page_break_names_the_page_it_starts_on(service, papers):
+    answer = service.ask("When does the lease of the boathouse end?")
+    first = answer.citations[0]
+    assert "boathouse would end in" in first.quote and "September 2024" in first.quote
+    assert (first.page, first.page_label) == (3, "13")
+    assert_quote_on_page(first, papers / "pack.pdf")
+
+
+def test_boilerplate_never_reaches_an_answer(service):
+    answer = service.ask("What is the Wi-Fi password for the Civic Offices?")
+    assert all(c.page != 2 for c in answer.citations + answer.see_also)
+    assert all("password" not in c.quote for c in answer.citations + answer.see_also)
+
+
+def test_question_the_papers_do_not_answer_abstains_and_offers_the_nearest_passages(service):
+    answer = service.ask("How much will the council spend on resurfacing potholes in Stanford-le-Hope?")
+    assert answer.abstained
+    assert answer.answer == ABSTAIN_TEXT
+    assert answer.citations == []
+    assert answer.see_also and all(c.quote for c in answer.see_also)
+
+
+def test_near_duplicate_passages_are_not_returned_twice(service):
+    answer = service.ask("What is the preferred option for weekend opening at the play centre?")
+    assert "extend weekend opening to 6pm" in answer.citations[0].quote
+    loaded = service._current()
+    retrieval = loaded.retriever.search(parse_question("preferred option weekend opening 6pm"))
+    texts = [c.passage.text for c in retrieval.candidates if "extend weekend opening to 6pm" in c.passage.text]
+    assert len(texts) == 1
+    assert len({c.quote for c in answer.citations}) == len(answer.citations)
+
+
+def test_date_filters_limit_answers_to_meetings_in_range(service):
+    later = service.ask("What did we decide about Grangewaters?", SearchFilters(since=dt.date(2023, 3, 1)))
+    assert all(c.meeting_date is None or c.meeting_date >= dt.date(2023, 3, 1) for c in later.citations + later.see_also)
+    earlier = service.ask("What did we decide about Grangewaters?", SearchFilters(until=dt.date(2023, 1, 31)))
+    assert earlier.citations and all(c.meeting_date == dt.date(2023, 1, 10) for c in earlier.citations)
+
+
+def test_dates_in_the_question_pick_the_meeting(service):
+    january = service.ask("What was discussed about the centre at the January 2023 meeting?")
+    assert january.citations and all(c.meeting_date == dt.date(2023, 1, 10) for c in january.citations)
+    march = service.ask("What was reported about the play centre in March 2023?")
+    assert march.citations and all(c.meeting_date == dt.date(2023, 3, 14) for c in march.citations)
+
+
+def test_decisions_list_every_status_oldest_first(service):
+    found = service.decisions("Grangewaters")
+    assert [d.status for d in found] == ["resolved", "not agreed"]
+    assert all(d.meeting_date == dt.date(2023, 1, 10) and d.minute == "13" for d in found)
+    assert found[0].page_label == "14" and "RESOLVED" in found[0].text
+    deferred = service.decisions("Youth Cabinet update")
+    assert [d.status for d in deferred] == ["deferred"]
+
+
+def test_top_k_limits_the_passages_answered_from(service):
+    answer = service.ask("What did the Riverside Play Centre report say?", top_k=1)
+    assert len({c.passage_id for c in answer.citations}) == 1
+
+
+def test_timings_are_reported(service):
+    answer = service.ask("What did we decide about Grangewaters?")
+    t = answer.timings_ms
+    assert t.retrieve > 0 and t.answer >= 0 and t.total >= t.retrieve
+
+
+def test_asking_before_anything_is_indexed_says_to_run_index(tmp_path, embedder):
+    with pytest.raises(NotIndexedError, match="qa index"):
+        QAService(make_settings(tmp_path / "empty"), embedder=embedder).ask("anything")
+
+
+# ---- the command line, per ../shared/contract.md
+
+@pytest.fixture
+def env(service, monkeypatch):
+    monkeypatch.setenv("QA_DATA_DIR", str(service.settings.data_dir))
+    monkeypatch.setenv("QA_ANSWER__ABSTAIN_BELOW", str(service.settings.answer.abstain_below))
+    monkeypatch.setattr("qa.cli._service", lambda settings: QAService(settings, embedder=service.embedder))
+
+
+def _check_contract(response: dict) -> None:
+    assert set(response) >= {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert isinstance(response["answer"], str) and isinstance(response["abstained"], bool)
+    assert set(response["timings_ms"]) >= {"retrieve", "answer", "total"}
+    for c in response["citations"]:
+        assert set(c) >= {"n", "quote", "page", "page_label", "section", "meeting_date", "url", "document"}
+        assert isinstance(c["page"], int) and c["page"] >= 1
+        assert set(c["document"]) >= {"id", "file", "title", "committee", "meeting_date"}
+        dt.date.fromisoformat(c["document"]["meeting_date"])
+        assert "/" not in c["document"]["file"]
+
+
+def test_cli_ask_json_prints_the_contract_response(env):
+    result = CliRunner().invoke(cli, ["ask", "What did we decide about Grangewaters?", "--json", "--until", "2023-02-01"])
+    assert result.exit_code == 0, result.output
+    response = json.loads(result.stdout)
+    _check_contract(response)
+    assert response["citations"][0]["meeting_date"] == "2023-01-10"
+    assert response["citations"][0]["page_label"] == "14"
+
+
+def test_cli_ask_reads_one_question_per_line_from_stdin(env):
+    stdin = "What did we decide about Grangewaters?\n\nHow many visits did the play centre have in 2022?\n"
+    result = CliRunner().invoke(cli, ["ask", "--json", "-"], input=stdin)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    responses = [json.loads(line) for line in lines]
+    for response in responses:
+        _check_contract(response)
+    assert responses[1]["question"] == "How many visits did the play centre have in 2022?"
+
+
+def test_cli_ask_prints_a_readable_answer_with_its_citations(env):
+    result = CliRunner().invoke(cli, ["ask", "How many schools used the outdoor education centre?"])
+    assert result.exit_code == 0, result.output
+    assert "41 schools" in result.stdout and "[1]" in result.stdout and "page 13" in result.stdout
+
+
+def test_cli_ask_rejects_a_bad_date(env):
+    result = CliRunner().invoke(cli, ["ask", "anything", "--since", "March 2023"])
+    assert result.exit_code == 2
+    assert "--since" in result.output
+
+
+def test_cli_decisions_json(env):
+    result = CliRunner().invoke(cli, ["decisions", "Grangewaters", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["topic"] == "Grangewaters"
+    first = payload["decisions"][0]
+    assert set(first) >= {"meeting_date", "committee", "minute", "status", "text", "page", "page_label", "document"}
+    assert (first["meeting_date"], first["minute"], first["status"], first["page"]) == ("2023-01-10", "13", "resolved", 4)
+
+
+def test_cli_ask_on_an_empty_index_fails_with_a_message(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setattr("qa.cli._service", lambda settings: QAService(settings, embedder=embedder))
+    result = CliRunner().invoke(cli, ["ask", "anything"])
+    assert result.exit_code == 1
+    assert "qa index" in result.stderr
