@@ -86,34 +86,16 @@ def run_embed_only() -> dict:
 
 def run_naive(data_dir: Path) -> dict:
     """One Document per page, default SentenceSplitter, VectorStoreIndex over Chroma, same embedder."""
-    import chromadb
-    import pymupdf
-    from chromadb.config import Settings as ChromaSettings
-    from llama_index.core import Document, Settings as LlamaSettings, StorageContext, VectorStoreIndex
-    from llama_index.core.llms.mock import MockLLM
-    from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+    from llama_index.core import Settings as LlamaSettings
 
-    from indexer.embed import model_path
-    from qa.settings import Settings
+    from naive import build_naive_index
 
     started = time.perf_counter()
-    LlamaSettings.llm = MockLLM()  # never fall back to OpenAI
-    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_path(Settings().embedding)), device="cpu")
-    documents = []
-    for path in sorted(corpus_dir().glob("*.pdf")):
-        with pymupdf.open(path) as pdf:
-            for number, page in enumerate(pdf, start=1):
-                documents.append(Document(text=page.get_text(), metadata={"file": path.name, "page": number}))
-    nodes = SentenceSplitter().get_nodes_from_documents(documents)
-    client = chromadb.PersistentClient(path=str(data_dir), settings=ChromaSettings(anonymized_telemetry=False))
-    store = ChromaVectorStore(chroma_collection=client.create_collection("naive", embedding_function=None))
-    VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store))
+    _, nodes, pages = build_naive_index(corpus_dir(), data_dir)
     seconds = time.perf_counter() - started
     tokenizer = LlamaSettings.embed_model._model.tokenizer
     counts = [len(ids) for ids in tokenizer([n.get_content() for n in nodes], add_special_tokens=False)["input_ids"]]
-    return {"seconds": seconds, "pages": len(documents), "passages": len(nodes), **coverage(counts)}
+    return {"seconds": seconds, "pages": pages, "passages": len(nodes), **coverage(counts)}
 
 
 PIPELINES = {"ours": run_ours, "naive": run_naive, "embed-only": run_embed_only}

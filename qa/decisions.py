@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from indexer.passages import AGREED, DEFERRED
 from qa.citations import document_ref, page_url
-from qa.models import Decision, DocumentRecord, Passage, SearchFilters
-from qa.query import Question
-from qa.retrieve import Candidate, Retriever
+from qa.models import Decision, DocumentRecord, Passage
+from qa.retrieve import Candidate, Retrieval, Retriever
 from qa.sentences import Sentence
 
 # A minute is about the topic when one of its passages names the topic or is close to it in meaning.
@@ -26,10 +25,13 @@ class FoundDecision:
     sentences: list[Sentence]  # the record's sentences, the one closest to the question first
 
 
-def find_decisions(retriever: Retriever, question: Question, documents: dict[str, DocumentRecord], url_base: str,
-                   filters: SearchFilters | None = None, search_depth: int = 15) -> list[FoundDecision]:
-    """Every decision recorded in the minutes that discuss the question's topic, oldest first."""
-    retrieval = retriever.search(question, filters, top_k=search_depth)
+SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
+
+
+def find_decisions(retriever: Retriever, retrieval: Retrieval, documents: dict[str, DocumentRecord],
+                   url_base: str) -> list[FoundDecision]:
+    """Every decision recorded in the minutes that discuss the retrieved topic, oldest first."""
+    question = retrieval.question
     minute_scores: dict[tuple[str, str], float] = {}
     for candidate in retrieval.candidates:
         key = _minute_key(candidate.passage)

@@ -18,8 +18,10 @@ _MONTH_MEETING = re.compile(rf"\b(?:the|in|at)\s+{_MONTH}(?:'s)?\s+(?:meeting|co
 # "2016/17" or "2016-17" is a financial year the papers talk about, not a meeting date.
 _YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?![/-]\d)")
 _DECISION = re.compile(
-    r"\b(?:decid\w*|decision\w*|agree\w*|approv\w*|resolv\w*|resolution\w*|vot\w*|recommend\w*|reject\w*|defer\w*|"
-    r"endors\w*|sign(?:ed)? off|outcome)\b", re.I)
+    r"\b(?:decid\w*|decision\w*|agree\w*|approve|approval|resolv\w*|resolution\w*|vot(?:e|ed|ing)|recommend\w*|reject\w*|"
+    r"defer\w*|endors\w*|sign(?:ed)? off|outcome)\b|"
+    # "approved" is a decision only as a verb ("was it approved"), not in "approved foster carers".
+    r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:\w+\s+){0,2}approved\b", re.I)
 _FIGURE = re.compile(r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I)
 _PERSON = re.compile(r"\b(?:who|whom|whose|chair(?:ed|man|woman)?|officer|councillor|cllr|director|presented)\b", re.I)
 _WHEN = re.compile(r"\bwhen\b", re.I)
@@ -47,6 +49,7 @@ class Question:
     person: bool = False
     when: bool = False
     names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
+    date_words: list[str] = field(default_factory=list)  # the words that gave the dates, e.g. ["December 2017"]
 
     @property
     def dated(self) -> bool:
@@ -71,14 +74,17 @@ def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:
         day = _date(int(match.group(3)), _MONTHS[match.group(2).lower()[:3]], int(match.group(1)))
         if day:
             question.since = question.until = day
+            question.date_words.append(match.group(0))
             return
     if match := _MONTH_YEAR.search(text):
         year, month = int(match.group(2)), _MONTHS[match.group(1).lower()[:3]]
         question.since = dt.date(year, month, 1)
         question.until = dt.date(year, month, calendar.monthrange(year, month)[1])
+        question.date_words.append(match.group(0))
         return
     if match := _LAST_MONTH.search(text) or _MONTH_MEETING.search(text):
         month = _MONTHS[match.group(1).lower()[:3]]
+        question.date_words.append(match.group(1))
         latest = max((d for d in meeting_dates if d.month == month), default=None)
         if latest and match.re is _LAST_MONTH:
             # "last October" is the most recent October meeting in the papers.
@@ -88,9 +94,11 @@ def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:
             question.months = {month}
         if years := _YEAR.findall(text):
             question.since, question.until = dt.date(int(min(years)), 1, 1), dt.date(int(max(years)), 12, 31)
+            question.date_words += years
         return
     if years := _YEAR.findall(text):
         question.since, question.until = dt.date(int(min(years)), 1, 1), dt.date(int(max(years)), 12, 31)
+        question.date_words += years
 
 
 def _date(year: int, month: int, day: int) -> dt.date | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +32,13 @@ class Candidate:
 
     @property
     def evidence(self) -> float:
-        """How strongly this passage speaks to the question; what abstention is calibrated on."""
-        return 0.5 * self.dense + 0.5 * self.coverage
+        """How strongly this passage speaks to the question; what abstention is calibrated on.
+
+        Meaning, the question's rare words in the passage, and in one sentence of it: a passage that
+        merely shares the question's subject rarely has one sentence holding all its rare words.
+        """
+        sentence = max((s.coverage for s in self.sentences), default=0.0)
+        return 0.4 * self.dense + 0.3 * self.coverage + 0.3 * sentence
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Retriever:
         self.terms = terms or Terms()
         self._passage_terms: dict[str, frozenset[str]] = {}
         self.meeting_dates = sorted({d for p in snapshot.passages.values() for d in (p.meeting_date, p.pack_date) if d})
+        self.periods = {doc.id: span for doc in snapshot.manifest.documents if (span := period_span(doc.period))}
         self._idf = self._inverse_document_frequencies()
         self.sentence_scorer = SentenceScorer(self.terms, self.idf)
 
@@ -98,7 +105,7 @@ class Retriever:
             for rank, pid in enumerate(ids):
                 fused[pid] = fused.get(pid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
         best_possible = (self.settings.dense_weight + self.settings.lexical_weight) / (self.settings.rrf_k + 1)
-        topic = self.terms.topic(question.text)
+        topic = self.topic(question)
         candidates = [self._rescore(pid, fused[pid] / best_possible, vector, lexical_scores.get(pid, 0.0), question, topic)
                       for pid in fused]
         candidates.sort(key=lambda c: c.score, reverse=True)
@@ -112,36 +119,50 @@ class Retriever:
         return Retrieval(question, self._without_near_duplicates(leaders, top_k))
 
     def rank_sentences(self, passage: Passage, question: Question, topic: list[str] | None = None) -> list[Sentence]:
-        return self.sentence_scorer.rank(passage, question, self.terms.topic(question.text) if topic is None else topic)
+        return self.sentence_scorer.rank(passage, question, self.topic(question) if topic is None else topic)
+
+    def topic(self, question: Question) -> list[str]:
+        """The question's topic stems; its date words drop out when they already picked the meetings."""
+        topic = self.terms.topic(question.text, question.decision)
+        if self._question_dates(question)[0] is None:
+            return topic
+        date_stems = set(self.terms.of(" ".join(question.date_words)))
+        return [t for t in topic if t not in date_stems] or topic
 
     # ---- candidate generation
     def _allowed(self, filters: SearchFilters | None, question: Question, decisions_only: bool) -> set[str]:
         """Ids of the passages the filters and the question's dates permit (boilerplate never)."""
-        days = self._question_days(question)
+        days, period_docs = self._question_dates(question)
         allowed = set()
         for pid, p in self.snapshot.passages.items():
             if p.boilerplate or (decisions_only and not p.decision):
                 continue
             if filters and not _passes(p, filters):
                 continue
-            if days is not None and not ({p.meeting_date, p.pack_date} & days):
+            if days is not None and not ({p.meeting_date, p.pack_date} & days or p.doc_id in period_docs):
                 continue
             allowed.add(pid)
         return allowed
 
-    def _question_days(self, question: Question) -> set[dt.date] | None:
-        """The indexed meeting dates a question's own date words pick out; None when it names none we hold."""
+    def _question_dates(self, question: Question) -> tuple[set[dt.date] | None, set[str]]:
+        """The meeting dates, and the documents whose period, a question's own date words pick out.
+
+        (None, ...) when they pick out nothing indexed: a date the papers hold no meeting or report for is
+        more likely a plan or a target year, so everything is searched.
+        """
         if not question.dated:
-            return None
+            return None, set()
+        since, until = question.since or dt.date.min, question.until or dt.date.max
         days = {d for d in self.meeting_dates
-                if (not question.since or d >= question.since) and (not question.until or d <= question.until)
-                and (not question.months or d.month in question.months)}
-        # A date the papers hold no meeting for is more likely about a plan or a target year: search everything.
-        return days or None
+                if since <= d <= until and (not question.months or d.month in question.months)}
+        docs = {doc_id for doc_id, (start, end) in self.periods.items() if start <= until and since <= end}
+        if question.months and not (question.since or question.until):
+            docs = set()  # "the December meeting" is about meetings, not reporting periods
+        return (days, docs) if days or docs else (None, set())
 
     def _dense(self, vector: np.ndarray, filters: SearchFilters | None, question: Question, decisions_only: bool,
                allowed: set[str]) -> list[str]:
-        where = _chroma_where(filters, self._question_days(question), decisions_only)
+        where = _chroma_where(filters, *self._question_dates(question), decisions_only)
         result = self.snapshot.collection.query(query_embeddings=[vector.tolist()], n_results=self.settings.candidates,
                                                 where=where, include=[])
         return [pid for pid in result["ids"][0] if pid in allowed]
@@ -170,7 +191,8 @@ class Retriever:
         coverage = self.coverage(topic, terms)
         haystack = f"{passage.context}\n{passage.text}".lower()
         names = sum(n.lower() in haystack for n in question.names) / len(question.names) if question.names else 0.0
-        score = fused + dense + 0.5 * coverage + self.settings.name_boost * names
+        score = (fused + self.settings.similarity_weight * dense + self.settings.coverage_weight * coverage
+                 + self.settings.name_boost * names)
         if passage.part == "agenda":
             score -= self.settings.agenda_penalty  # the agenda lists topics; the answer is in the item itself
         if question.decision:
@@ -189,6 +211,18 @@ class Retriever:
         return kept
 
 
+def period_span(period: str | None) -> tuple[dt.date, dt.date] | None:
+    """'2014/15' is the financial year April 2014 to March 2015; '2014' the calendar year."""
+    if not period:
+        return None
+    if match := re.fullmatch(r"((?:19|20)\d\d)(?:[/-](\d{2,4}))?", period.strip()):
+        year = int(match.group(1))
+        if match.group(2):
+            return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    return None
+
+
 def _passes(p: Passage, filters: SearchFilters) -> bool:
     if filters.since and (not p.meeting_date or p.meeting_date < filters.since):
         return False
@@ -205,7 +239,8 @@ def _day(d: dt.date) -> int:
     return int(d.strftime("%Y%m%d"))
 
 
-def _chroma_where(filters: SearchFilters | None, days: set[dt.date] | None, decisions_only: bool) -> dict:
+def _chroma_where(filters: SearchFilters | None, days: set[dt.date] | None, period_docs: set[str],
+                  decisions_only: bool) -> dict:
     """The same limits as `_allowed`, in Chroma's filter language, so its top results are all usable."""
     clauses: list[dict] = [{"boilerplate": False}]
     if decisions_only:
@@ -221,9 +256,10 @@ def _chroma_where(filters: SearchFilters | None, days: set[dt.date] | None, deci
             clauses.append({"doc_type": filters.doc_type})
         if filters.document:
             clauses.append({"$or": [{"doc_id": filters.document}, {"file": filters.document}]})
-    if days:
-        wanted = sorted(_day(d) for d in days)
-        clauses.append({"$or": [{"meeting_day": {"$in": wanted}}, {"pack_day": {"$in": wanted}}]})
+    if days is not None:
+        wanted = sorted(_day(d) for d in days) or [0]
+        clauses.append({"$or": [{"meeting_day": {"$in": wanted}}, {"pack_day": {"$in": wanted}},
+                                {"doc_id": {"$in": sorted(period_docs) or [""]}}]})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 

@@ -33,6 +33,7 @@ class Sentence:
     start: int
     end: int
     score: float = 0.0
+    coverage: float = 0.0  # share of the question's topic rarity in this sentence
 
     @property
     def text(self) -> str:
@@ -99,7 +100,7 @@ class SentenceScorer:
                 self._stems[key] = frozenset(self.terms.of(sentence.text))
             stems = self._stems[key]
             text = sentence.text
-            score = sum(w for t, w in weights.items() if t in stems) / total if total else 0.0
+            sentence.coverage = score = sum(w for t, w in weights.items() if t in stems) / total if total else 0.0
             if question.names:
                 score += 0.5 * sum(n.lower() in text.lower() for n in question.names) / len(question.names)
             if question.figure and _DIGIT.search(text):

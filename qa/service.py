@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from indexer.embed import Embedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, ExtractiveAnswerer
-from qa.decisions import FoundDecision, find_decisions
+from qa.decisions import SEARCH_DEPTH, FoundDecision, find_decisions
 from qa.models import Answer, Decision, SearchFilters, Timings
 from qa.query import parse_question
-from qa.retrieve import Retriever
+from qa.retrieve import Retrieval, Retriever
 from qa.settings import Settings
 from qa.text import Terms
 
@@ -56,10 +56,13 @@ class QAService:
         loaded = self._current()
         documents = loaded.snapshot.documents()
         parsed = parse_question(question, loaded.retriever.meeting_dates)
-        retrieval = loaded.retriever.search(parsed, filters, top_k)
+        top_k = top_k or self.settings.retrieval.top_k
+        # A decision question searches deeper, once, to find every minute on the topic.
+        searched = loaded.retriever.search(parsed, filters, max(top_k, SEARCH_DEPTH) if parsed.decision else top_k)
+        retrieval = Retrieval(parsed, searched.candidates[:top_k])
         decisions: list[FoundDecision] = []
         if parsed.decision and not self.extractive.abstains(retrieval):
-            decisions = find_decisions(loaded.retriever, parsed, documents, self.settings.answer.url_base, filters)
+            decisions = find_decisions(loaded.retriever, searched, documents, self.settings.answer.url_base)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
         if self.extractive.abstains(retrieval):
@@ -80,7 +83,8 @@ class QAService:
         loaded = self._current()
         question = parse_question(topic, loaded.retriever.meeting_dates)
         question.decision = True
-        found = find_decisions(loaded.retriever, question, loaded.snapshot.documents(), self.settings.answer.url_base, filters)
+        retrieval = loaded.retriever.search(question, filters, SEARCH_DEPTH)
+        found = find_decisions(loaded.retriever, retrieval, loaded.snapshot.documents(), self.settings.answer.url_base)
         return [f.decision for f in found]
 
 

@@ -52,8 +52,10 @@ class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50, description="passages the answerer reads")
     candidates: int = Field(40, ge=5, le=500, description="passages each of dense and lexical search proposes")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
-    dense_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(1.0, ge=0, description="weight of the Chroma ranking in the fusion")
+    lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in the fusion")
+    similarity_weight: float = Field(1.0, ge=0, description="cosine similarity of question and passage, in re-scoring")
+    coverage_weight: float = Field(0.5, ge=0, description="share of the question's rare words in the passage, in re-scoring")
     name_boost: float = Field(0.5, ge=0, description="per name in the question found verbatim in the passage")
     decision_boost: float = Field(0.6, ge=0, description="decision passages, for decision questions")
     minutes_boost: float = Field(0.2, ge=0, description="minutes passages, for decision questions")
@@ -68,7 +70,7 @@ class AnswerSettings(_Section):
     max_quote_words: int = Field(60, ge=5)
     see_also: int = Field(3, ge=0, le=10)
     support_ratio: float = Field(0.8, gt=0, le=1, description="a further quote must score this share of the first")
-    abstain_below: float = Field(0.5, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
+    abstain_below: float = Field(0.473, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
     url_base: str = Field("", description="prefix of citation links, e.g. https://papers.example.gov.uk; empty gives /documents/... paths")
 
 

@@ -11,11 +11,14 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _QUESTION_WORDS = {
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did", "does", "do", "done", "was", "were", "we",
     "our", "us", "about", "tell", "me", "any", "there", "has", "have", "had", "been", "say", "said", "says", "papers",
-    "decide", "decided", "decision", "decisions", "agree", "agreed", "approve", "approved", "resolve", "resolved",
     "meeting", "meetings", "committee", "council", "councillors", "members", "happened", "happen", "discussed", "discuss",
     "many", "much", "number", "latest", "last", "year", "years", "its", "it", "can", "could", "would", "should", "will",
     "please", "know", "get", "got", "give", "going", "from", "this", "that", "these", "those", "thurrock",
 }
+
+
+# Words that make a question a decision question; when one is not, they can be its topic ("approved foster carers").
+_DECISION_WORDS = {"decide", "decided", "decision", "decisions", "agree", "agreed", "approve", "approved", "resolve", "resolved"}
 
 
 class Terms:
@@ -30,7 +33,8 @@ class Terms:
     def of(self, text: str) -> list[str]:
         return [self._stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stop]
 
-    def topic(self, question: str) -> list[str]:
+    def topic(self, question: str, decision: bool = False) -> list[str]:
         """The stems that say what a question is about, without its question words."""
-        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in _QUESTION_WORDS]
+        shape = _QUESTION_WORDS | _DECISION_WORDS if decision else _QUESTION_WORDS
+        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
         return list(dict.fromkeys(self._stem(w) for w in words))

@@ -35,7 +35,6 @@ def papers(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, papers, embedder) -> QAService:
     settings = make_settings(tmp_path_factory.mktemp("answer-data"), [papers])
-    settings.answer.abstain_below = 0.45
     report = Indexer(settings, embedder=embedder).run()
     assert report.ok, report.failed
     return QAService(settings, embedder=embedder)

@@ -47,7 +47,6 @@ def indexed(tmp_path_factory, papers, embedder):
 
 def service_for(indexed, server, embedder, backend="openai", timeout_s=5.0) -> QAService:
     settings = indexed.model_copy(deep=True)
-    settings.answer.abstain_below = 0.3
     settings.llm.backend = backend
     settings.llm.model = "scripted"
     settings.llm.base_url = server.url + ("/v1" if backend == "openai" else "")

@@ -1,0 +1,41 @@
+"""The naive llama-index pipeline we compare against: one Document per page, default splitter, Chroma, same embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def configure_llama_index():
+    """Point llama-index at the packaged MiniLM and a mock LLM, so it never reaches for OpenAI."""
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core.llms.mock import MockLLM
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    from indexer.embed import model_path
+    from qa.settings import Settings
+
+    LlamaSettings.llm = MockLLM()
+    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_path(Settings().embedding)), device="cpu")
+    return LlamaSettings
+
+
+def build_naive_index(corpus: Path, data_dir: Path):
+    """Index every PDF page as a Document with file and page metadata; returns (index, nodes)."""
+    import chromadb
+    import pymupdf
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    configure_llama_index()
+    documents = []
+    for path in sorted(corpus.glob("*.pdf")):
+        with pymupdf.open(path) as pdf:
+            for number, page in enumerate(pdf, start=1):
+                documents.append(Document(text=page.get_text(), metadata={"file": path.name, "page": number}))
+    nodes = SentenceSplitter().get_nodes_from_documents(documents)
+    client = chromadb.PersistentClient(path=str(data_dir), settings=ChromaSettings(anonymized_telemetry=False))
+    store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("naive", embedding_function=None))
+    index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store))
+    return index, nodes, len(documents)
