@@ -21,7 +21,7 @@ _DECISION = re.compile(
     r"\b(?:decid\w*|decision\w*|agree\w*|approve|approval|resolv\w*|resolution\w*|vot(?:e|ed|ing)|recommend\w*|reject\w*|"
     r"defer\w*|endors\w*|sign(?:ed)? off|outcome)\b|"
     # "approved" is a decision only as a verb ("was it approved"), not in "approved foster carers".
-    r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:\w+\s+){0,2}approved\b", re.I)
+    r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:[\w-]+\s+){0,4}approved\b|\bapproved\s*\?", re.I)
 _FIGURE = re.compile(r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I)
 _PERSON = re.compile(r"\b(?:who|whom|whose|chair(?:ed|man|woman)?|officer|councillor|cllr|director|presented)\b", re.I)
 _WHEN = re.compile(r"\bwhen\b", re.I)
