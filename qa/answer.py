@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from qa.citations import cite
@@ -30,6 +31,22 @@ def _long(day) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text.startswith("The ") else text
+
+
+def _meeting(passage: Passage) -> dt.date:
+    """The date a passage speaks for: the meeting it records, else its pack's, else none (sorted first)."""
+    return passage.meeting_date or passage.pack_date or dt.date.min
+
+
+def _when(passage: Passage, documents: dict[str, DocumentRecord]) -> str:
+    if passage.meeting_date or passage.pack_date:
+        return _long(_meeting(passage))
+    doc = documents[passage.doc_id]
+    return doc.period or doc.title
+
+
 class ExtractiveAnswerer:
     """Composes an answer from verbatim sentences of the retrieved passages; needs no LLM."""
 
@@ -55,24 +72,39 @@ class ExtractiveAnswerer:
         chosen = self._choose(retrieval)
         if not chosen:
             return ABSTAIN_TEXT, []
+        if retrieval.question.across_meetings:
+            return self._timeline_answer(chosen, documents)
         citations = [self._cite(i + 1, s, documents) for i, s in enumerate(chosen)]
-        lead = f"{describe(chosen[0].passage, documents)} says: “{citations[0].quote}” [1]"
+        lead = f"From {_lower_first(describe(chosen[0].passage, documents))}: “{citations[0].quote}” [1]"
         rest = [f"“{c.quote}” [{c.n}] ({_where(c)})" for c in citations[1:]]
         return "\n".join([lead, *(f"Also: {line}" for line in rest)]), citations
 
     def _choose(self, retrieval: Retrieval) -> list[Sentence]:
+        """The best sentence of each leading passage; for a question across meetings, one passage per meeting."""
+        across = retrieval.question.across_meetings
+        # Later passages only support the answer when they are nearly as good as the best one;
+        # a question about change over time looks further down for the other meetings.
+        ratio = self.settings.support_ratio * (0.8 if across else 1.0)
         best_score = retrieval.candidates[0].score
         chosen: list[Sentence] = []
         for rank, candidate in enumerate(retrieval.candidates):
             if len(chosen) >= self.settings.max_quotes or not candidate.sentences:
                 continue
-            # Later passages only support the answer when they are nearly as good as the best one.
-            if rank and candidate.score < self.settings.support_ratio * best_score:
+            if rank and candidate.score < ratio * best_score:
                 break
+            if across and any(_meeting(s.passage) == _meeting(candidate.passage) for s in chosen):
+                continue
             best = candidate.sentences[0]
-            if not chosen or best.score >= self.settings.support_ratio * chosen[0].score:
+            if not chosen or best.score >= ratio * chosen[0].score:
                 chosen.append(best)
         return chosen
+
+    def _timeline_answer(self, chosen: list[Sentence], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
+        """Quotes from several meetings, oldest first."""
+        ordered = sorted(chosen, key=lambda s: _meeting(s.passage))
+        citations = [self._cite(i + 1, s, documents) for i, s in enumerate(ordered)]
+        lines = [f"{_when(s.passage, documents)}: “{c.quote}” [{c.n}] ({_where(c)})" for s, c in zip(ordered, citations)]
+        return "\n".join(lines), citations
 
     def _cite(self, n: int, sentence: Sentence, documents: dict[str, DocumentRecord]) -> Citation:
         start, end = self._window(sentence)

@@ -24,6 +24,9 @@ _DECISION = re.compile(
     r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:[\w-]+\s+){0,4}approved\b|\bapproved\s*\?", re.I)
 _FIGURE = re.compile(r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I)
 _PERSON = re.compile(r"\b(?:who|whom|whose|chair(?:ed|man|woman)?|officer|councillor|cllr|director|presented)\b", re.I)
+_ACROSS_MEETINGS = re.compile(
+    r"\b(?:over (?:the|recent) (?:years|months|meetings)|over time|each year|every year|year on year|changed?|changing|"
+    r"trends?|history|so far|across (?:the )?meetings|between (?:the )?(?:years|meetings)|since \d{4}|timeline)\b", re.I)
 _WHEN = re.compile(r"\bwhen\b", re.I)
 _QUOTED = re.compile(r"[\"“']([^\"”']{3,})[\"”']")
 # Capitalised words that start questions or are too common in council papers to single out a topic.
@@ -48,6 +51,7 @@ class Question:
     figure: bool = False
     person: bool = False
     when: bool = False
+    across_meetings: bool = False  # asks how something developed over several meetings
     names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
     date_words: list[str] = field(default_factory=list)  # the words that gave the dates, e.g. ["December 2017"]
 
@@ -64,6 +68,7 @@ def parse_question(text: str, meeting_dates: list[dt.date] | None = None) -> Que
     question.figure = bool(_FIGURE.search(text))
     question.person = bool(_PERSON.search(text))
     question.when = bool(_WHEN.search(text))
+    question.across_meetings = bool(_ACROSS_MEETINGS.search(text))
     question.names = _names(text)
     return question
 

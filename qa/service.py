@@ -65,15 +65,15 @@ class QAService:
             decisions = find_decisions(loaded.retriever, searched, documents, self.settings.answer.url_base)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
-        if self.extractive.abstains(retrieval):
-            answer.see_also = self.extractive.see_also(retrieval, documents)
-        else:
+        if not self.extractive.abstains(retrieval):
             text, citations = self.extractive.answer(retrieval, documents, decisions)
-            answer.answer, answer.citations, answer.abstained = text, citations, False
-            if self.llm_answerer is not None:
-                generated = self.llm_answerer.answer(retrieval, documents)
-                if generated is not None:
-                    answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
+            answer.answer, answer.citations, answer.abstained = text, citations, not citations
+        if answer.abstained:
+            answer.see_also = self.extractive.see_also(retrieval, documents)
+        elif self.llm_answerer is not None:
+            generated = self.llm_answerer.answer(retrieval, documents)
+            if generated is not None:
+                answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
         done = time.perf_counter()
         answer.timings_ms = Timings(retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000,
                                     total=(done - started) * 1000)

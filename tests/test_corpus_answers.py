@@ -119,3 +119,11 @@ def test_gold_questions_first_citation_share_does_not_regress(service):
     for answer in answers.values():
         for citation in answer.citations:
             assert_quote_on_page(citation, CORPUS / citation.document.file)
+
+
+def test_question_across_meetings_quotes_several_meetings_oldest_first(service):
+    answer = service.ask("What have our meetings said about Grangewaters over the years?")
+    dates = [c.meeting_date or c.document.meeting_date for c in answer.citations]
+    assert len(set(dates)) >= 2 and dates == sorted(dates)
+    assert all("Grangewaters" in c.quote for c in answer.citations)
+    assert_all_quotes_verbatim(answer)

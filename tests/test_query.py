@@ -61,3 +61,9 @@ def test_reporting_periods():
     assert period_span("2014/15") == (dt.date(2014, 4, 1), dt.date(2015, 3, 31))
     assert period_span("2019") == (dt.date(2019, 1, 1), dt.date(2019, 12, 31))
     assert period_span(None) is None and period_span("spring") is None
+
+
+def test_questions_about_change_over_time():
+    assert parse_question("How have complaint numbers changed over the years?").across_meetings
+    assert parse_question("What have we said about Grangewaters over time?").across_meetings
+    assert not parse_question("How many complaints were there in 2016/17?").across_meetings
