@@ -47,6 +47,17 @@ def calibrate(evidence: list[tuple[GoldQuestion, float]]) -> Calibration:
     return measure(round(tied[len(tied) // 2], 3))
 
 
+def cross_check(evidence: list[tuple[GoldQuestion, float]], folds: int = 2) -> Calibration:
+    """How the threshold does on questions it was not calibrated on: calibrate on all folds but one, measure on it."""
+    parts = [evidence[i::folds] for i in range(folds)]
+    answered, abstained = [], []
+    for i, held_out in enumerate(parts):
+        threshold = calibrate([e for j, part in enumerate(parts) if j != i for e in part]).threshold
+        answered += [e >= threshold for q, e in held_out if q.answerable]
+        abstained += [e < threshold for q, e in held_out if not q.answerable]
+    return Calibration(float("nan"), sum(answered) / len(answered), sum(abstained) / len(abstained))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="config file (default: $QA_CONFIG, else ./config.toml)")
@@ -62,6 +73,9 @@ def main() -> None:
     print(f"questions: {len(gold)} ({sum(q.answerable for q in gold)} answerable)")
     print(f"answered when answerable: {result.answered_when_answerable:.0%}; "
           f"abstained when unanswerable: {result.abstained_when_unanswerable:.0%}")
+    held_out = cross_check(evidence)
+    print(f"on questions held out of calibration (2-fold): answered when answerable {held_out.answered_when_answerable:.0%}; "
+          f"abstained when unanswerable {held_out.abstained_when_unanswerable:.0%}")
     print(f"[answer]\nabstain_below = {result.threshold}")
 
 

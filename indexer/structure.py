@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from indexer.read import SourceDocument
-from qa.models import DecisionStatus, DocType, Part
+from qa.models import DecisionStatus, DocType, Part, long_date
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -110,7 +110,7 @@ def structure_document(source: SourceDocument) -> StructuredDocument:
         pack_date = _pack_date(first_page, covers)
         committee = _committee(lines)
         segments = _PackParser(pack_date, _agenda_titles(source), committee).parse(lines)
-        title = ", ".join(x for x in (committee, pack_date and _long_date(pack_date), "agenda pack") if x)
+        title = ", ".join(x for x in (committee, pack_date and long_date(pack_date), "agenda pack") if x)
         doc = StructuredDocument(source, "agenda_pack", title, committee, pack_date, None, segments)
     else:
         title = _report_title(source, lines)
@@ -120,10 +120,6 @@ def structure_document(source: SourceDocument) -> StructuredDocument:
         doc = StructuredDocument(source, "report", title, None, None, period, segments)
     doc.segments = _split_tables(doc.segments)
     return doc
-
-
-def _long_date(date: dt.date) -> str:
-    return f"{date.day} {date:%B %Y}"
 
 
 def _pack_date(first_page: str, covers: list[re.Match]) -> dt.date | None:
@@ -250,7 +246,7 @@ class _PackParser:
             date = parse_date(heading)
             self.last_minute = 0
             self.minutes_closed = False
-            label = f"Minutes of the meeting held on {_long_date(date)}" if date else "Minutes"
+            label = f"Minutes of the meeting held on {long_date(date)}" if date else "Minutes"
             self._set(part="minutes", section_path=(label,), minute=None, item=None, meeting_date=date or ctx.meeting_date,
                       decision_status=None, boilerplate=False)
             return True

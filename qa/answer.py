@@ -6,14 +6,14 @@ import datetime as dt
 import re
 
 from qa.citations import cite
-from qa.decisions import FoundDecision
-from qa.models import Citation, DocumentRecord, Passage
-from qa.query import Question
+from qa.decisions import FoundDecision, oldest_first
+from qa.models import Citation, DocumentRecord, Passage, long_date
 from qa.retrieve import Retrieval
 from qa.sentences import Sentence
 from qa.settings import AnswerSettings
 
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
+NO_QUESTION_TEXT = "Ask a question about the committee papers."
 _STATUS_WORDS = {"resolved": "resolved", "not agreed": "not agreed (unresolved)", "deferred": "deferred", "agreed": "agreed"}
 
 
@@ -21,28 +21,19 @@ def describe(passage: Passage, documents: dict[str, DocumentRecord]) -> str:
     """Where a passage comes from, in words a member would use."""
     section = f" ({passage.section})" if passage.section else ""
     if passage.part == "minutes" and passage.meeting_date:
-        return f"The minutes of the meeting of {_long(passage.meeting_date)}{section}"
+        return f"The minutes of the meeting of {long_date(passage.meeting_date)}{section}"
     if passage.doc_type == "agenda_pack" and passage.pack_date:
-        return f"The papers for the meeting of {_long(passage.pack_date)}{section}"
+        return f"The papers for the meeting of {long_date(passage.pack_date)}{section}"
     return f"{documents[passage.doc_id].title}{section}"
-
-
-def _long(day) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text.startswith("The ") else text
 
 
-def _meeting(passage: Passage) -> dt.date:
-    """The date a passage speaks for: the meeting it records, else its pack's, else none (sorted first)."""
-    return passage.meeting_date or passage.pack_date or dt.date.min
-
-
 def _when(passage: Passage, documents: dict[str, DocumentRecord]) -> str:
-    if passage.meeting_date or passage.pack_date:
-        return _long(_meeting(passage))
+    if passage.dated:
+        return long_date(passage.dated)
     doc = documents[passage.doc_id]
     return doc.period or doc.title
 
@@ -68,7 +59,7 @@ class ExtractiveAnswerer:
                decisions: list[FoundDecision] | None = None) -> tuple[str, list[Citation]]:
         """The answer text and its citations, numbered in the order the text uses them."""
         if retrieval.question.decision and decisions:
-            return self._decision_answer(decisions, retrieval.question, documents)
+            return self._decision_answer(decisions, documents)
         chosen = self._choose(retrieval)
         if not chosen:
             return ABSTAIN_TEXT, []
@@ -92,7 +83,7 @@ class ExtractiveAnswerer:
                 continue
             if rank and candidate.score < ratio * best_score:
                 break
-            if across and any(_meeting(s.passage) == _meeting(candidate.passage) for s in chosen):
+            if across and any(s.passage.dated == candidate.passage.dated for s in chosen):
                 continue
             best = candidate.sentences[0]
             if not chosen or best.score >= ratio * chosen[0].score:
@@ -101,7 +92,7 @@ class ExtractiveAnswerer:
 
     def _timeline_answer(self, chosen: list[Sentence], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
         """Quotes from several meetings, oldest first."""
-        ordered = sorted(chosen, key=lambda s: _meeting(s.passage))
+        ordered = sorted(chosen, key=lambda s: s.passage.dated or dt.date.min)
         citations = [self._cite(i + 1, s, documents) for i, s in enumerate(ordered)]
         lines = [f"{_when(s.passage, documents)}: “{c.quote}” [{c.n}] ({_where(c)})" for s, c in zip(ordered, citations)]
         return "\n".join(lines), citations
@@ -118,25 +109,26 @@ class ExtractiveAnswerer:
             return sentence.start, sentence.end
         return sentence.start, sentence.start + words[self.settings.max_quote_words - 1].end()
 
-    def _decision_answer(self, decisions: list[FoundDecision], question: Question,
-                         documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
-        """What was decided, when and with what status, oldest first."""
+    def _decision_answer(self, decisions: list[FoundDecision], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
+        """What was decided, when and with what status: the closest decisions, told oldest first."""
+        shown = sorted(decisions, key=lambda f: -f.relevance)[: self.settings.max_quotes]
         citations, lines = [], []
-        for found in [f for f in decisions if f.sentences][: self.settings.max_quotes]:
-            passage = found.passage
-            if found.decision.status in ("resolved", "not agreed") and len(passage.text.split()) <= self.settings.max_quote_words:
-                # A short RESOLVED block is quoted whole: every point of the decision, not just the closest.
-                citation = cite(len(citations) + 1, passage, 0, len(passage.text), documents, self.settings.url_base)
+        for found in oldest_first(shown):
+            n = len(citations) + 1
+            if len(found.decision.text.split()) <= self.settings.max_quote_words or not found.sentences:
+                # A short decision is quoted whole: every point of a RESOLVED block, not just the closest.
+                citation = cite(n, found.passage, found.start, found.end, documents, self.settings.url_base)
             else:
-                citation = self._cite(len(citations) + 1, found.sentences[0], documents)
+                citation = self._cite(n, found.sentences[0], documents)
             citations.append(citation)
             decision = found.decision
-            when = _long(decision.meeting_date) if decision.meeting_date else "an undated meeting"
+            when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
             lines.append(f"On {when} ({decision.section or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
                          f"“{citation.quote}” [{citation.n}]")
+        if len(decisions) > len(shown):
+            lines.append(f"({len(decisions) - len(shown)} more decisions recorded: see `qa decisions`.)")
         return "\n".join(lines), citations
 
 
 def _where(c: Citation) -> str:
-    label = f"page {c.page_label}" if c.page_label else f"PDF page {c.page}"
-    return f"{c.section + ', ' if c.section else ''}{label}"
+    return f"{c.section + ', ' if c.section else ''}{c.page_words}"

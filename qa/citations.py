@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from qa.models import Citation, DocumentRecord, DocumentRef, Passage
 
+# Fewer words than this before a page break inside a quote are a heading left at the foot of the page.
+_HEADING_WORDS = 6
+
 
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """The span without the whitespace at either end."""
@@ -25,6 +28,10 @@ def page_url(url_base: str, doc_id: str, page: int) -> str:
 def cite(n: int, passage: Passage, start: int, end: int, documents: dict[str, DocumentRecord], url_base: str) -> Citation:
     """A citation of passage.text[start:end]: verbatim, with the page the quote starts on."""
     start, end = strip_span(passage.text, start, end)
+    breaks = [s.offset for s in passage.pages if start < s.offset < end]
+    if breaks and len(passage.text[start : breaks[0]].split()) < _HEADING_WORDS:
+        # Only a heading sits before the page break: the quote, and the link, belong to the next page.
+        start, end = strip_span(passage.text, breaks[0], end)
     span = passage.page_at(start)
     return Citation(
         n=n, quote=" ".join(passage.text[start:end].split()), page=span.page, page_label=span.label,

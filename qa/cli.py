@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from qa.models import long_date
 from qa.settings import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -133,8 +134,8 @@ def _print_answer(answer) -> None:
     for c in listed:
         where = [c.section or c.document.title]
         if c.meeting_date:
-            where.append(f"meeting of {c.meeting_date:%d %B %Y}")
-        where.append(f"page {c.page_label}" if c.page_label else f"PDF page {c.page}")
+            where.append(f"meeting of {long_date(c.meeting_date)}")
+        where.append(c.page_words)
         click.echo(f"[{c.n}] “{c.quote}”")
         click.echo(f"    {' · '.join(where)} · {c.document.file} (PDF page {c.page})")
 
@@ -145,19 +146,25 @@ def _print_answer(answer) -> None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or after YYYY-MM-DD.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or before YYYY-MM-DD.")
 @click.option("--top-k", type=click.IntRange(1, 50), help="Passages to answer from.")
+@click.option("--committee", help="Only this committee's papers.")
+@click.option("--doc-type", type=click.Choice(["agenda_pack", "report"]), help="Only agenda packs or only reports.")
+@click.option("--document", help="Only this document (its id or file name).")
 @click.pass_obj
-def ask(obj: _Context, question: str, as_json: bool, since, until, top_k: int | None) -> None:
+def ask(obj: _Context, question: str, as_json: bool, since, until, top_k: int | None, committee: str | None,
+        doc_type: str | None, document: str | None) -> None:
     """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
     from qa.models import SearchFilters
     from qa.service import NotIndexedError
 
-    filters = SearchFilters(since=since and since.date(), until=until and until.date())
+    if not question.strip():
+        raise click.UsageError("QUESTION is empty; ask a question, or give '-' to read questions from stdin")
+    filters = SearchFilters(since=since and since.date(), until=until and until.date(), committee=committee,
+                            doc_type=doc_type, document=document)
     service = _service(obj.settings)
-    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    # From stdin every line gets exactly one response, so callers can pair them up.
+    questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
     try:
         for text in questions:
-            if not text:
-                continue
             answer = service.ask(text, filters, top_k)
             if as_json:
                 click.echo(answer.model_dump_json())
@@ -187,9 +194,8 @@ def decisions(obj: _Context, topic: str, as_json: bool) -> None:
     if not found:
         click.echo(f"No decisions about {topic!r} were found in the minutes indexed here.")
     for d in found:
-        when = f"{d.meeting_date:%d %B %Y}" if d.meeting_date else "undated"
-        page = f"page {d.page_label}" if d.page_label else f"PDF page {d.page}"
-        click.echo(f"{when} · {d.section or 'minutes'} · {d.status} · {page} of {d.document.file}")
+        when = long_date(d.meeting_date) if d.meeting_date else "undated"
+        click.echo(f"{when} · {d.section or 'minutes'} · {d.status} · {d.page_words} of {d.document.file}")
         click.echo(f"    {d.text}")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from indexer.passages import AGREED, DEFERRED
 from qa.citations import document_ref, page_url
 from qa.models import Decision, DocumentRecord, Passage
+from qa.query import Question
 from qa.retrieve import Candidate, Retrieval, Retriever
 from qa.sentences import Sentence
 
@@ -18,14 +19,19 @@ _MIN_DENSE = 0.5
 _MINUTE_RATIO = 0.85
 
 
+SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
+
+
 @dataclass
 class FoundDecision:
+    """A decision with the passage that records it and how close its minute is to the question."""
+
     decision: Decision
     passage: Passage
-    sentences: list[Sentence]  # the record's sentences, the one closest to the question first
-
-
-SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
+    start: int  # the decision's own text within passage.text
+    end: int
+    sentences: list[Sentence]  # sentences of that text, the one closest to the question first
+    relevance: float = 0.0
 
 
 def find_decisions(retriever: Retriever, retrieval: Retrieval, documents: dict[str, DocumentRecord],
@@ -38,19 +44,44 @@ def find_decisions(retriever: Retriever, retrieval: Retrieval, documents: dict[s
         if key and _about_topic(candidate):
             minute_scores[key] = max(minute_scores.get(key, 0.0), candidate.score)
     best = max(minute_scores.values(), default=0.0)
-    found: list[tuple[float, FoundDecision]] = []
-    for key, score in minute_scores.items():
-        if score < _MINUTE_RATIO * best:
-            continue
-        for passage in _decisions_in(retriever, key):
-            sentences = retriever.rank_sentences(passage, question)
-            if not _is_record(passage):
-                sentences = [s for s in sentences if _records_decision(s.text)] or sentences
-            decision = _decision(passage, documents, url_base, sentences)
-            found.append((score, FoundDecision(decision, passage, sentences)))
-    # Oldest meeting first; within a meeting, the minute closest to the question first.
-    found.sort(key=lambda sf: (sf[1].decision.meeting_date or sf[1].passage.pack_date or dt.date.min, -sf[0], sf[1].passage.id))
-    return [f for _, f in found]
+    found = [_found(retriever, passage, question, documents, url_base, score)
+             for key, score in minute_scores.items() if score >= _MINUTE_RATIO * best
+             for passage in _decisions_in(retriever, key)]
+    return oldest_first(found)
+
+
+def decisions_between(retriever: Retriever, question: Question, documents: dict[str, DocumentRecord],
+                      url_base: str) -> list[FoundDecision]:
+    """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
+    since, until = question.since or dt.date.min, question.until or dt.date.max
+    passages = [p for p in retriever.snapshot.passages.values()
+                if p.decision and not p.boilerplate and p.meeting_date and since <= p.meeting_date <= until
+                and (not question.months or p.meeting_date.month in question.months)]
+    return oldest_first([_found(retriever, p, question, documents, url_base, 0.0) for p in passages])
+
+
+def oldest_first(found: list[FoundDecision]) -> list[FoundDecision]:
+    """Oldest meeting first; within a meeting, the minute closest to the question, then in minute order."""
+    return sorted(found, key=lambda f: (f.passage.dated or dt.date.min, -f.relevance, f.passage.id))
+
+
+def _found(retriever: Retriever, passage: Passage, question: Question, documents: dict[str, DocumentRecord],
+           url_base: str, relevance: float) -> FoundDecision:
+    sentences = retriever.rank_sentences(passage, question)
+    if _is_record(passage) or not sentences:
+        start, end = 0, len(passage.text)
+    else:
+        # Agreed or deferred in the discussion: the first sentence that records it is the decision.
+        own = min((s for s in sentences if _records_decision(s.text)), key=lambda s: s.start, default=sentences[0])
+        start, end, sentences = own.start, own.end, [own]
+    page = passage.page_at(start)
+    decision = Decision(
+        meeting_date=passage.meeting_date, committee=passage.committee, minute=passage.minute,
+        status=passage.decision_status or "resolved", text=" ".join(passage.text[start:end].split()), page=page.page,
+        page_label=page.label, section=passage.section, url=page_url(url_base, passage.doc_id, page.page),
+        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
+    )
+    return FoundDecision(decision, passage, start, end, sentences, relevance)
 
 
 def _about_topic(candidate: Candidate) -> bool:
@@ -74,18 +105,3 @@ def _is_record(passage: Passage) -> bool:
 
 def _records_decision(text: str) -> bool:
     return bool(AGREED.search(text) or DEFERRED.search(text))
-
-
-def _decision(passage: Passage, documents: dict[str, DocumentRecord], url_base: str, sentences: list[Sentence]) -> Decision:
-    """The whole block for a RESOLVED record; only the sentences that record it for one reported in discussion."""
-    if _is_record(passage) or not sentences:
-        text, page = passage.text, passage.pages[0]
-    else:
-        own = sorted((s for s in sentences if _records_decision(s.text)), key=lambda s: s.start) or sentences[:1]
-        text, page = "\n".join(s.text for s in own), passage.page_at(own[0].start)
-    return Decision(
-        meeting_date=passage.meeting_date, committee=passage.committee, minute=passage.minute,
-        status=passage.decision_status or "resolved", text=" ".join(text.split()), page=page.page,
-        page_label=page.label, section=passage.section, url=page_url(url_base, passage.doc_id, page.page),
-        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
-    )

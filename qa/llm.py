@@ -21,17 +21,25 @@ log = logging.getLogger(__name__)
 # Text that addresses the reader as a model: a quote like this is an injection attempt, never evidence.
 _INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompt|above|previous)\b|\bsystem prompt\b|"
-    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|\bnew instructions\b|"
-    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b",
-    re.I)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|\bnew instructions\b|\bas instructed\b|"
+    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b|"
+    # A directive to the reader ("..., state that ...", "please say that ..."), not a report of what someone said.
+    r"(?:^|[,;:]\s*|\b(?:please|must|should)\s+)(?:state|say|reply|respond|answer|write|tell \w+)\s+that\b",
+    re.I | re.M)
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without|refused|rejected|declined|unresolved|"
+                       r"\w+n't)\b", re.I)
 _QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})
-# Share of a claim's content words its quote must contain: a claim says what its quote says.
-_MIN_SUPPORT = 0.4
+# A claim must say what its quote says: most of its content words are in the quote ...
+_MIN_SUPPORT = 0.6
+# ... and the quote is long enough to say something on its own.
+_MIN_QUOTE_WORDS = 5
 
 
 @dataclass
 class Claim:
+    """One sentence of the model's answer, with the quote and the passage number it cites."""
+
     text: str
     quote: str
     passage: int
@@ -114,8 +122,13 @@ class LLMAnswerer:
         return cite(n, passage, span[0], span[1], documents, self.answer_settings.url_base)
 
     def _supports(self, quote: str, claim: str) -> bool:
-        if any(number not in quote for number in _NUMBER.findall(claim)):
+        """The claim adds no figure, no negation and few words that the quote does not have."""
+        if len(quote.split()) < _MIN_QUOTE_WORDS:
+            return False
+        if not set(_figures(claim)) <= set(_figures(quote)):
             return False  # a figure the quote does not print is invented
+        if bool(_NEGATION.search(claim)) != bool(_NEGATION.search(quote)):
+            return False  # "did not approve" is not supported by "approved", nor the reverse
         claim_terms = set(self.terms.of(claim))
         if not claim_terms:
             return False
@@ -134,11 +147,17 @@ def parse_claims(reply: str) -> list[Claim]:
     claims = []
     for item in data.get("claims", []) if isinstance(data, dict) else []:
         if isinstance(item, dict):
-            try:
-                claims.append(Claim(str(item.get("text", "")), str(item.get("quote", "")), int(item.get("passage", 0))))
-            except (TypeError, ValueError):
-                continue
+            number = item.get("passage")
+            if isinstance(number, str) and number.strip().isdigit():
+                number = int(number)
+            if isinstance(number, int) and not isinstance(number, bool):
+                claims.append(Claim(str(item.get("text", "")), str(item.get("quote", "")), number))
     return claims
+
+
+def _figures(text: str) -> list[str]:
+    """Numbers as whole tokens, thousands separators dropped: '£15,000' gives '15000', never '1'."""
+    return [m.replace(",", "") for m in _FIGURE.findall(text)]
 
 
 def locate(quote: str, text: str) -> tuple[int, int] | None:

@@ -12,6 +12,11 @@ Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_
 DecisionStatus = Literal["resolved", "not agreed", "deferred", "agreed"]
 
 
+def long_date(day: dt.date) -> str:
+    """'13 July 2021', the way the papers write dates."""
+    return f"{day.day} {day:%B %Y}"
+
+
 class PageSpan(BaseModel):
     """From `offset` in a passage's text onward, the text is on this page."""
 
@@ -54,6 +59,11 @@ class Passage(BaseModel):
     @property
     def label_start(self) -> str | None:
         return self.pages[0].label
+
+    @property
+    def dated(self) -> dt.date | None:
+        """The date the passage speaks for: the meeting it records, else the meeting of its pack."""
+        return self.meeting_date or self.pack_date
 
     def page_at(self, offset: int) -> PageSpan:
         """The page that the character at `offset` of the text is printed on."""
@@ -113,7 +123,16 @@ class DocumentRef(BaseModel):
     meeting_date: dt.date | None = None  # the meeting the pack was published for
 
 
-class Citation(BaseModel):
+class _OnAPage:
+    """For records with `page` and `page_label` fields."""
+
+    @property
+    def page_words(self) -> str:
+        """'page 9' by the printed number, or 'PDF page 3' on a page without one."""
+        return f"page {self.page_label}" if self.page_label else f"PDF page {self.page}"
+
+
+class Citation(_OnAPage, BaseModel):
     """One verbatim quote and exactly where it is printed."""
 
     n: int
@@ -128,6 +147,8 @@ class Citation(BaseModel):
 
 
 class Timings(BaseModel):
+    """Milliseconds spent finding passages, composing the answer, and in all."""
+
     retrieve: float = 0.0
     answer: float = 0.0
     total: float = 0.0
@@ -146,7 +167,7 @@ class Answer(BaseModel):
     timings_ms: Timings = Field(default_factory=Timings)
 
 
-class Decision(BaseModel):
+class Decision(_OnAPage, BaseModel):
     """What a meeting decided on a topic, as recorded in its minutes."""
 
     meeting_date: dt.date | None

@@ -28,7 +28,8 @@ _ACROSS_MEETINGS = re.compile(
     r"\b(?:over (?:the|recent) (?:years|months|meetings)|over time|each year|every year|year on year|changed?|changing|"
     r"trends?|history|so far|across (?:the )?meetings|between (?:the )?(?:years|meetings)|since \d{4}|timeline)\b", re.I)
 _WHEN = re.compile(r"\bwhen\b", re.I)
-_QUOTED = re.compile(r"[\"“']([^\"”']{3,})[\"”']")
+# Quote marks only at word edges, so the apostrophe in "committee's" opens no quotation.
+_QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"”’]{3,}?)[\"”'’](?!\w)")
 # Capitalised words that start questions or are too common in council papers to single out a topic.
 _NOT_NAMES = {
     "what", "who", "when", "where", "why", "how", "which", "did", "does", "do", "was", "were", "is", "are", "has", "have",

@@ -43,6 +43,8 @@ class Candidate:
 
 @dataclass
 class Retrieval:
+    """The candidates for one question, best first."""
+
     question: Question
     candidates: list[Candidate]  # best first, near-duplicates removed
 
@@ -62,6 +64,7 @@ class Retriever:
         self._passage_terms: dict[str, frozenset[str]] = {}
         self.meeting_dates = sorted({d for p in snapshot.passages.values() for d in (p.meeting_date, p.pack_date) if d})
         self.periods = {doc.id: span for doc in snapshot.manifest.documents if (span := period_span(doc.period))}
+        self.committees = {p.committee.lower(): p.committee for p in snapshot.passages.values() if p.committee}
         self._idf = self._inverse_document_frequencies()
         self.sentence_scorer = SentenceScorer(self.terms, self.idf)
 
@@ -90,10 +93,6 @@ class Retriever:
     def search(self, question: Question, filters: SearchFilters | None = None, top_k: int | None = None,
                decisions_only: bool = False) -> Retrieval:
         top_k = top_k or self.settings.top_k
-        if filters and filters.committee:
-            # Chroma matches exactly; members type committee names in any case.
-            known = {p.committee.lower(): p.committee for p in self.snapshot.passages.values() if p.committee}
-            filters = filters.model_copy(update={"committee": known.get(filters.committee.lower(), filters.committee)})
         allowed = self._allowed(filters, question, decisions_only)
         if not allowed:
             return Retrieval(question, [])
@@ -106,11 +105,12 @@ class Retriever:
                 fused[pid] = fused.get(pid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
         best_possible = (self.settings.dense_weight + self.settings.lexical_weight) / (self.settings.rrf_k + 1)
         topic = self.topic(question)
-        candidates = [self._rescore(pid, fused[pid] / best_possible, vector, lexical_scores.get(pid, 0.0), question, topic)
+        days = self._question_dates(question)[0]
+        candidates = [self._rescore(pid, fused[pid] / best_possible, vector, lexical_scores.get(pid, 0.0), question, topic, days)
                       for pid in fused]
         candidates.sort(key=lambda c: c.score, reverse=True)
         # Re-score the leaders by their single best sentence: an answer is usually one sentence, not a whole passage.
-        leaders = candidates[: self.settings.rerank_depth]
+        leaders = candidates[: max(self.settings.rerank_depth, top_k)]
         for candidate in leaders:
             candidate.sentences = self.rank_sentences(candidate.passage, question, topic)
             if candidate.sentences:
@@ -127,7 +127,8 @@ class Retriever:
         if self._question_dates(question)[0] is None:
             return topic
         date_stems = set(self.terms.of(" ".join(question.date_words)))
-        return [t for t in topic if t not in date_stems] or topic
+        # A question that is only a date ("2017") has no topic left: nothing can be evidence for it.
+        return [t for t in topic if t not in date_stems]
 
     # ---- candidate generation
     def _allowed(self, filters: SearchFilters | None, question: Question, decisions_only: bool) -> set[str]:
@@ -162,6 +163,9 @@ class Retriever:
 
     def _dense(self, vector: np.ndarray, filters: SearchFilters | None, question: Question, decisions_only: bool,
                allowed: set[str]) -> list[str]:
+        if filters and filters.committee:
+            # Chroma matches exactly; members type committee names in any case.
+            filters = filters.model_copy(update={"committee": self.committees.get(filters.committee.lower(), filters.committee)})
         where = _chroma_where(filters, *self._question_dates(question), decisions_only)
         result = self.snapshot.collection.query(query_embeddings=[vector.tolist()], n_results=self.settings.candidates,
                                                 where=where, include=[])
@@ -184,7 +188,7 @@ class Retriever:
 
     # ---- re-scoring
     def _rescore(self, pid: str, fused: float, vector: np.ndarray, lexical: float, question: Question,
-                 topic: list[str]) -> Candidate:
+                 topic: list[str], days: set[dt.date] | None) -> Candidate:
         passage = self.snapshot.passages[pid]
         dense = float(self.snapshot.vectors[self.snapshot.vector_rows[pid]] @ vector)
         terms = self.passage_terms(passage)
@@ -197,6 +201,9 @@ class Retriever:
             score -= self.settings.agenda_penalty  # the agenda lists topics; the answer is in the item itself
         if question.decision:
             score += self.settings.decision_boost * passage.decision + self.settings.minutes_boost * (passage.part == "minutes")
+        if days and passage.meeting_date in days:
+            # Dates name meetings: the minutes of an earlier meeting printed in that meeting's pack only match its pack.
+            score += self.settings.meeting_date_boost
         return Candidate(passage, score, dense, lexical, coverage, names)
 
     def _without_near_duplicates(self, candidates: list[Candidate], top_k: int) -> list[Candidate]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from indexer.embed import Embedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
-from qa.answer import ABSTAIN_TEXT, ExtractiveAnswerer
-from qa.decisions import SEARCH_DEPTH, FoundDecision, find_decisions
-from qa.models import Answer, Decision, SearchFilters, Timings
+from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
+from qa.decisions import SEARCH_DEPTH, FoundDecision, decisions_between, find_decisions
+from qa.models import Answer, Citation, Decision, DocumentRecord, SearchFilters, Timings
 from qa.query import parse_question
 from qa.retrieve import Retrieval, Retriever
 from qa.settings import Settings
@@ -29,10 +30,16 @@ class _Loaded:
     retriever: Retriever
 
 
+class Answerer(Protocol):
+    """An answerer that may replace the extractive answer: text and checked citations, or None to keep it."""
+
+    def answer(self, retrieval: Retrieval, documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]] | None: ...
+
+
 class QAService:
     """Answers questions from the current index generation; models are loaded once and reused."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm_answerer=None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm_answerer: Answerer | None = None):
         self.settings = settings
         self.embedder = embedder or Embedder(settings.embedding)
         self.terms = Terms()
@@ -40,6 +47,12 @@ class QAService:
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
         self._loaded: _Loaded | None = None
+
+    def warm_up(self) -> None:
+        """Load the model and the current index now, so the first question is as fast as the rest."""
+        self.embedder.embed(["warm up"])
+        if self._store.current_generation() is not None:
+            self._current()
 
     def _current(self) -> _Loaded:
         """The retriever over the published generation, reopened when a new one is published."""
@@ -52,26 +65,35 @@ class QAService:
         return self._loaded
 
     def ask(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None) -> Answer:
+        """Answer one question from the papers, or abstain; timed."""
         started = time.perf_counter()
+        if not question.strip():
+            return Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True)
         loaded = self._current()
+        retriever = loaded.retriever
         documents = loaded.snapshot.documents()
-        parsed = parse_question(question, loaded.retriever.meeting_dates)
+        parsed = parse_question(question, retriever.meeting_dates)
         top_k = top_k or self.settings.retrieval.top_k
-        # A decision question searches deeper, once, to find every minute on the topic.
-        searched = loaded.retriever.search(parsed, filters, max(top_k, SEARCH_DEPTH) if parsed.decision else top_k)
+        # One search, deep enough for every use: the answer, the minutes on a decision topic, the LLM's passages.
+        depth = max(top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0)
+        searched = retriever.search(parsed, filters, depth)
         retrieval = Retrieval(parsed, searched.candidates[:top_k])
         decisions: list[FoundDecision] = []
-        if parsed.decision and not self.extractive.abstains(retrieval):
-            decisions = find_decisions(loaded.retriever, searched, documents, self.settings.answer.url_base)
+        if parsed.decision and not retriever.topic(parsed) and parsed.dated:
+            # "What did we decide in December 2017?": every decision of the meetings named.
+            decisions = decisions_between(retriever, parsed, documents, self.settings.answer.url_base)
+        elif parsed.decision and not self.extractive.abstains(retrieval):
+            decisions = find_decisions(retriever, searched, documents, self.settings.answer.url_base)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
-        if not self.extractive.abstains(retrieval):
+        if decisions or not self.extractive.abstains(retrieval):
             text, citations = self.extractive.answer(retrieval, documents, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
         if answer.abstained:
+            answer.answer = ABSTAIN_TEXT
             answer.see_also = self.extractive.see_also(retrieval, documents)
         elif self.llm_answerer is not None:
-            generated = self.llm_answerer.answer(retrieval, documents)
+            generated = self.llm_answerer.answer(Retrieval(parsed, searched.candidates[: self.settings.llm.passages]), documents)
             if generated is not None:
                 answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
         done = time.perf_counter()
@@ -80,6 +102,7 @@ class QAService:
         return answer
 
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
+        """Every decision the minutes record on a topic, oldest first."""
         loaded = self._current()
         question = parse_question(topic, loaded.retriever.meeting_dates)
         question.decision = True
@@ -88,7 +111,7 @@ class QAService:
         return [f.decision for f in found]
 
 
-def _llm_answerer(settings: Settings):
+def _llm_answerer(settings: Settings) -> Answerer | None:
     if settings.llm.backend == "none":
         return None
     from qa.llm import LLMAnswerer

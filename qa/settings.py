@@ -61,6 +61,7 @@ class RetrievalSettings(_Section):
     minutes_boost: float = Field(0.2, ge=0, description="minutes passages, for decision questions")
     rerank_depth: int = Field(20, ge=1, description="leading passages re-scored by their best sentence")
     sentence_weight: float = Field(0.5, ge=0, description="weight of the best sentence's score in re-scoring")
+    meeting_date_boost: float = Field(0.2, ge=0, description="passages recording a meeting the question's dates name")
     agenda_penalty: float = Field(0.5, ge=0, description="agenda pages name topics but rarely answer them")
     near_duplicate: float = Field(0.8, gt=0, le=1, description="word-overlap above which a passage repeats one already chosen")
 

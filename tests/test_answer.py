@@ -106,6 +106,23 @@ def test_near_duplicate_passages_are_not_returned_twice(service):
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
 
 
+@pytest.mark.parametrize("filters, allowed", [
+    (SearchFilters(committee="children's services overview and scrutiny committee"), {"pack.pdf"}),
+    (SearchFilters(doc_type="report"), {"republished.pdf"}),
+    (SearchFilters(document="republished.pdf"), {"republished.pdf"}),
+    (SearchFilters(document="no-such-file.pdf"), set()),
+])
+def test_filters_agree_between_chroma_and_the_passages_allowed(service, filters, allowed):
+    """Every filter limits both halves of the hybrid search alike: what comes back is only what is allowed."""
+    retriever = service._current().retriever
+    retrieval = retriever.search(parse_question("preferred option weekend opening play centre"), filters, top_k=20)
+    assert {c.passage.file for c in retrieval.candidates} == allowed
+    if allowed:
+        dense = retriever._dense(retriever.embedder.embed(["weekend opening"])[0], filters,
+                                 parse_question("weekend opening"), False, set(retriever.snapshot.passages))
+        assert dense and {retriever.snapshot.passages[pid].file for pid in dense} == allowed
+
+
 def test_date_filters_limit_answers_to_meetings_in_range(service):
     later = service.ask("What did we decide about Grangewaters?", SearchFilters(since=dt.date(2023, 3, 1)))
     assert all(c.meeting_date is None or c.meeting_date >= dt.date(2023, 3, 1) for c in later.citations + later.see_also)
@@ -180,17 +197,33 @@ def test_cli_ask_reads_one_question_per_line_from_stdin(env):
     result = CliRunner().invoke(cli, ["ask", "--json", "-"], input=stdin)
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3  # one response per input line, the blank one included
     responses = [json.loads(line) for line in lines]
     for response in responses:
         _check_contract(response)
-    assert responses[1]["question"] == "How many visits did the play centre have in 2022?"
+    assert responses[1]["abstained"] and responses[1]["citations"] == []
+    assert responses[2]["question"] == "How many visits did the play centre have in 2022?"
+    assert responses[2]["citations"]
 
 
 def test_cli_ask_prints_a_readable_answer_with_its_citations(env):
     result = CliRunner().invoke(cli, ["ask", "How many schools used the outdoor education centre?"])
     assert result.exit_code == 0, result.output
     assert "41 schools" in result.stdout and "[1]" in result.stdout and "page 13" in result.stdout
+
+
+def test_cli_ask_rejects_an_empty_question(env):
+    result = CliRunner().invoke(cli, ["ask", "  "])
+    assert result.exit_code == 2
+    assert "QUESTION is empty" in result.output
+
+
+def test_cli_ask_filters_by_document(env):
+    result = CliRunner().invoke(cli, ["ask", "What is the preferred option for weekend opening?", "--json",
+                                      "--document", "republished.pdf"])
+    assert result.exit_code == 0, result.output
+    citations = json.loads(result.stdout)["citations"]
+    assert citations and all(c["document"]["file"] == "republished.pdf" for c in citations)
 
 
 def test_cli_ask_rejects_a_bad_date(env):
@@ -215,3 +248,34 @@ def test_cli_ask_on_an_empty_index_fails_with_a_message(tmp_path, monkeypatch, e
     result = CliRunner().invoke(cli, ["ask", "anything"])
     assert result.exit_code == 1
     assert "qa index" in result.stderr
+
+
+def test_decision_question_naming_only_a_meeting_lists_that_meetings_decisions(service):
+    answer = service.ask("What did we decide at the January 2023 meeting?")
+    assert not answer.abstained
+    assert all(c.meeting_date == dt.date(2023, 1, 10) for c in answer.citations)
+    assert "resolved" in answer.answer and "deferred" in answer.answer
+
+
+def test_a_question_that_is_only_a_date_abstains(service):
+    assert service.ask("2023").abstained
+    assert service.ask("  ").abstained
+
+
+def test_a_quote_whose_page_holds_only_its_heading_starts_on_the_next_page():
+    from qa.citations import cite
+    from qa.models import DocumentRecord, PageSpan, Passage
+
+    text = "Compliments\nThe council welcomes compliments from families and records each one carefully."
+    passage = Passage(id="d-0001", doc_id="d", file="f.pdf", text=text,
+                      pages=[PageSpan(offset=0, page=25, label="25"), PageSpan(offset=12, page=26, label="26")])
+    doc = DocumentRecord(id="d", file="f.pdf", path="/f.pdf", sha256="x", title="T", doc_type="report", pages=30,
+                         passages=1, indexed_at=dt.datetime(2026, 1, 1))
+    citation = cite(1, passage, 0, len(text), {"d": doc}, "")
+    assert (citation.page, citation.page_label) == (26, "26")
+    assert citation.quote.startswith("The council welcomes")
+    sentence_break = text.index("records")  # six words before the break: a sentence, not a heading
+    long_before_break = cite(1, passage.model_copy(update={"pages": [PageSpan(offset=0, page=25),
+                                                                     PageSpan(offset=sentence_break, page=26)]}),
+                             0, len(text), {"d": doc}, "")
+    assert long_before_break.page == 25 and long_before_break.quote.startswith("Compliments")

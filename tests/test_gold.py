@@ -6,7 +6,7 @@ import pymupdf
 import pytest
 
 from conftest import CORPUS
-from eval.calibrate import calibrate
+from eval.calibrate import calibrate, cross_check
 from eval.gold import GoldQuestion, load_gold
 
 pytestmark = pytest.mark.corpus
@@ -38,3 +38,12 @@ def test_calibration_picks_the_threshold_that_separates_best():
     assert 0.3 < result.threshold <= 0.45 or 0.5 < result.threshold <= 0.6
     with pytest.raises(ValueError):
         calibrate([(q(True), 0.5)])
+
+
+def test_cross_check_measures_on_questions_left_out():
+    def q(answerable: bool) -> GoldQuestion:
+        return GoldQuestion(id="x", question="?", answerable=answerable, kind="k")
+
+    separable = [(q(True), 0.9), (q(True), 0.8), (q(False), 0.1), (q(False), 0.2), (q(True), 0.7), (q(False), 0.3)]
+    held_out = cross_check(separable)
+    assert (held_out.answered_when_answerable, held_out.abstained_when_unanswerable) == (1.0, 1.0)

@@ -67,3 +67,8 @@ def test_questions_about_change_over_time():
     assert parse_question("How have complaint numbers changed over the years?").across_meetings
     assert parse_question("What have we said about Grangewaters over time?").across_meetings
     assert not parse_question("How many complaints were there in 2016/17?").across_meetings
+
+
+def test_apostrophes_open_no_quotation():
+    assert parse_question("what does the committee's report say about the council's budget?").names == []
+    assert "Early Help" in parse_question("What did Ofsted say about ‘Early Help’?").names
