@@ -47,7 +47,7 @@ def main() -> None:
 
     from eval.gold import any_citation_on_expected_page, first_citation_on_expected_page, load_gold
     from indexer.pipeline import Indexer
-    from naive import build_naive_index
+    from eval.naive import build_naive_index
     from qa.service import QAService
     from qa.settings import load_settings
 

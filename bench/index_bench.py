@@ -88,7 +88,7 @@ def run_naive(data_dir: Path) -> dict:
     """One Document per page, default SentenceSplitter, VectorStoreIndex over Chroma, same embedder."""
     from llama_index.core import Settings as LlamaSettings
 
-    from naive import build_naive_index
+    from eval.naive import build_naive_index
 
     started = time.perf_counter()
     _, nodes, pages = build_naive_index(corpus_dir(), data_dir)

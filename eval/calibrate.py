@@ -3,8 +3,9 @@
     python -m eval.calibrate [--config config.toml]
 
 Asks every gold question, reads the retrieval evidence of each answer, and prints the threshold
-(`answer.abstain_below`) that best separates questions the papers answer from those they don't:
-the one with the highest balanced accuracy, in the middle of the widest best interval.
+(`answer.abstain_below`) that best separates the *dev* questions the papers answer from those they
+don't: the one with the highest balanced accuracy, in the middle of the widest best interval. The
+held-out third is only measured with it, never used to choose it.
 """
 
 from __future__ import annotations
@@ -36,26 +37,19 @@ def calibrate(evidence: list[tuple[GoldQuestion, float]]) -> Calibration:
     # Candidate thresholds: midway between neighbouring scores, and just outside both ends.
     candidates = [scores[0] - 0.01, *[(a + b) / 2 for a, b in zip(scores, scores[1:])], scores[-1] + 0.01]
 
-    def measure(t: float) -> Calibration:
-        return Calibration(t, sum(e >= t for e in answerable) / len(answerable),
-                           sum(e < t for e in unanswerable) / len(unanswerable))
-
-    measured = [measure(t) for t in candidates]
+    measured = [measure(evidence, t) for t in candidates]
     best = max(m.balanced_accuracy for m in measured)
     tied = [m.threshold for m in measured if m.balanced_accuracy == best]
     # Prefer the middle of the best run of thresholds: the one farthest from flipping any question.
-    return measure(round(tied[len(tied) // 2], 3))
+    return measure(evidence, round(tied[len(tied) // 2], 3))
 
 
-def cross_check(evidence: list[tuple[GoldQuestion, float]], folds: int = 2) -> Calibration:
-    """How the threshold does on questions it was not calibrated on: calibrate on all folds but one, measure on it."""
-    parts = [evidence[i::folds] for i in range(folds)]
-    answered, abstained = [], []
-    for i, held_out in enumerate(parts):
-        threshold = calibrate([e for j, part in enumerate(parts) if j != i for e in part]).threshold
-        answered += [e >= threshold for q, e in held_out if q.answerable]
-        abstained += [e < threshold for q, e in held_out if not q.answerable]
-    return Calibration(float("nan"), sum(answered) / len(answered), sum(abstained) / len(abstained))
+def measure(evidence: list[tuple[GoldQuestion, float]], threshold: float) -> Calibration:
+    """How a threshold does: the share of answerable questions answered, of the others abstained on."""
+    answerable = [e for q, e in evidence if q.answerable]
+    unanswerable = [e for q, e in evidence if not q.answerable]
+    return Calibration(threshold, sum(e >= threshold for e in answerable) / max(1, len(answerable)),
+                       sum(e < threshold for e in unanswerable) / max(1, len(unanswerable)))
 
 
 def main() -> None:
@@ -66,16 +60,17 @@ def main() -> None:
     from qa.service import QAService
     from qa.settings import load_settings
 
-    service = QAService(load_settings(args.config))
-    gold = load_gold()
+    settings = load_settings(args.config)
+    service = QAService(settings)
+    gold = load_gold(settings.eval.gold_file)
     evidence = [(q, service.ask(q.question).evidence) for q in gold]
-    result = calibrate(evidence)
-    print(f"questions: {len(gold)} ({sum(q.answerable for q in gold)} answerable)")
-    print(f"answered when answerable: {result.answered_when_answerable:.0%}; "
-          f"abstained when unanswerable: {result.abstained_when_unanswerable:.0%}")
-    held_out = cross_check(evidence)
-    print(f"on questions held out of calibration (2-fold): answered when answerable {held_out.answered_when_answerable:.0%}; "
-          f"abstained when unanswerable {held_out.abstained_when_unanswerable:.0%}")
+    # Only the dev questions tune anything; the held-out third only measures.
+    dev = [(q, e) for q, e in evidence if q.split == "dev"]
+    result = calibrate(dev)
+    held_out = measure([(q, e) for q, e in evidence if q.split == "held-out"], result.threshold)
+    for name, c, n in (("dev (calibrated on)", result, len(dev)), ("held-out", held_out, len(evidence) - len(dev))):
+        print(f"{name}: {n} questions; answered when answerable {c.answered_when_answerable:.0%}, "
+              f"abstained when unanswerable {c.abstained_when_unanswerable:.0%}")
     print(f"[answer]\nabstain_below = {result.threshold}")
 
 

@@ -87,8 +87,22 @@ class ExtractiveAnswerer:
                 continue
             best = candidate.sentences[0]
             if not chosen or best.score >= ratio * chosen[0].score:
-                chosen.append(best)
-        return chosen
+                chosen.append(self._with_next(best, candidate.sentences))
+            if rank == 0 and not across:
+                # The best passage may hold the answer in two places (a question and its answer, a list).
+                for other in candidate.sentences[1 : self.settings.quotes_from_best]:
+                    if other.score >= ratio * best.score and not any(_overlaps(other, c) for c in chosen):
+                        chosen.append(self._with_next(other, candidate.sentences))
+        return chosen[: self.settings.max_quotes]
+
+    def _with_next(self, sentence: Sentence, sentences: list[Sentence]) -> Sentence:
+        """The sentence and the one after it when both fit in a quote: in minutes the answer follows the question."""
+        following = min((s for s in sentences if s.start >= sentence.end), key=lambda s: s.start, default=None)
+        if not self.settings.quote_next_sentence or following is None:
+            return sentence
+        if len(sentence.passage.text[sentence.start : following.end].split()) > self.settings.max_quote_words:
+            return sentence
+        return Sentence(sentence.passage, sentence.start, following.end, sentence.score, sentence.coverage)
 
     def _timeline_answer(self, chosen: list[Sentence], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
         """Quotes from several meetings, oldest first."""
@@ -128,6 +142,10 @@ class ExtractiveAnswerer:
         if len(decisions) > len(shown):
             lines.append(f"({len(decisions) - len(shown)} more decisions recorded: see `qa decisions`.)")
         return "\n".join(lines), citations
+
+
+def _overlaps(a: Sentence, b: Sentence) -> bool:
+    return a.passage.id == b.passage.id and a.start < b.end and b.start < a.end
 
 
 def _where(c: Citation) -> str:

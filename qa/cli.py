@@ -199,6 +199,39 @@ def decisions(obj: _Context, topic: str, as_json: bool) -> None:
         click.echo(f"    {d.text}")
 
 
+@cli.command("eval")
+@click.option("--gate", is_flag=True, help="Exit 1 when any metric misses its threshold in config.toml [eval.gate].")
+@click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier report .json to show deltas against (default: eval.compare_with).")
+@click.option("--naive/--no-naive", "with_naive", default=None, help="Also score the naive llama-index pipeline.")
+@click.pass_obj
+def evaluate(obj: _Context, gate: bool, compare_with: Path | None, with_naive: bool | None) -> None:
+    """Score answers on the gold questions; write JSON and Markdown reports."""
+    from tqdm import tqdm
+
+    from eval.gold import load_gold
+    from eval.run import run_eval
+
+    settings = obj.settings
+    try:
+        total = len(load_gold(settings.eval.gold_file))
+    except (OSError, ValueError) as exc:
+        click.echo(f"qa: gold questions: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    naive = settings.eval.naive if with_naive is None else with_naive
+    with tqdm(total=total * (2 if naive else 1), unit="question", file=sys.stderr, disable=None) as bar:
+        try:
+            outcome = run_eval(settings, compare_with, with_naive, progress=lambda: bar.update(1))
+        except RuntimeError as exc:
+            click.echo(f"qa: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+    click.echo(outcome.markdown_path.read_text(encoding="utf-8").split("\n## By kind")[0].rstrip())
+    click.echo(f"\nreport: {outcome.json_path} and {outcome.markdown_path}")
+    if gate and outcome.gate_failures:
+        click.echo("qa: eval gate failed: " + "; ".join(outcome.gate_failures), err=True)
+        sys.exit(EXIT_FAILED)
+
+
 def main() -> None:
     cli(prog_name="qa")
 

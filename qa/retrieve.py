@@ -28,17 +28,19 @@ class Candidate:
     lexical: float = 0.0  # BM25 score
     coverage: float = 0.0  # share of the question's topic stems found in the passage
     names: float = 0.0  # share of the question's names found verbatim in the passage
+    phrases: float = 0.0  # share of the question's word pairs ("family hubs") found side by side in the passage
     sentences: list[Sentence] = field(default_factory=list)  # the passage's sentences, best answer first
 
     @property
     def evidence(self) -> float:
         """How strongly this passage speaks to the question; what abstention is calibrated on.
 
-        Meaning, the question's rare words in the passage, and in one sentence of it: a passage that
-        merely shares the question's subject rarely has one sentence holding all its rare words.
+        Meaning, the question's rare words in the passage and in one sentence of it, and its phrases:
+        a passage that merely shares the question's subject ("family" and "hubs" apart) rarely has
+        one sentence holding all its rare words, or the words side by side.
         """
         sentence = max((s.coverage for s in self.sentences), default=0.0)
-        return 0.4 * self.dense + 0.3 * self.coverage + 0.3 * sentence
+        return 0.5 * (0.4 * self.dense + 0.3 * self.coverage + 0.3 * sentence) + 0.5 * self.phrases
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Retriever:
         self.snapshot = snapshot
         self.terms = terms or Terms()
         self._passage_terms: dict[str, frozenset[str]] = {}
+        self._passage_pairs: dict[str, frozenset[tuple[str, str]]] = {}
         self.meeting_dates = sorted({d for p in snapshot.passages.values() for d in (p.meeting_date, p.pack_date) if d})
         self.periods = {doc.id: span for doc in snapshot.manifest.documents if (span := period_span(doc.period))}
         self.committees = {p.committee.lower(): p.committee for p in snapshot.passages.values() if p.committee}
@@ -90,6 +93,27 @@ class Retriever:
             self._passage_terms[passage.id] = frozenset(self.terms.of(embedding_text(passage)))
         return self._passage_terms[passage.id]
 
+    def passage_pairs(self, passage: Passage) -> frozenset[tuple[str, str]]:
+        """Adjacent stems of the passage (stop words skipped), for matching the question's phrases."""
+        if passage.id not in self._passage_pairs:
+            stems = self.terms.of(embedding_text(passage))
+            self._passage_pairs[passage.id] = frozenset(zip(stems, stems[1:]))
+        return self._passage_pairs[passage.id]
+
+    def topic_pairs(self, question: Question, topic: list[str]) -> list[tuple[str, str]]:
+        """The question's adjacent topic stems: its phrases, such as ("famili", "hub")."""
+        wanted = set(topic)
+        stems = [t for t in self.terms.of(question.text) if t in wanted]
+        return list(dict.fromkeys(zip(stems, stems[1:])))
+
+    def phrase_coverage(self, pairs: list[tuple[str, str]], passage: Passage, coverage: float) -> float:
+        """The rarity-weighted share of the question's phrases printed in the passage; its word coverage for a one-word topic."""
+        if not pairs:
+            return coverage
+        found = self.passage_pairs(passage)
+        weights = [self.idf(a) + self.idf(b) for a, b in pairs]
+        return sum(w for pair, w in zip(pairs, weights) if pair in found) / sum(weights)
+
     def search(self, question: Question, filters: SearchFilters | None = None, top_k: int | None = None,
                decisions_only: bool = False) -> Retrieval:
         top_k = top_k or self.settings.top_k
@@ -105,9 +129,10 @@ class Retriever:
                 fused[pid] = fused.get(pid, 0.0) + weight / (self.settings.rrf_k + rank + 1)
         best_possible = (self.settings.dense_weight + self.settings.lexical_weight) / (self.settings.rrf_k + 1)
         topic = self.topic(question)
+        pairs = self.topic_pairs(question, topic)
         days = self._question_dates(question)[0]
-        candidates = [self._rescore(pid, fused[pid] / best_possible, vector, lexical_scores.get(pid, 0.0), question, topic, days)
-                      for pid in fused]
+        candidates = [self._rescore(pid, fused[pid] / best_possible, vector, lexical_scores.get(pid, 0.0), question, topic,
+                                    pairs, days) for pid in fused]
         candidates.sort(key=lambda c: c.score, reverse=True)
         # Re-score the leaders by their single best sentence: an answer is usually one sentence, not a whole passage.
         leaders = candidates[: max(self.settings.rerank_depth, top_k)]
@@ -188,15 +213,16 @@ class Retriever:
 
     # ---- re-scoring
     def _rescore(self, pid: str, fused: float, vector: np.ndarray, lexical: float, question: Question,
-                 topic: list[str], days: set[dt.date] | None) -> Candidate:
+                 topic: list[str], pairs: list[tuple[str, str]], days: set[dt.date] | None) -> Candidate:
         passage = self.snapshot.passages[pid]
         dense = float(self.snapshot.vectors[self.snapshot.vector_rows[pid]] @ vector)
         terms = self.passage_terms(passage)
         coverage = self.coverage(topic, terms)
         haystack = f"{passage.context}\n{passage.text}".lower()
         names = sum(n.lower() in haystack for n in question.names) / len(question.names) if question.names else 0.0
+        phrases = self.phrase_coverage(pairs, passage, coverage)
         score = (fused + self.settings.similarity_weight * dense + self.settings.coverage_weight * coverage
-                 + self.settings.name_boost * names)
+                 + self.settings.name_boost * names + self.settings.phrase_weight * phrases)
         if passage.part == "agenda":
             score -= self.settings.agenda_penalty  # the agenda lists topics; the answer is in the item itself
         if question.decision:
@@ -204,7 +230,7 @@ class Retriever:
         if days and passage.meeting_date in days:
             # Dates name meetings: the minutes of an earlier meeting printed in that meeting's pack only match its pack.
             score += self.settings.meeting_date_boost
-        return Candidate(passage, score, dense, lexical, coverage, names)
+        return Candidate(passage, score, dense, lexical, coverage, names, phrases)
 
     def _without_near_duplicates(self, candidates: list[Candidate], top_k: int) -> list[Candidate]:
         kept: list[Candidate] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from indexer.embed import Embedder
@@ -64,18 +65,27 @@ class QAService:
             self._loaded = _Loaded(snapshot, Retriever(self.settings.retrieval, self.embedder, snapshot, self.terms))
         return self._loaded
 
+    def indexed_files(self) -> dict[str, Path]:
+        """Where each indexed document's file is, by file name."""
+        return {doc.file: Path(doc.path) for doc in self._current().snapshot.manifest.documents}
+
     def ask(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None) -> Answer:
         """Answer one question from the papers, or abstain; timed."""
+        return self.answer_with_retrieval(question, filters, top_k)[0]
+
+    def answer_with_retrieval(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None,
+                              depth: int = 0) -> tuple[Answer, Retrieval]:
+        """The answer, and the passages searched for it (at least `depth` of them), for evaluation."""
         started = time.perf_counter()
         if not question.strip():
-            return Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True)
+            return Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True), Retrieval(parse_question(""), [])
         loaded = self._current()
         retriever = loaded.retriever
         documents = loaded.snapshot.documents()
         parsed = parse_question(question, retriever.meeting_dates)
         top_k = top_k or self.settings.retrieval.top_k
         # One search, deep enough for every use: the answer, the minutes on a decision topic, the LLM's passages.
-        depth = max(top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0)
+        depth = max(depth, top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0)
         searched = retriever.search(parsed, filters, depth)
         retrieval = Retrieval(parsed, searched.candidates[:top_k])
         decisions: list[FoundDecision] = []
@@ -99,7 +109,7 @@ class QAService:
         done = time.perf_counter()
         answer.timings_ms = Timings(retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000,
                                     total=(done - started) * 1000)
-        return answer
+        return answer, searched
 
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
         """Every decision the minutes record on a topic, oldest first."""

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -56,6 +56,7 @@ class RetrievalSettings(_Section):
     lexical_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in the fusion")
     similarity_weight: float = Field(1.0, ge=0, description="cosine similarity of question and passage, in re-scoring")
     coverage_weight: float = Field(0.5, ge=0, description="share of the question's rare words in the passage, in re-scoring")
+    phrase_weight: float = Field(0.25, ge=0, description="re-scoring: the question's word pairs found side by side")
     name_boost: float = Field(0.5, ge=0, description="per name in the question found verbatim in the passage")
     decision_boost: float = Field(0.6, ge=0, description="decision passages, for decision questions")
     minutes_boost: float = Field(0.2, ge=0, description="minutes passages, for decision questions")
@@ -70,8 +71,10 @@ class AnswerSettings(_Section):
     max_quotes: int = Field(3, ge=1, le=10)
     max_quote_words: int = Field(60, ge=5)
     see_also: int = Field(3, ge=0, le=10)
+    quotes_from_best: int = Field(2, ge=1, le=5, description="quotes the best passage may give")
+    quote_next_sentence: bool = Field(True, description="quote the sentence after the best one too, when both fit")
     support_ratio: float = Field(0.8, gt=0, le=1, description="a further quote must score this share of the first")
-    abstain_below: float = Field(0.473, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
+    abstain_below: float = Field(0.274, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
     url_base: str = Field("", description="prefix of citation links, e.g. https://papers.example.gov.uk; empty gives /documents/... paths")
 
 
@@ -87,6 +90,28 @@ class LLMSettings(_Section):
     prompt_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
 
 
+_EVAL_METRICS = {"hit_at_1", "hit_at_3", "hit_at_5", "hit_at_10", "mrr", "ndcg_at_10", "faithfulness", "citation_precision",
+                 "citation_recall", "correctness", "false_abstention", "abstention_unanswerable", "latency_p50_ms",
+                 "latency_p95_ms"}
+
+
+class EvalSettings(_Section):
+    gold_file: Path = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+    report_dir: Path = Path(__file__).resolve().parent.parent / "eval" / "reports"
+    compare_with: Path | None = Field(None, description="an earlier report.json to show deltas against")
+    naive: bool = Field(True, description="score the naive llama-index pipeline in the same run")
+    gate: dict[str, float] = Field(default_factory=dict, description="metric = threshold over all questions; `qa eval --gate` fails below it")
+    targets: dict[str, float] = Field(default_factory=dict, description="metric = target on the held-out questions, reported")
+
+    @field_validator("gate", "targets")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - _EVAL_METRICS)
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(sorted(_EVAL_METRICS))}")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections mirroring config.toml."""
 
@@ -99,6 +124,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
+    eval: EvalSettings = EvalSettings()
     config_file: Path | None = Field(None, exclude=True)
 
     @classmethod
@@ -118,7 +144,8 @@ class Settings(BaseSettings):
         return self.index.data_dir
 
 
-_PATH_KEYS = {("index", "data_dir"), ("index", "paths"), ("llm", "prompt_dir")}
+_PATH_KEYS = {("index", "data_dir"), ("index", "paths"), ("llm", "prompt_dir"), ("eval", "gold_file"), ("eval", "report_dir"),
+              ("eval", "compare_with")}
 
 
 def _resolve_relative(data: dict, base: Path) -> None:

@@ -47,24 +47,10 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     return settings
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
 
 def assert_quote_on_page(citation, pdf_path: Path) -> None:
     """The quote is verbatim on the page it names, or starts there and runs on over the page break."""
-    import re
+    from eval.faithful import quote_on_page
 
-    import pymupdf
-
-    with pymupdf.open(pdf_path) as pdf:
-        page = pdf[citation.page - 1].get_text()
-        following = pdf[citation.page].get_text() if citation.page < len(pdf) else ""
-    quote = _flat(citation.quote)
-    if quote in _flat(page):
-        return
-    # Over a page break the printed footer ("Page 13") sits between the two halves.
-    without_footers = [re.sub(r"(?m)^\s*Page \d+\s*$", "", text) for text in (page, following)]
-    joined = _flat(" ".join(without_footers))
-    assert quote in joined, f"quote not verbatim on page {citation.page} of {pdf_path.name}: {quote[:120]!r}"
-    assert _flat(without_footers[0]).find(quote.split()[0]) >= 0, "a quote must start on the page it names"
+    assert quote_on_page(citation.quote, pdf_path, citation.page), (
+        f"quote not verbatim on page {citation.page} of {pdf_path.name}: {citation.quote[:120]!r}")

@@ -1,0 +1,41 @@
+"""Is a quote verbatim on the page it cites? Checked against the PDF's own text, not the index."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_FOOTER = re.compile(r"(?m)^\s*Page \d+\s*$")
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def page_text(pdf_path: Path, page: int) -> str:
+    """The text layer of one page (1-based); '' past the last page."""
+    return _page_text(Path(pdf_path), Path(pdf_path).stat().st_mtime_ns, page)
+
+
+@lru_cache(maxsize=4096)
+def _page_text(pdf_path: Path, modified: int, page: int) -> str:
+    import pymupdf
+
+    with pymupdf.open(pdf_path) as pdf:
+        return pdf[page - 1].get_text() if 1 <= page <= len(pdf) else ""
+
+
+def quote_on_page(quote: str, pdf_path: Path, page: int) -> bool:
+    """The quote is on the page (whitespace aside), or starts there and runs on over the page break."""
+    wanted = flat(quote)
+    if not wanted:
+        return False
+    here = page_text(pdf_path, page)
+    if wanted in flat(here):
+        return True
+    # Over a page break the printed footer ("Page 13") sits between the two halves.
+    this_page, next_page = (flat(_FOOTER.sub("", text)) for text in (here, page_text(pdf_path, page + 1)))
+    joined = f"{this_page} {next_page}"
+    at = joined.find(wanted)
+    return 0 <= at < len(this_page)  # it must start on the page it names

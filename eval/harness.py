@@ -1,0 +1,80 @@
+"""Run the gold questions through this project's answerer and through the naive llama-index pipeline."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from eval.faithful import quote_on_page
+from eval.gold import GoldQuestion
+from eval.metrics import CitedPage, QuestionResult
+from qa.models import Answer
+from qa.retrieve import Retrieval
+from qa.service import QAService
+
+RANK_DEPTH = 10  # pages ranked for hit@k, MRR and nDCG
+
+
+def _result(question: GoldQuestion, answer_text: str, abstained: bool, cited: list[tuple[str, Path, int, str]],
+            ranked: list[tuple[str, int]], latency_ms: float) -> QuestionResult:
+    citations = [CitedPage(file=file, page=page, quote=quote, faithful=quote_on_page(quote, path, page),
+                           on_gold_page=question.expects(file, page)) for file, path, page, quote in cited]
+    seen: set[tuple[str, int]] = set()
+    unique = [p for p in ranked if not (p in seen or seen.add(p))]
+    quotes = " ".join(c.quote for c in citations)
+    return QuestionResult(
+        id=question.id, question=question.question, kind=question.kind, split=question.split,
+        answerable=question.answerable, abstained=abstained, answer=answer_text,
+        correct=question.answerable and not abstained and question.is_correct(f"{answer_text} {quotes}"),
+        citations=citations, ranked_pages=unique[:RANK_DEPTH],
+        gold_pages=[(e.file, p) for e in question.expected for p in e.pages], latency_ms=latency_ms,
+    )
+
+
+def ranked_pages(answer: Answer, retrieval: Retrieval) -> list[tuple[str, int]]:
+    """Pages in the order a reader meets them: the cited pages, then each retrieved passage's best page, then the rest."""
+    pages = [(c.document.file, c.page) for c in answer.citations]
+    for candidate in retrieval.candidates:
+        passage = candidate.passage
+        if candidate.sentences:
+            pages.append((passage.file, passage.page_at(candidate.sentences[0].start).page))
+        pages += [(passage.file, span.page) for span in passage.pages]
+    return pages
+
+
+def run_ours(service: QAService, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
+    service.warm_up()
+    paths = service.indexed_files()
+    results = []
+    for question in gold:
+        started = time.perf_counter()
+        answer, retrieval = service.answer_with_retrieval(question.question, depth=RANK_DEPTH)
+        latency = (time.perf_counter() - started) * 1000
+        cited = [(c.document.file, paths[c.document.file], c.page, c.quote) for c in answer.citations]
+        results.append(_result(question, answer.answer, answer.abstained, cited, ranked_pages(answer, retrieval), latency))
+        progress()
+    return results
+
+
+def run_naive(corpus: Path, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
+    """One Document per page, default SentenceSplitter, VectorStoreIndex, same embedder: its top 2 chunks are its answer."""
+    from eval.naive import build_naive_index
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index, _, _ = build_naive_index(corpus, Path(tmp))
+        answerer, ranker = index.as_retriever(similarity_top_k=2), index.as_retriever(similarity_top_k=RANK_DEPTH)
+        answerer.retrieve("warm up")
+        results = []
+        for question in gold:
+            started = time.perf_counter()
+            nodes = answerer.retrieve(question.question)
+            latency = (time.perf_counter() - started) * 1000
+            ranked = [(n.node.metadata["file"], n.node.metadata["page"]) for n in ranker.retrieve(question.question)]
+            cited = [(n.node.metadata["file"], corpus / n.node.metadata["file"], n.node.metadata["page"], n.node.get_content())
+                     for n in nodes]
+            text = "\n".join(n.node.get_content() for n in nodes)
+            results.append(_result(question, text, False, cited, ranked, latency))
+            progress()
+    return results

@@ -1,0 +1,46 @@
+"""One evaluation run: make sure the index is current, score both systems, write the report, judge the gate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval import report as reports
+from eval.gold import load_gold
+from eval.harness import run_naive, run_ours
+from qa.settings import Settings
+
+
+@dataclass
+class EvalOutcome:
+    report: dict
+    json_path: Path
+    markdown_path: Path
+    gate_failures: list[str] = field(default_factory=list)
+
+
+def run_eval(settings: Settings, compare_with: Path | None = None, with_naive: bool | None = None,
+             progress=None) -> EvalOutcome:
+    """Index what the config names (incrementally), answer every gold question, and report."""
+    from indexer.pipeline import Indexer
+    from qa.service import QAService
+
+    gold = load_gold(settings.eval.gold_file)
+    indexed = Indexer(settings).run()
+    if not indexed.ok:
+        failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)
+        raise RuntimeError(f"indexing failed, so the evaluation would not be of the papers named: {failed}")
+    tick = progress or (lambda: None)
+    ours = run_ours(QAService(settings), gold, tick)
+    naive = None
+    if settings.eval.naive if with_naive is None else with_naive:
+        corpus = Path(settings.index.paths[0])
+        naive = run_naive(corpus if corpus.is_dir() else corpus.parent, gold, tick)
+    compare_path = compare_with or settings.eval.compare_with
+    # The configured baseline may not exist yet (the first run); an explicit --compare must.
+    compare = (json.loads(Path(compare_path).read_text(encoding="utf-8"))
+               if compare_path and (compare_with or Path(compare_path).exists()) else None)
+    report = reports.build(ours, naive, settings.eval.gate, settings.eval.targets, settings.eval.gold_file, compare)
+    json_path, md_path = reports.write(report, settings.eval.report_dir)
+    return EvalOutcome(report, json_path, md_path, reports.gate_failures(report))

@@ -1,0 +1,149 @@
+"""The evaluation suite: metrics on hand-made results, the report and gate, and a whole run on a fixture pack."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_settings
+from eval import report as reports
+from eval.gold import GoldQuestion
+from eval.metrics import CitedPage, QuestionResult, compute, meets
+from pdfs import sample_pack
+from qa.cli import cli
+
+
+def result(id="q001", answerable=True, abstained=False, correct=True, ranked=(("a.pdf", 1),), gold=(("a.pdf", 1),),
+           cited=(("a.pdf", 1, True),), latency=10.0, kind="figure") -> QuestionResult:
+    return QuestionResult(
+        id=id, question="?", kind=kind, split="dev", answerable=answerable, abstained=abstained, answer="x", correct=correct,
+        citations=[CitedPage(file=f, page=p, quote="q", faithful=ok, on_gold_page=(f, p) in gold) for f, p, ok in cited],
+        ranked_pages=list(ranked), gold_pages=list(gold) if answerable else [], latency_ms=latency)
+
+
+def test_retrieval_metrics():
+    results = [
+        result(ranked=[("a.pdf", 1), ("a.pdf", 2)]),                   # gold first
+        result(ranked=[("a.pdf", 5), ("a.pdf", 1)], cited=()),         # gold second
+        result(ranked=[("b.pdf", 1)] * 1 + [("a.pdf", 9)], cited=()),   # never
+        result(answerable=False, abstained=True, ranked=[("a.pdf", 1)], cited=()),  # not counted in retrieval
+    ]
+    m = compute(results)
+    assert m["hit_at_1"] == pytest.approx(1 / 3) and m["hit_at_3"] == pytest.approx(2 / 3) and m["hit_at_10"] == pytest.approx(2 / 3)
+    assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["ndcg_at_10"] == pytest.approx((1 + 1 / math.log2(3) + 0) / 3)
+
+
+def test_citation_and_answer_metrics():
+    results = [
+        result(cited=[("a.pdf", 1, True), ("a.pdf", 7, True)]),           # one of two citations on a gold page
+        result(cited=[("a.pdf", 3, False)], correct=False),               # unfaithful, off the gold page, wrong
+        result(abstained=True, correct=False, cited=()),                  # a false abstention
+        result(answerable=False, abstained=False, cited=[("a.pdf", 2, True)]),
+        result(answerable=False, abstained=True, cited=()),
+    ]
+    m = compute(results)
+    assert m["faithfulness"] == pytest.approx(3 / 4)
+    assert m["citation_precision"] == pytest.approx(1 / 3)
+    assert m["citation_recall"] == pytest.approx(1 / 3)
+    assert m["correctness"] == pytest.approx(1 / 3)
+    assert m["false_abstention"] == pytest.approx(1 / 3)
+    assert m["abstention_unanswerable"] == pytest.approx(1 / 2)
+
+
+def test_latency_percentiles_and_threshold_directions():
+    m = compute([result(latency=float(ms)) for ms in range(1, 101)])
+    assert m["latency_p50_ms"] == pytest.approx(50.5) and m["latency_p95_ms"] == 95.0
+    assert meets("hit_at_1", 0.9, 0.85) and not meets("hit_at_1", 0.8, 0.85)
+    assert meets("false_abstention", 0.04, 0.05) and not meets("false_abstention", 0.06, 0.05)
+    assert not meets("hit_at_1", None, 0.5)
+
+
+def test_report_judges_gate_and_targets_and_shows_deltas(tmp_path):
+    ours = [result(id="q001"), result(id="q003", ranked=[("b.pdf", 2)], cited=(), correct=False)]
+    naive = [result(id="q001", ranked=[("b.pdf", 2)], cited=()), result(id="q003", ranked=[("b.pdf", 2)], cited=())]
+    before = reports.build(ours[:1], None, {}, {}, Path("gold.jsonl"))
+    report = reports.build(ours, naive, {"hit_at_1": 0.9, "faithfulness": 1.0}, {"hit_at_1": 0.85}, Path("gold.jsonl"), before)
+    assert report["gate"]["hit_at_1"] == {"threshold": 0.9, "value": 0.5, "ok": False}
+    assert report["gate"]["faithfulness"]["ok"]
+    assert [f["id"] for f in report["failures"]] == ["q003"]
+    assert report["deltas"]["all:hit_at_1"] == pytest.approx(-0.5)
+    assert reports.gate_failures(report) == ["hit_at_1 = 50% is below the threshold 90%"]
+    text = reports.markdown(report)
+    assert "| hit_at_1 | 50% (-50 pts) |" in text and "naive, all" in text and "**q003**" in text and "FAILED" in text
+    json_path, md_path = reports.write(report, tmp_path / "reports")
+    assert json.loads(json_path.read_text())["gate"]["hit_at_1"]["ok"] is False
+    assert (tmp_path / "reports" / "latest.md").read_text() == md_path.read_text()
+
+
+def test_correctness_needs_one_alternative_of_every_group():
+    q = GoldQuestion(id="q1", question="?", answerable=True, kind="figure", must_contain=[["92", "ninety-two"], ["foster"]])
+    assert q.is_correct("There are 92 approved Foster carers")
+    assert not q.is_correct("There are 92 approved carers")
+    assert GoldQuestion(id="q3", question="?", answerable=False, kind="unanswerable").split == "held-out"
+    assert GoldQuestion(id="q4", question="?", answerable=False, kind="unanswerable").split == "dev"
+
+
+FIXTURE_GOLD = [
+    {"id": "q001", "question": "How many schools used the outdoor education centre?", "answerable": True, "kind": "figure",
+     "expected": [{"file": "pack.pdf", "pages": [3]}],
+     "quotes": [{"file": "pack.pdf", "page": 3, "text": "The Chair asked how many schools had used the centre"}],
+     "must_contain": [["41"]]},
+    {"id": "q002", "question": "What did we decide about Grangewaters?", "answerable": True, "kind": "decision",
+     "expected": [{"file": "pack.pdf", "pages": [4]}],
+     "quotes": [{"file": "pack.pdf", "page": 4, "text": "That the Committee agree to the proposed lease extension."}],
+     "must_contain": [["lease extension"]]},
+    {"id": "q003", "question": "How much will the council spend on resurfacing potholes in Stanford-le-Hope?",
+     "answerable": False, "kind": "unanswerable"},
+]
+
+
+@pytest.fixture
+def eval_config(tmp_path) -> Path:
+    papers = tmp_path / "papers"
+    sample_pack(papers / "pack.pdf")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(q) for q in FIXTURE_GOLD) + "\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[index]
+paths = ["papers"]
+data_dir = "data"
+[eval]
+gold_file = "gold.jsonl"
+report_dir = "reports"
+[eval.gate]
+faithfulness = 1.0
+citation_recall = 0.5
+""")
+    return config
+
+
+def test_qa_eval_scores_both_systems_and_passes_the_gate(eval_config):
+    result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval", "--gate"])
+    assert result.exit_code == 0, result.output
+    latest = json.loads((eval_config.parent / "reports" / "latest.json").read_text())
+    ours, naive = latest["systems"]["ours"]["all"], latest["systems"]["naive"]["all"]
+    assert ours["faithfulness"] == 1.0 and ours["citation_recall"] == 1.0 and ours["abstention_unanswerable"] == 1.0
+    assert naive["abstention_unanswerable"] == 0.0
+    assert {r["id"] for r in latest["results"]["ours"]} == {"q001", "q002", "q003"}
+    assert (eval_config.parent / "reports" / "latest.md").read_text().startswith("# Evaluation report")
+
+
+def test_qa_eval_gate_fails_naming_the_metric(eval_config, monkeypatch):
+    monkeypatch.setenv("QA_EVAL__GATE", '{"hit_at_1": 1.5}')
+    result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval", "--gate", "--no-naive"])
+    assert result.exit_code == 1
+    assert "hit_at_1" in result.stderr and "below the threshold" in result.stderr
+    assert "naive" not in json.loads((eval_config.parent / "reports" / "latest.json").read_text())["systems"]
+
+
+def test_unknown_gate_metric_is_a_config_error(eval_config, monkeypatch):
+    monkeypatch.setenv("QA_EVAL__GATE", '{"hit_at_one": 0.5}')
+    result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval"])
+    assert result.exit_code == 2
+    assert "eval.gate" in result.stderr and "hit_at_one" in result.stderr
