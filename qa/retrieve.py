@@ -86,7 +86,7 @@ class Retriever:
     def coverage(self, topic: list[str], terms: frozenset[str] | set[str]) -> float:
         """The share of the topic's rarity found in `terms`: missing rare words weigh most."""
         weights = [self.idf(t) for t in topic]
-        return sum(w for t, w in zip(topic, weights) if t in terms) / sum(weights) if topic else 0.0
+        return sum(w * self.terms.covers(t, terms) for t, w in zip(topic, weights)) / sum(weights) if topic else 0.0
 
     def passage_terms(self, passage: Passage) -> frozenset[str]:
         if passage.id not in self._passage_terms:
@@ -197,7 +197,7 @@ class Retriever:
         return [pid for pid in result["ids"][0] if pid in allowed]
 
     def _lexical(self, text: str, allowed: set[str]) -> tuple[list[str], dict[str, float]]:
-        tokens = self.terms.of(text)
+        tokens = [alt for token in self.terms.of(text) for alt in sorted(self.terms.alternatives(token))]
         if self.snapshot.lexical is None or not tokens:
             return [], {}
         scores = self.snapshot.lexical.get_scores(tokens)

@@ -20,6 +20,20 @@ _PERSON_WORDS = re.compile(r"\b(?:Councillor|Cllr|Chair|Mr|Mrs|Ms|Dr|Director|He
 # A named person: a councillor or titled name, a role in brackets, or "Name Surname, ... Director".
 _PERSON_NAME = re.compile(r"\b(?:Councillors?|Cllr|Mr|Mrs|Ms|Dr|Miss)\.? [A-Z][a-z]+|\([^)]*(?:Chair|Director|Manager|Officer|Lead)[^)]*\)|"
                           r"\b[A-Z][a-z]+ [A-Z][a-z'-]+,? (?:[A-Z][a-z]+ )*(?:Director|Manager|Head|Officer|Chair|Lead)")
+# A figure worth quoting: money, a percentage, thousands, or a count next to a word ("22 posts"), not a date or a list number.
+_FIGURE = re.compile(r"£\s?\d|\d\s?%|\d{1,3},\d{3}|\b\d+(?:\.\d+)?\s+(?!(?:January|February|March|April|May|June|July|August|"
+                     r"September|October|November|December)\b)[a-z]{3,}")
+# Two capitalised words that are not the names of institutions: most likely a person ("Margaret Burke").
+_INSTITUTION_WORDS = {
+    "Children", "Children's", "Childrens", "Services", "Service", "Council", "Committee", "Local", "Authority", "Social", "Care",
+    "Thurrock", "Education", "Health", "Board", "Scrutiny", "Overview", "Majesty's", "Chief", "Inspector", "Her", "His", "The",
+    "Young", "People", "People's", "Ofsted", "Family", "Families", "Safeguarding", "Partnership", "Corporate", "Assistant",
+    "Team", "Plan", "Report", "Review", "School", "Schools", "Academy", "Centre", "Group", "Unit", "Trust", "Youth", "Cabinet",
+    "Annual", "Strategic", "Early", "Help", "Special", "Educational", "Needs", "Executive", "Summary", "Appendix", "Item",
+    "Agenda", "Page", "Key", "Stage", "Public", "County", "National", "England", "Borough", "Head", "Director", "Manager",
+    "Officer", "Lead", "Adult", "Adults", "Mental", "Police", "Essex", "Work", "Programme", "Development", "Improvement",
+}
+_CAPITALISED_PAIR = re.compile(r"\b([A-Z][a-z'’]+) ([A-Z][a-z'’-]+)\b")
 _DECISION_WORDS = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|recommend\w*|endorsed|requested)\b", re.I)
 # A "sentence" longer than this (a cover block or a table row run) is cut at line ends into quotable pieces.
 _PIECE_WORDS = 40
@@ -74,6 +88,13 @@ def _pieces(passage: Passage, start: int, end: int) -> list[Sentence]:
     return [p for p in pieces if p.start < p.end]
 
 
+FIGURE_BONUS, WHEN_BONUS, PERSON_BONUS = 0.4, 0.5, 0.4
+
+
+def _has_name(text: str) -> bool:
+    return any(a not in _INSTITUTION_WORDS and b not in _INSTITUTION_WORDS for a, b in _CAPITALISED_PAIR.findall(text))
+
+
 class SentenceScorer:
     """Scores sentences for a question by the rare topic words and names they contain and the kind of fact asked."""
 
@@ -100,15 +121,15 @@ class SentenceScorer:
                 self._stems[key] = frozenset(self.terms.of(sentence.text))
             stems = self._stems[key]
             text = sentence.text
-            sentence.coverage = score = sum(w for t, w in weights.items() if t in stems) / total if total else 0.0
+            sentence.coverage = score = sum(w * self.terms.covers(t, stems) for t, w in weights.items()) / total if total else 0.0
             if question.names:
                 score += 0.5 * sum(n.lower() in text.lower() for n in question.names) / len(question.names)
-            if question.figure and _DIGIT.search(text):
-                score += 0.2
+            if question.figure:
+                score += FIGURE_BONUS * bool(_FIGURE.search(text)) or 0.1 * bool(_DIGIT.search(text))
             if question.when and _DATE_WORDS.search(text):
-                score += 0.3
+                score += WHEN_BONUS
             if question.person:
-                score += 0.2 * bool(_PERSON_WORDS.search(text)) + 0.2 * bool(_PERSON_NAME.search(text))
+                score += 0.2 * bool(_PERSON_WORDS.search(text)) + PERSON_BONUS * (bool(_PERSON_NAME.search(text)) or _has_name(text))
             if question.decision and _DECISION_WORDS.search(text):
                 score += 0.2
             if len(text.split()) < 5:

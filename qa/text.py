@@ -21,6 +21,20 @@ _QUESTION_WORDS = {
 _DECISION_WORDS = {"decide", "decided", "decision", "decisions", "agree", "agreed", "approve", "approved", "resolve", "resolved"}
 
 
+# Members' words for what the papers call something else; each also matches the words after it.
+SYNONYMS = {
+    "job": ["post", "role", "staff"], "jobs": ["posts", "roles", "staff"],
+    "cut": ["saving", "reduction"], "cuts": ["savings", "reductions"],
+    "kid": ["child"], "kids": ["children"],
+    "money": ["budget", "funding", "grant"], "funding": ["budget", "grant"],
+    "spend": ["expenditure", "cost"], "spending": ["expenditure", "cost"],
+    "nursery": ["childcare"], "nurseries": ["childcare"],
+    "club": ["centre", "hub"], "complaint": ["representation"], "complaints": ["representations"],
+    "truancy": ["attendance", "absence"], "disabled": ["disabilities", "SEND"],
+    "staff": ["workforce"], "workers": ["workforce"],
+}
+
+
 class Terms:
     """Turns text into lower-cased English stems without stop words."""
 
@@ -29,6 +43,20 @@ class Terms:
 
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = set(STOPWORDS_EN)
+        self._synonyms: dict[str, frozenset[str]] = {}
+        for word, others in SYNONYMS.items():
+            stem = self._stem(word)
+            self._synonyms[stem] = self._synonyms.get(stem, frozenset({stem})) | {self._stem(o.lower()) for o in others}
+
+    def alternatives(self, stem: str) -> frozenset[str]:
+        """The stem and the stems of what the papers call the same thing."""
+        return self._synonyms.get(stem, frozenset({stem}))
+
+    def covers(self, stem: str, stems: frozenset[str] | set[str]) -> float:
+        """1 when the stem is among `stems`, half when only another word for it is: a weaker sign."""
+        if stem in stems:
+            return 1.0
+        return 0.5 if not self._synonyms.get(stem, frozenset()).isdisjoint(stems) else 0.0
 
     def of(self, text: str) -> list[str]:
         return [self._stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stop]
