@@ -100,6 +100,8 @@ class ExtractiveAnswerer:
         following = min((s for s in sentences if s.start >= sentence.end), key=lambda s: s.start, default=None)
         if not self.settings.quote_next_sentence or following is None:
             return sentence
+        if sentence.passage.text[sentence.end : following.start].strip():
+            return sentence  # the very next sentence is not quotable (an instruction to an AI): stop here
         if len(sentence.passage.text[sentence.start : following.end].split()) > self.settings.max_quote_words:
             return sentence
         return Sentence(sentence.passage, sentence.start, following.end, sentence.score, sentence.coverage)

@@ -32,6 +32,10 @@ def cite(n: int, passage: Passage, start: int, end: int, documents: dict[str, Do
     if breaks and len(passage.text[start : breaks[0]].split()) < _HEADING_WORDS:
         # Only a heading sits before the page break: the quote, and the link, belong to the next page.
         start, end = strip_span(passage.text, breaks[0], end)
+        breaks = breaks[1:]
+    if breaks and len(passage.text[breaks[-1] : end].split()) < _HEADING_WORDS + 2:
+        # Only a few words run on past the last page break (often the next page's heading): end at the break.
+        start, end = strip_span(passage.text, start, breaks[-1])
     span = passage.page_at(start)
     return Citation(
         n=n, quote=" ".join(passage.text[start:end].split()), page=span.page, page_label=span.label,

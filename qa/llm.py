@@ -18,14 +18,6 @@ from qa.text import Terms
 
 log = logging.getLogger(__name__)
 
-# Text that addresses the reader as a model: a quote like this is an injection attempt, never evidence.
-_INSTRUCTION_LIKE = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompt|above|previous)\b|\bsystem prompt\b|"
-    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|\bnew instructions\b|\bas instructed\b|"
-    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b|"
-    # A directive to the reader ("..., state that ...", "please say that ..."), not a report of what someone said.
-    r"(?:^|[,;:]\s*|\b(?:please|must|should)\s+)(?:state|say|reply|respond|answer|write|tell \w+)\s+that\b",
-    re.I | re.M)
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without|refused|rejected|declined|unresolved|"
                        r"\w+n't)\b", re.I)
@@ -185,7 +177,7 @@ def locate(quote: str, text: str) -> tuple[int, int] | None:
 
 def _instructions_in(passage: Passage) -> list[tuple[int, int]]:
     """Spans of sentences in a document that address the reader as a model: injection attempts, never evidence."""
-    return [(s.start, s.end) for s in split_sentences(passage) if _INSTRUCTION_LIKE.search(s.text)]
+    return [(s.start, s.end) for s in split_sentences(passage) if s.instruction]
 
 
 def _neutralise(passage: Passage) -> str:

@@ -35,6 +35,14 @@ _INSTITUTION_WORDS = {
 }
 _CAPITALISED_PAIR = re.compile(r"\b([A-Z][a-z'’]+) ([A-Z][a-z'’-]+)\b")
 _DECISION_WORDS = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|recommend\w*|endorsed|requested)\b", re.I)
+# Text that addresses the reader as a model or gives it orders: an injection attempt, never evidence, never quoted.
+INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompt|above|previous)\b|\bsystem prompt\b|"
+    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|\bnew instructions\b|\bas instructed\b|"
+    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b|"
+    # A directive to the reader ("..., state that ...", "please say that ..."), not a report of what someone said.
+    r"(?:^|[,;:]\s*|\b(?:please|must|should)\s+)(?:state|say|reply|respond|answer|write|tell \w+)\s+that\b",
+    re.I | re.M)
 # A "sentence" longer than this (a cover block or a table row run) is cut at line ends into quotable pieces.
 _PIECE_WORDS = 40
 
@@ -48,6 +56,11 @@ class Sentence:
     end: int
     score: float = 0.0
     coverage: float = 0.0  # share of the question's topic rarity in this sentence
+
+    @property
+    def instruction(self) -> bool:
+        """Whether the sentence addresses an AI (an injection attempt carried in a document)."""
+        return bool(INSTRUCTION_LIKE.search(self.text))
 
     @property
     def text(self) -> str:
@@ -115,6 +128,8 @@ class SentenceScorer:
         total = sum(weights.values())
         ranked = []
         for cached in self.sentences(passage):
+            if cached.instruction:
+                continue
             sentence = Sentence(passage, cached.start, cached.end)
             key = (passage.id, sentence.start)
             if key not in self._stems:
