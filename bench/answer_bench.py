@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,11 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="times every question is asked (latency samples)")
@@ -33,7 +27,7 @@ def main() -> None:
 
     from eval.gold import load_gold
     from eval.harness import run_naive, run_ours
-    from eval.metrics import compute
+    from eval.metrics import compute, percentile
     from indexer.pipeline import Indexer
     from qa.service import QAService
     from qa.settings import load_settings
@@ -43,7 +37,7 @@ def main() -> None:
     gold = load_gold(settings.eval.gold_file)
     service = QAService(settings)
     ours = [run_ours(service, gold) for _ in range(args.rounds)]
-    naive = [run_naive(Path(settings.index.paths[0]), gold) for _ in range(args.rounds)]
+    naive = [run_naive(settings, gold) for _ in range(args.rounds)]
 
     def latencies(runs) -> list[float]:
         return [r.latency_ms for run in runs for r in run]
@@ -51,17 +45,18 @@ def main() -> None:
     summary = {"questions": len(gold), "rounds": args.rounds}
     for name, runs in (("ours", ours), ("naive", naive)):
         m = compute(runs[0])
-        summary[name] = {"first_citation_on_gold_page": m["hit_at_1"], "any_citation_on_gold_page": m["citation_recall"],
-                         "p50_ms": statistics.median(latencies(runs)), "p95_ms": percentile(latencies(runs), 0.95)}
+        # hit@1 ranks cited pages first, so it is the first citation's page whenever the answer cites.
+        summary[name] = {"first_page_on_gold_page": m["hit_at_1"], "any_citation_on_gold_page": m["citation_recall"],
+                         "p50_ms": percentile(latencies(runs), 50), "p95_ms": percentile(latencies(runs), 95)}
     o, n = summary["ours"], summary["naive"]
     summary["p50_ratio"] = o["p50_ms"] / n["p50_ms"]
     summary["targets"] = {"p50 within 2x of the naive retriever": summary["p50_ratio"] <= 2.0,
-                          "right page far more often than naive": o["first_citation_on_gold_page"] >= n["first_citation_on_gold_page"] + 0.2}
+                          "right page far more often than naive": o["first_page_on_gold_page"] >= n["first_page_on_gold_page"] + 0.2}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "answers.json").write_text(json.dumps(summary, indent=2))
     lines = [f"# Answers on the {len(gold)} gold questions, {args.rounds} rounds", "", "Command: `python bench/answer_bench.py`", "",
              "| | ours (`qa ask`, warm) | naive llama-index retriever, top-k 2 |", "|---|---|---|",
-             f"| first citation on a gold page | {o['first_citation_on_gold_page']:.0%} | {n['first_citation_on_gold_page']:.0%} |",
+             f"| first page (first citation; the top passage when abstaining) on a gold page | {o['first_page_on_gold_page']:.0%} | {n['first_page_on_gold_page']:.0%} |",
              f"| any citation on a gold page | {o['any_citation_on_gold_page']:.0%} | {n['any_citation_on_gold_page']:.0%} |",
              f"| latency p50 | {o['p50_ms']:.1f} ms | {n['p50_ms']:.1f} ms |",
              f"| latency p95 | {o['p95_ms']:.1f} ms | {n['p95_ms']:.1f} ms |", "",

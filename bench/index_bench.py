@@ -25,9 +25,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def corpus_dir() -> Path:
+    from eval.naive import corpus_dir as configured_corpus
     from qa.settings import load_settings
 
-    return Path(load_settings(ROOT / "config.toml").index.paths[0])
+    return configured_corpus(load_settings(ROOT / "config.toml"))
 
 
 def peak_mib() -> float:
@@ -91,7 +92,9 @@ def run_naive(data_dir: Path) -> dict:
     from eval.naive import build_naive_index
 
     started = time.perf_counter()
-    _, nodes, pages = build_naive_index(corpus_dir(), data_dir)
+    from qa.settings import load_settings
+
+    _, nodes, pages = build_naive_index(corpus_dir(), data_dir, load_settings(ROOT / "config.toml").embedding)
     seconds = time.perf_counter() - started
     tokenizer = LlamaSettings.embed_model._model.tokenizer
     counts = [len(ids) for ids in tokenizer([n.get_content() for n in nodes], add_special_tokens=False)["input_ids"]]

@@ -4,7 +4,7 @@
 
 Asks every gold question, reads the retrieval evidence of each answer, and prints the threshold
 (`answer.abstain_below`) that best separates the *dev* questions the papers answer from those they
-don't: the one with the highest balanced accuracy, in the middle of the widest best interval. The
+don't: the one with the highest balanced accuracy, the middle one of those tied for best. The
 held-out third is only measured with it, never used to choose it.
 """
 
@@ -28,7 +28,7 @@ class Calibration:
 
 
 def calibrate(evidence: list[tuple[GoldQuestion, float]]) -> Calibration:
-    """The threshold with the best balanced accuracy; ties go to the midpoint of the widest gap between scores."""
+    """The threshold with the best balanced accuracy; of those tied for best, the middle one."""
     answerable = [e for q, e in evidence if q.answerable]
     unanswerable = [e for q, e in evidence if not q.answerable]
     if not answerable or not unanswerable:

@@ -7,9 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 
 _FOOTER = re.compile(r"(?m)^\s*Page \d+\s*$")
+# A quote running over a page break names the page it starts on; the answerer moves a quote with fewer
+# than six words before the break to the next page, so a real one has at least this many on its page.
+_WORDS_ON_NAMED_PAGE = 4
 
 
 def flat(text: str) -> str:
+    """Whitespace collapsed to single spaces."""
     return " ".join(text.split())
 
 
@@ -38,4 +42,5 @@ def quote_on_page(quote: str, pdf_path: Path, page: int) -> bool:
     this_page, next_page = (flat(_FOOTER.sub("", text)) for text in (here, page_text(pdf_path, page + 1)))
     joined = f"{this_page} {next_page}"
     at = joined.find(wanted)
-    return 0 <= at < len(this_page)  # it must start on the page it names
+    # It must start on the page it names with more than a stray word or two printed there.
+    return 0 <= at < len(this_page) and len(joined[at : len(this_page)].split()) >= _WORDS_ON_NAMED_PAGE

@@ -13,6 +13,7 @@ from eval.metrics import CitedPage, QuestionResult
 from qa.models import Answer
 from qa.retrieve import Retrieval
 from qa.service import QAService
+from qa.settings import Settings
 
 RANK_DEPTH = 10  # pages ranked for hit@k, MRR and nDCG
 
@@ -34,17 +35,17 @@ def _result(question: GoldQuestion, answer_text: str, abstained: bool, cited: li
 
 
 def ranked_pages(answer: Answer, retrieval: Retrieval) -> list[tuple[str, int]]:
-    """Pages in the order a reader meets them: the cited pages, then each retrieved passage's best page, then the rest."""
+    """Pages in the order a reader meets them: the cited pages, then each retrieved passage's best page."""
     pages = [(c.document.file, c.page) for c in answer.citations]
     for candidate in retrieval.candidates:
         passage = candidate.passage
-        if candidate.sentences:
-            pages.append((passage.file, passage.page_at(candidate.sentences[0].start).page))
-        pages += [(passage.file, span.page) for span in passage.pages]
+        start = candidate.sentences[0].start if candidate.sentences else 0
+        pages.append((passage.file, passage.page_at(start).page))
     return pages
 
 
 def run_ours(service: QAService, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
+    """Ask this project every gold question, as `qa ask` would, and score what comes back."""
     service.warm_up()
     paths = service.indexed_files()
     results = []
@@ -58,12 +59,13 @@ def run_ours(service: QAService, gold: list[GoldQuestion], progress: Callable[[]
     return results
 
 
-def run_naive(corpus: Path, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
+def run_naive(settings: Settings, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
     """One Document per page, default SentenceSplitter, VectorStoreIndex, same embedder: its top 2 chunks are its answer."""
-    from eval.naive import build_naive_index
+    from eval.naive import build_naive_index, corpus_dir
 
+    corpus = corpus_dir(settings)
     with tempfile.TemporaryDirectory() as tmp:
-        index, _, _ = build_naive_index(corpus, Path(tmp))
+        index, _, _ = build_naive_index(corpus, Path(tmp), settings.embedding)
         answerer, ranker = index.as_retriever(similarity_top_k=2), index.as_retriever(similarity_top_k=RANK_DEPTH)
         answerer.retrieve("warm up")
         results = []

@@ -7,10 +7,10 @@ import statistics
 
 from pydantic import BaseModel, Field
 
+from qa.settings import EVAL_METRICS as METRICS
+
 # Metrics where a smaller value is better; a gate threshold on them is a ceiling, not a floor.
 LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
-METRICS = ("hit_at_1", "hit_at_3", "hit_at_5", "hit_at_10", "mrr", "ndcg_at_10", "faithfulness", "citation_precision",
-           "citation_recall", "correctness", "false_abstention", "abstention_unanswerable", "latency_p50_ms", "latency_p95_ms")
 
 
 class CitedPage(BaseModel):
@@ -60,11 +60,11 @@ def _ndcg_at_10(result: QuestionResult) -> float:
     return dcg / ideal if ideal else 0.0
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100), interpolating linearly between samples."""
+    import numpy as np
+
+    return float(np.percentile(values, q)) if values else None
 
 
 def compute(results: list[QuestionResult]) -> dict[str, float | int | None]:
@@ -85,8 +85,8 @@ def compute(results: list[QuestionResult]) -> dict[str, float | int | None]:
     metrics["false_abstention"] = _share([r.abstained for r in answerable])
     metrics["abstention_unanswerable"] = _share([r.abstained for r in unanswerable])
     latencies = [r.latency_ms for r in results]
-    metrics["latency_p50_ms"] = statistics.median(latencies) if latencies else None
-    metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
+    metrics["latency_p50_ms"] = percentile(latencies, 50)
+    metrics["latency_p95_ms"] = percentile(latencies, 95)
     return metrics
 
 
@@ -101,6 +101,7 @@ def breakdown(results: list[QuestionResult]) -> dict[str, dict]:
 
 
 def meets(metric: str, value: float | None, threshold: float) -> bool:
+    """Whether a value passes its threshold: at least it, or at most it for lower-is-better metrics."""
     if value is None:
         return False
     return value <= threshold if metric in LOWER_IS_BETTER else value >= threshold

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qa.settings import EmbeddingSettings, Settings
 
-def configure_llama_index():
-    """Point llama-index at the packaged MiniLM and a mock LLM, so it never reaches for OpenAI."""
+
+def configure_llama_index(embedding: EmbeddingSettings):
+    """Point llama-index at our embedding model and a mock LLM, so it never reaches for OpenAI."""
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms.mock import MockLLM
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     from indexer.embed import model_path
-    from qa.settings import Settings
 
     LlamaSettings.llm = MockLLM()
-    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_path(Settings().embedding)), device="cpu")
+    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(model_path(embedding)), device=embedding.device)
     return LlamaSettings
 
 
-def build_naive_index(corpus: Path, data_dir: Path):
-    """Index every PDF page as a Document with file and page metadata; returns (index, nodes)."""
+def corpus_dir(settings: Settings) -> Path:
+    """The folder of PDFs the config names first (a file's folder if it names a file)."""
+    first = Path(settings.index.paths[0])
+    return first if first.is_dir() else first.parent
+
+
+def build_naive_index(corpus: Path, data_dir: Path, embedding: EmbeddingSettings):
+    """Index every PDF page as a Document with file and page metadata; returns (index, nodes, pages)."""
     import chromadb
     import pymupdf
     from chromadb.config import Settings as ChromaSettings
@@ -28,7 +35,7 @@ def build_naive_index(corpus: Path, data_dir: Path):
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    configure_llama_index()
+    configure_llama_index(embedding)
     documents = []
     for path in sorted(corpus.glob("*.pdf")):
         with pymupdf.open(path) as pdf:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from eval.metrics import METRICS, QuestionResult, breakdown, meets
+from eval.metrics import LOWER_IS_BETTER, METRICS, QuestionResult, breakdown, meets
 
 _PERCENT = {m for m in METRICS if not m.startswith("latency") and m != "mrr" and m != "ndcg_at_10"}
 
@@ -38,7 +38,7 @@ def gate_failures(report: dict) -> list[str]:
     out = []
     for metric, g in report["gate"].items():
         if not g["ok"]:
-            sense = "above the ceiling" if metric in ("false_abstention", "latency_p50_ms", "latency_p95_ms") else "below the threshold"
+            sense = "above the ceiling" if metric in LOWER_IS_BETTER else "below the threshold"
             out.append(f"{metric} = {_fmt(metric, g['value'])} is {sense} {_fmt(metric, g['threshold'])}")
     return out
 
@@ -87,6 +87,12 @@ def _fmt_delta(metric: str, delta: float) -> str:
 
 
 def markdown(report: dict) -> str:
+    """The whole report for people: summary, targets, gate, kinds, failed questions."""
+    return summary_markdown(report) + _details_markdown(report)
+
+
+def summary_markdown(report: dict) -> str:
+    """Metrics side by side, the held-out targets and the gate: what `qa eval` prints."""
     systems = report["systems"]
     naive = "naive" in systems
     deltas = report.get("deltas", {})
@@ -94,6 +100,8 @@ def markdown(report: dict) -> str:
     lines = [f"# Evaluation report {report['created_at']}", "",
              f"Gold questions: `{report['gold_file']}`: {systems['ours']['all']['questions']} questions "
              f"({systems['ours']['all']['answerable']} answerable); held-out: {systems['ours']['held-out']['questions']}.", ""]
+    lines += ["Pages are ranked as a reader meets them: the cited pages first, then each retrieved passage's best page; "
+              "so hit@1 is the first citation's page whenever the answer cites.", ""]
     if "compared_with" in report:
         lines += [f"Deltas (in brackets) are against the report of {report['compared_with']}.", ""]
     lines += [head, "|---|---|---|" + ("---|---|" if naive else "")]
@@ -112,7 +120,14 @@ def markdown(report: dict) -> str:
     failures = gate_failures(report)
     lines += ["", "## Gate (all questions)", "", "passed" if not failures else "FAILED:"]
     lines += [f"- {f}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+def _details_markdown(report: dict) -> str:
+    systems = report["systems"]
+    naive = "naive" in systems
     kinds = sorted(k for k in systems["ours"] if k.startswith("kind:"))
+    lines = []
     lines += ["", "## By kind of question", "",
               "| kind | n | hit@1 | citation recall | correctness | abstention (unanswerable) |" + (" naive hit@1 |" if naive else ""),
               "|---|---|---|---|---|---|" + ("---|" if naive else "")]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval import report as reports
-from eval.gold import load_gold
+from eval.gold import GoldQuestion, load_gold
 from eval.harness import run_naive, run_ours
 from qa.settings import Settings
 
 
 @dataclass
 class EvalOutcome:
+    """The report, where it was written, and the gate metrics it failed."""
+
     report: dict
     json_path: Path
     markdown_path: Path
@@ -21,12 +24,12 @@ class EvalOutcome:
 
 
 def run_eval(settings: Settings, compare_with: Path | None = None, with_naive: bool | None = None,
-             progress=None) -> EvalOutcome:
+             progress: Callable[[], None] | None = None, gold: list[GoldQuestion] | None = None) -> EvalOutcome:
     """Index what the config names (incrementally), answer every gold question, and report."""
     from indexer.pipeline import Indexer
     from qa.service import QAService
 
-    gold = load_gold(settings.eval.gold_file)
+    gold = gold if gold is not None else load_gold(settings.eval.gold_file)
     indexed = Indexer(settings).run()
     if not indexed.ok:
         failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)
@@ -35,8 +38,7 @@ def run_eval(settings: Settings, compare_with: Path | None = None, with_naive: b
     ours = run_ours(QAService(settings), gold, tick)
     naive = None
     if settings.eval.naive if with_naive is None else with_naive:
-        corpus = Path(settings.index.paths[0])
-        naive = run_naive(corpus if corpus.is_dir() else corpus.parent, gold, tick)
+        naive = run_naive(settings, gold, tick)
     compare_path = compare_with or settings.eval.compare_with
     # The configured baseline may not exist yet (the first run); an explicit --compare must.
     compare = (json.loads(Path(compare_path).read_text(encoding="utf-8"))

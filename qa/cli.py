@@ -210,22 +210,23 @@ def evaluate(obj: _Context, gate: bool, compare_with: Path | None, with_naive: b
     from tqdm import tqdm
 
     from eval.gold import load_gold
+    from eval.report import summary_markdown
     from eval.run import run_eval
 
     settings = obj.settings
     try:
-        total = len(load_gold(settings.eval.gold_file))
+        gold = load_gold(settings.eval.gold_file)
     except (OSError, ValueError) as exc:
         click.echo(f"qa: gold questions: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     naive = settings.eval.naive if with_naive is None else with_naive
-    with tqdm(total=total * (2 if naive else 1), unit="question", file=sys.stderr, disable=None) as bar:
+    with tqdm(total=len(gold) * (2 if naive else 1), unit="question", file=sys.stderr, disable=None) as bar:
         try:
-            outcome = run_eval(settings, compare_with, with_naive, progress=lambda: bar.update(1))
+            outcome = run_eval(settings, compare_with, with_naive, progress=lambda: bar.update(1), gold=gold)
         except RuntimeError as exc:
             click.echo(f"qa: {exc}", err=True)
             sys.exit(EXIT_FAILED)
-    click.echo(outcome.markdown_path.read_text(encoding="utf-8").split("\n## By kind")[0].rstrip())
+    click.echo(summary_markdown(outcome.report).rstrip())
     click.echo(f"\nreport: {outcome.json_path} and {outcome.markdown_path}")
     if gate and outcome.gate_failures:
         click.echo("qa: eval gate failed: " + "; ".join(outcome.gate_failures), err=True)
