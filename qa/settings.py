@@ -74,7 +74,7 @@ class AnswerSettings(_Section):
     quotes_from_best: int = Field(2, ge=1, le=5, description="quotes the best passage may give")
     quote_next_sentence: bool = Field(True, description="quote the sentence after the best one too, when both fit")
     support_ratio: float = Field(0.8, gt=0, le=1, description="a further quote must score this share of the first")
-    abstain_below: float = Field(0.269, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
+    abstain_below: float = Field(0.285, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`")
     url_base: str = Field("", description="prefix of citation links, e.g. https://papers.example.gov.uk; empty gives /documents/... paths")
 
 

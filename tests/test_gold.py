@@ -55,3 +55,11 @@ def test_calibration_picks_the_threshold_that_separates_best():
         calibrate([(q(True), 0.5)])
     assert measure(evidence, 0.55).answered_when_answerable == pytest.approx(2 / 3)
     assert measure(evidence, 0.55).abstained_when_unanswerable == 1.0
+
+
+def test_required_terms_are_not_given_away_by_the_question():
+    from eval.gold import _term
+
+    for q in load_gold():
+        for group in q.must_contain:
+            assert not any(_term(term).search(q.question) for term in group), f"{q.id}: {group} is in the question"
