@@ -199,6 +199,22 @@ def decisions(obj: _Context, topic: str, as_json: bool) -> None:
         click.echo(f"    {d.text}")
 
 
+@cli.command()
+@click.option("--host", help="Interface to listen on (default: api.host in the config, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: api.port in the config, 8000).")
+@click.pass_obj
+def serve(obj: _Context, host: str | None, port: int | None) -> None:
+    """Serve the HTTP API over the current index."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = obj.settings
+    app = create_app(settings)
+    app.state.service.warm_up()  # the first question is then as fast as the rest
+    uvicorn.run(app, host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+
+
 @cli.command("eval")
 @click.option("--gate", is_flag=True, help="Exit 1 when any metric misses its threshold in config.toml [eval.gate].")
 @click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -65,6 +65,10 @@ class QAService:
             self._loaded = _Loaded(snapshot, Retriever(self.settings.retrieval, self.embedder, snapshot, self.terms))
         return self._loaded
 
+    def snapshot(self) -> IndexSnapshot:
+        """The published index generation answers come from (reopened when a newer one is published)."""
+        return self._current().snapshot
+
     def indexed_files(self) -> dict[str, Path]:
         """Where each indexed document's file is, by file name."""
         return {doc.file: Path(doc.path) for doc in self._current().snapshot.manifest.documents}

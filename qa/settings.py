@@ -112,6 +112,12 @@ class EvalSettings(_Section):
         return value
 
 
+class APISettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_question_chars: int = Field(1000, ge=10, description="longer questions are refused with 422")
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections mirroring config.toml."""
 
@@ -125,6 +131,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     eval: EvalSettings = EvalSettings()
+    api: APISettings = APISettings()
     config_file: Path | None = Field(None, exclude=True)
 
     @classmethod

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install, index the sample corpus named in config.toml, and answer on it.
+# Install, index the sample corpus named in config.toml, answer a sample question, then serve the API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -7,12 +7,7 @@ bash scripts/install.sh
 export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 qa index
 qa docs
-# Until the HTTP service lands (`qa serve`), answer a sample question, then take questions from the terminal.
 qa ask "What did we decide about Grangewaters?"
-if [ -t 0 ]; then
-    echo
-    echo "Ask a question (Ctrl-D to stop):"
-    while IFS= read -r -p "> " question; do
-        [ -n "$question" ] && qa ask "$question"
-    done
-fi
+echo
+echo "Serving on http://127.0.0.1:8000 (API docs at /docs). Ctrl-C stops it."
+exec qa serve "$@"

@@ -1,0 +1,89 @@
+"""The HTTP service: thin routes over QAService, wired once in create_app(settings)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from api.schemas import AskRequest, DocumentList, Health, Readiness
+from qa.models import Answer, Passage
+from qa.service import NotIndexedError, QAService
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _service(request: Request) -> QAService:
+    return request.app.state.service
+
+
+router = APIRouter()
+
+
+@router.post("/ask", response_model=Answer)
+def ask(body: AskRequest, request: Request) -> Answer:
+    """Answer a question from the papers, every claim a quote with its page; or abstain."""
+    limit = request.app.state.settings.api.max_question_chars
+    if len(body.question) > limit:
+        raise HTTPException(422, f"question: longer than {limit} characters")
+    return _service(request).ask(body.question, body.filters, body.top_k)
+
+
+@router.get("/documents", response_model=DocumentList)
+def documents(request: Request) -> DocumentList:
+    """The indexed papers."""
+    return DocumentList(documents=_service(request).snapshot().manifest.documents)
+
+
+@router.get("/documents/{doc_id}/file", response_class=FileResponse)
+def document_file(doc_id: str, request: Request) -> FileResponse:
+    """The PDF itself; a citation's url adds #page=N to open it at the quoted page."""
+    doc = _service(request).snapshot().documents().get(doc_id)
+    if doc is None:
+        raise HTTPException(404, f"no indexed document {doc_id}")
+    return FileResponse(doc.path, media_type="application/pdf", filename=doc.file,
+                        content_disposition_type="inline")
+
+
+@router.get("/passages/{passage_id}", response_model=Passage)
+def passage(passage_id: str, request: Request) -> Passage:
+    """One indexed passage, with its pages and section."""
+    found = _service(request).snapshot().passages.get(passage_id)
+    if found is None:
+        raise HTTPException(404, f"no passage {passage_id}")
+    return found
+
+
+@router.get("/health", response_model=Health)
+def health() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+def ready(request: Request):
+    """Readiness: an index generation is loaded and its store answers."""
+    try:
+        snapshot = _service(request).snapshot()
+        vectors = snapshot.vector_count()
+    except NotIndexedError as exc:
+        return JSONResponse(Readiness(ready=False, reason=str(exc)).model_dump(), status_code=503)
+    return Readiness(ready=True, generation=snapshot.generation, documents=len(snapshot.manifest.documents),
+                     passages=vectors)
+
+
+def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
+    """The application, with its one QAService (models loaded once) and routes."""
+    app = FastAPI(title="Council papers QA", version="0.1.0",
+                  description="Answers from council committee papers: every claim a verbatim quote with its page.")
+    app.state.settings = settings
+    app.state.service = service or QAService(settings)
+
+    @app.exception_handler(NotIndexedError)
+    def _not_indexed(request: Request, exc: NotIndexedError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.include_router(router)
+    return app
