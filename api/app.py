@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 
+from api.access import RateLimiter, require
 from api.schemas import AskRequest, DocumentList, Health, Readiness
 from qa.models import Answer, Passage
 from qa.service import NotIndexedError, QAService
@@ -20,9 +22,10 @@ def _service(request: Request) -> QAService:
 
 
 router = APIRouter()
+reader = [Depends(require("reader"))]
 
 
-@router.post("/ask", response_model=Answer)
+@router.post("/ask", response_model=Answer, dependencies=reader)
 def ask(body: AskRequest, request: Request) -> Answer:
     """Answer a question from the papers, every claim a quote with its page; or abstain."""
     limit = request.app.state.settings.api.max_question_chars
@@ -31,13 +34,13 @@ def ask(body: AskRequest, request: Request) -> Answer:
     return _service(request).ask(body.question, body.filters, body.top_k)
 
 
-@router.get("/documents", response_model=DocumentList)
+@router.get("/documents", response_model=DocumentList, dependencies=reader)
 def documents(request: Request) -> DocumentList:
     """The indexed papers."""
     return DocumentList(documents=_service(request).snapshot().manifest.documents)
 
 
-@router.get("/documents/{doc_id}/file", response_class=FileResponse)
+@router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader)
 def document_file(doc_id: str, request: Request) -> FileResponse:
     """The PDF itself; a citation's url adds #page=N to open it at the quoted page."""
     doc = _service(request).snapshot().documents().get(doc_id)
@@ -47,7 +50,7 @@ def document_file(doc_id: str, request: Request) -> FileResponse:
                         content_disposition_type="inline")
 
 
-@router.get("/passages/{passage_id}", response_model=Passage)
+@router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader)
 def passage(passage_id: str, request: Request) -> Passage:
     """One indexed passage, with its pages and section."""
     found = _service(request).snapshot().passages.get(passage_id)
@@ -80,6 +83,12 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
                   description="Answers from council committee papers: every claim a verbatim quote with its page.")
     app.state.settings = settings
     app.state.service = service or QAService(settings)
+    app.state.rate_limiter = RateLimiter(settings.api.requests_per_minute)
+    if not settings.api.keys:
+        log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it")
+    if settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(NotIndexedError)
     def _not_indexed(request: Request, exc: NotIndexedError) -> JSONResponse:

@@ -116,6 +116,10 @@ class APISettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_question_chars: int = Field(1000, ge=10, description="longer questions are refused with 422")
+    keys: dict[str, Literal["reader", "editor"]] = Field(
+        default_factory=dict, description="API key = role; set them from the environment: QA_API__KEYS='{\"key\": \"reader\"}'")
+    cors_origins: list[str] = Field(default_factory=list, description="intranet origins allowed to call the API from a browser")
+    requests_per_minute: int = Field(60, ge=0, description="per API key (or client address without keys); 0 for no limit")
 
 
 class Settings(BaseSettings):

@@ -111,3 +111,69 @@ def test_qa_serve_runs_a_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture
+def secured(client) -> TestClient:
+    """The same index and service, behind API keys, a CORS origin and a small rate limit."""
+    settings = client.app.state.settings.model_copy(deep=True)
+    settings.api.keys = {"reader-key": "reader", "editor-key": "editor"}
+    settings.api.cors_origins = ["https://intranet.example"]
+    settings.api.requests_per_minute = 5
+    return TestClient(create_app(settings, client.app.state.service))
+
+
+def test_keys_are_required_when_configured(secured):
+    assert secured.post("/ask", json={"question": "Grangewaters?"}).status_code == 401
+    wrong = secured.get("/documents", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200
+    assert secured.get("/documents", headers={"Authorization": "Bearer editor-key"}).status_code == 200
+    assert secured.get("/health").status_code == 200  # liveness needs no key
+
+
+def test_a_reader_may_not_do_an_editors_work():
+    from fastapi import Depends, FastAPI
+
+    from api.access import RateLimiter, require
+    from qa.settings import Settings
+
+    app = FastAPI()
+    app.state.settings = Settings()
+    app.state.settings.api.keys = {"r": "reader", "e": "editor"}
+    app.state.rate_limiter = RateLimiter(0)
+
+    @app.delete("/thing", dependencies=[Depends(require("editor"))])
+    def delete_thing() -> dict:
+        return {"deleted": True}
+
+    test = TestClient(app)
+    forbidden = test.delete("/thing", headers={"Authorization": "Bearer r"})
+    assert forbidden.status_code == 403 and "editor" in forbidden.json()["detail"]
+    assert test.delete("/thing", headers={"Authorization": "Bearer e"}).status_code == 200
+
+
+def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
+    headers = {"Authorization": "Bearer editor-key"}
+    codes = [secured.get("/documents", headers=headers).status_code for _ in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+    limited = secured.get("/documents", headers=headers)
+    assert int(limited.headers["retry-after"]) > 0
+    assert secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200  # its own budget
+    assert "editor-key" not in caplog.text and "reader-key" not in caplog.text
+
+
+def test_cors_admits_only_the_configured_origin(secured):
+    allowed = secured.options("/ask", headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST"})
+    assert allowed.headers.get("access-control-allow-origin") == "https://intranet.example"
+    other = secured.options("/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_keys_configured_is_warned_about(tmp_path, embedder, caplog):
+    import logging
+
+    settings = make_settings(tmp_path / "data")
+    with caplog.at_level(logging.WARNING, logger="api.app"):
+        create_app(settings, QAService(settings, embedder=embedder))
+    assert "no API keys are configured" in caplog.text

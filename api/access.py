@@ -1,0 +1,62 @@
+"""Who may call what: API keys with roles, and a per-key request rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+
+ROLES = {"reader": 1, "editor": 2}  # an editor may do everything a reader may
+
+
+def key_label(key: str) -> str:
+    """A name for a key that is safe to log: never the key itself."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
+class RateLimiter:
+    """At most `per_minute` requests per caller in any sliding minute."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, caller: str) -> None:
+        if not self.per_minute:
+            return
+        now = self.clock()
+        with self._lock:
+            seen = self._seen[caller]
+            while seen and now - seen[0] >= 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                retry = int(60 - (now - seen[0])) + 1
+                raise HTTPException(429, f"more than {self.per_minute} requests a minute; try again in {retry} s",
+                                    headers={"Retry-After": str(retry)})
+            seen.append(now)
+
+
+def require(role: str) -> Callable[[Request], str]:
+    """A dependency admitting callers whose key has `role` (or better); with no keys configured, everyone."""
+
+    def check(request: Request) -> str:
+        keys: dict[str, str] = request.app.state.settings.api.keys
+        caller = request.client.host if request.client else "unknown"
+        if keys:
+            scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or key not in keys:
+                raise HTTPException(401, "a valid API key is needed: Authorization: Bearer KEY",
+                                    headers={"WWW-Authenticate": "Bearer"})
+            if ROLES[keys[key]] < ROLES[role]:
+                raise HTTPException(403, f"this key's role ({keys[key]}) may not do this; it needs {role}")
+            caller = key_label(key)
+        request.app.state.rate_limiter.check(caller)
+        return caller
+
+    return check
