@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.access import RateLimiter, require
 from api.schemas import AskRequest, DocumentList, Health, Readiness
 from qa.models import Answer, Passage
+from qa.pages import PageNotFound, page_png
 from qa.service import NotIndexedError, QAService
 from qa.settings import Settings
 
@@ -48,6 +50,20 @@ def document_file(doc_id: str, request: Request) -> FileResponse:
         raise HTTPException(404, f"no indexed document {doc_id}")
     return FileResponse(doc.path, media_type="application/pdf", filename=doc.file,
                         content_disposition_type="inline")
+
+
+@router.get("/documents/{doc_id}/pages/{page}.png", dependencies=reader,
+            responses={200: {"content": {"image/png": {}}}})
+def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
+    """One page as an image, with `quote` highlighted where it is printed."""
+    doc = _service(request).snapshot().documents().get(doc_id)
+    if doc is None:
+        raise HTTPException(404, f"no indexed document {doc_id}")
+    try:
+        image = page_png(Path(doc.path), page, quote)
+    except PageNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader)

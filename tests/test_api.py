@@ -177,3 +177,25 @@ def test_no_keys_configured_is_warned_about(tmp_path, embedder, caplog):
     with caplog.at_level(logging.WARNING, logger="api.app"):
         create_app(settings, QAService(settings, embedder=embedder))
     assert "no API keys are configured" in caplog.text
+
+
+def test_page_image_highlights_the_quote(client):
+    import io
+
+    import pymupdf
+
+    citation = client.post("/ask", json={"question": "How many schools used the centre?"}).json()["citations"][0]
+    url = f"/documents/{citation['document']['id']}/pages/{citation['page']}.png"
+    plain = client.get(url)
+    marked = client.get(url, params={"quote": citation["quote"]})
+    assert plain.status_code == marked.status_code == 200 and marked.headers["content-type"] == "image/png"
+    assert marked.content.startswith(b"\x89PNG") and marked.content != plain.content  # the highlight changed pixels
+    size = pymupdf.Pixmap(io.BytesIO(marked.content).getvalue()).width
+    assert size > 500
+    from qa.pages import _quote_rects
+
+    path = next(d["path"] for d in client.get("/documents").json()["documents"] if d["id"] == citation["document"]["id"])
+    with pymupdf.open(path) as pdf:
+        assert _quote_rects(pdf[citation["page"] - 1], citation["quote"])  # the quote was found to highlight
+    assert client.get(f"/documents/{citation['document']['id']}/pages/99.png").status_code == 404
+    assert client.get("/documents/nope/pages/1.png").status_code == 404
