@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from api.access import RateLimiter, require
 from api.schemas import AskRequest, DocumentList, Health, Readiness
@@ -30,10 +31,41 @@ reader = [Depends(require("reader"))]
 @router.post("/ask", response_model=Answer, dependencies=reader)
 def ask(body: AskRequest, request: Request) -> Answer:
     """Answer a question from the papers, every claim a quote with its page; or abstain."""
+    _check_length(body, request)
+    return _service(request).ask(body.question, body.filters, body.top_k)
+
+
+def _check_length(body: AskRequest, request: Request) -> None:
     limit = request.app.state.settings.api.max_question_chars
     if len(body.question) > limit:
         raise HTTPException(422, f"question: longer than {limit} characters")
-    return _service(request).ask(body.question, body.filters, body.top_k)
+
+
+def _sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/ask/stream", dependencies=reader, response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
+def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+    """The /ask answer as server-sent events: `answer` (text, a line at a time), `citations`, then `done` (the whole response)."""
+    _check_length(body, request)
+    service = _service(request)
+
+    def events():
+        yield _sse("started", {"question": body.question})  # the widget shows progress at once
+        try:
+            answer = service.ask(body.question, body.filters, body.top_k)
+        except NotIndexedError as exc:
+            yield _sse("error", {"detail": str(exc)})
+            return
+        for line in answer.answer.splitlines(keepends=True):
+            yield _sse("answer", {"text": line})
+        payload = answer.model_dump(mode="json")
+        yield _sse("citations", payload["citations"] or payload["see_also"])
+        yield _sse("done", payload)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/documents", response_model=DocumentList, dependencies=reader)

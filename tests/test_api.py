@@ -199,3 +199,27 @@ def test_page_image_highlights_the_quote(client):
         assert _quote_rects(pdf[citation["page"] - 1], citation["quote"])  # the quote was found to highlight
     assert client.get(f"/documents/{citation['document']['id']}/pages/99.png").status_code == 404
     assert client.get("/documents/nope/pages/1.png").status_code == 404
+
+
+def _events(text: str) -> list[tuple[str, object]]:
+    import json
+
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_ask_stream_sends_answer_then_citations_then_done(client):
+    question = {"question": "What did we decide about Grangewaters?"}
+    with client.stream("POST", "/ask/stream", json=question) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response.read().decode())
+    names = [name for name, _ in events]
+    assert names[0] == "started" and names[-2:] == ["citations", "done"] and "answer" in names
+    done = events[-1][1]
+    assert "".join(data["text"] for name, data in events if name == "answer") == done["answer"]
+    assert events[-2][1] == done["citations"] and done == client.post("/ask", json=question).json() | {
+        "timings_ms": done["timings_ms"]}
+    assert client.post("/ask/stream", json={"question": "why " * 400}).status_code == 422
