@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
@@ -16,6 +16,7 @@ from qa.models import Answer, Passage
 from qa.pages import PageNotFound, page_png
 from qa.service import NotIndexedError, QAService
 from qa.settings import Settings
+from qa.uploads import Job, PaperLibrary, UploadRefused
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def _service(request: Request) -> QAService:
 
 router = APIRouter()
 reader = [Depends(require("reader"))]
+editor = [Depends(require("editor"))]
 
 
 @router.post("/ask", response_model=Answer, dependencies=reader)
@@ -72,6 +74,38 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
 def documents(request: Request) -> DocumentList:
     """The indexed papers."""
     return DocumentList(documents=_service(request).snapshot().manifest.documents)
+
+
+@router.post("/documents", status_code=202, response_model=Job, dependencies=editor)
+async def upload_document(request: Request, file: UploadFile) -> Job:
+    """Store an uploaded PDF and index it in the background; follow the job at /jobs/{id}."""
+    limit = request.app.state.settings.api.max_upload_mb * 1024 * 1024
+    data = await file.read(int(limit) + 1)
+    try:
+        return request.app.state.library.add(file.filename or "upload.pdf", data)
+    except UploadRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
+@router.get("/jobs/{job_id}", response_model=Job, dependencies=reader)
+def job(job_id: str, request: Request) -> Job:
+    """Progress and outcome of an indexing job."""
+    found = request.app.state.library.job(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+@router.delete("/documents/{doc_id}", status_code=202, response_model=Job, dependencies=editor)
+def delete_document(doc_id: str, request: Request) -> Job:
+    """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
+    doc = _service(request).snapshot().documents().get(doc_id)
+    if doc is None:
+        raise HTTPException(404, f"no indexed document {doc_id}")
+    library = request.app.state.library
+    if not library.is_upload(Path(doc.path)):
+        raise HTTPException(409, f"{doc.file} comes from the configured papers folder: remove it there and run `qa index`")
+    return library.remove(Path(doc.path), doc_id)
 
 
 @router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader)
@@ -132,6 +166,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service or QAService(settings)
     app.state.rate_limiter = RateLimiter(settings.api.requests_per_minute)
+    app.state.library = PaperLibrary(settings, app.state.service.embedder)
     if not settings.api.keys:
         log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it")
     if settings.api.cors_origins:

@@ -120,6 +120,8 @@ class APISettings(_Section):
         default_factory=dict, description="API key = role; set them from the environment: QA_API__KEYS='{\"key\": \"reader\"}'")
     cors_origins: list[str] = Field(default_factory=list, description="intranet origins allowed to call the API from a browser")
     requests_per_minute: int = Field(60, ge=0, description="per API key (or client address without keys); 0 for no limit")
+    upload_dir: Path | None = Field(None, description="where uploaded PDFs are kept; default <data_dir>/uploads")
+    max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
 
 
 class Settings(BaseSettings):
@@ -156,7 +158,7 @@ class Settings(BaseSettings):
 
 
 _PATH_KEYS = {("index", "data_dir"), ("index", "paths"), ("llm", "prompt_dir"), ("eval", "gold_file"), ("eval", "report_dir"),
-              ("eval", "compare_with")}
+              ("eval", "compare_with"), ("api", "upload_dir")}
 
 
 def _resolve_relative(data: dict, base: Path) -> None:

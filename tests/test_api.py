@@ -223,3 +223,76 @@ def test_ask_stream_sends_answer_then_citations_then_done(client):
     assert events[-2][1] == done["citations"] and done == client.post("/ask", json=question).json() | {
         "timings_ms": done["timings_ms"]}
     assert client.post("/ask/stream", json={"question": "why " * 400}).status_code == 422
+
+
+def _wait_for(client: TestClient, job: dict, headers: dict | None = None) -> dict:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current = client.get(f"/jobs/{job['id']}", headers=headers or {}).json()
+        if current["status"] in ("done", "failed"):
+            return current
+        time.sleep(0.2)
+    pytest.fail(f"job {job['id']} did not finish")
+
+
+@pytest.fixture
+def library_client(tmp_path, embedder) -> TestClient:
+    """A service of its own whose index starts with the fixture pack, for uploads and deletes."""
+    papers = tmp_path / "papers"
+    sample_pack(papers / "pack.pdf")
+    settings = make_settings(tmp_path / "data", [papers])
+    settings.api.keys = {"reader-key": "reader", "editor-key": "editor"}
+    settings.api.max_upload_mb = 0.5
+    assert Indexer(settings, embedder=embedder).run().ok
+    return TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+
+
+EDITOR = {"Authorization": "Bearer editor-key"}
+READER = {"Authorization": "Bearer reader-key"}
+
+
+def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(library_client, tmp_path):
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    pdf = make_pdf(tmp_path / "in.pdf", [PageSpec(["Skate Park Consultation Report",
+                                                   *wrap("The new skate park at Blackshots will open in May 2027. " + FILLER)],
+                                                  footer="Page 1")], title="Skate Park Consultation Report")
+    job = library_client.post("/documents", headers=EDITOR,
+                              files={"file": ("../../../etc/skate park.pdf", pdf.read_bytes(), "application/pdf")})
+    assert job.status_code == 202 and job.json()["status"] in ("queued", "running", "done")
+    done = _wait_for(library_client, job.json(), READER)
+    assert done["status"] == "done" and done["passages"] > 0
+    files = [d for d in library_client.get("/documents", headers=READER).json()["documents"]]
+    uploaded = next(d for d in files if d["id"] == done["document_id"])
+    assert uploaded["file"] == "skate park.pdf" and "/etc/" not in uploaded["path"]  # the name never leaves the upload folder
+    answer = library_client.post("/ask", headers=READER, json={"question": "When will the skate park at Blackshots open?"}).json()
+    assert answer["citations"][0]["document"]["id"] == done["document_id"] and "May 2027" in answer["citations"][0]["quote"]
+
+    assert library_client.delete(f"/documents/{done['document_id']}", headers=READER).status_code == 403
+    removal = library_client.delete(f"/documents/{done['document_id']}", headers=EDITOR)
+    assert removal.status_code == 202 and _wait_for(library_client, removal.json(), READER)["status"] == "done"
+    assert done["document_id"] not in [d["id"] for d in library_client.get("/documents", headers=READER).json()["documents"]]
+    assert [d["file"] for d in library_client.get("/documents", headers=READER).json()["documents"]] == ["pack.pdf"]
+
+
+def test_uploads_refused_clearly(library_client):
+    assert library_client.post("/documents", headers=READER,
+                               files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}).status_code == 403
+    not_pdf = library_client.post("/documents", headers=EDITOR, files={"file": ("notes.pdf", b"hello", "application/pdf")})
+    assert not_pdf.status_code == 415 and "not a PDF" in not_pdf.json()["detail"]
+    too_big = library_client.post("/documents", headers=EDITOR,
+                                  files={"file": ("big.pdf", b"%PDF" + b"0" * 600_000, "application/pdf")})
+    assert too_big.status_code == 413
+    broken = library_client.post("/documents", headers=EDITOR, files={"file": ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")})
+    failed = _wait_for(library_client, broken.json(), READER)
+    assert failed["status"] == "failed" and "broken.pdf" in failed["error"]
+    assert library_client.get("/jobs/nope", headers=READER).status_code == 404
+
+
+def test_papers_from_the_configured_folder_are_not_deleted_over_http(library_client):
+    doc = library_client.get("/documents", headers=READER).json()["documents"][0]
+    refused = library_client.delete(f"/documents/{doc['id']}", headers=EDITOR)
+    assert refused.status_code == 409 and "qa index" in refused.json()["detail"]
+    assert library_client.delete("/documents/nope", headers=EDITOR).status_code == 404

@@ -1,0 +1,129 @@
+"""Papers added and removed while the service runs: stored safely, indexed one job at a time in the background."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from indexer.embed import Embedder
+from indexer.pipeline import Indexer
+from qa.settings import Settings
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class UploadRefused(ValueError):
+    """An upload that is not a PDF (415) or is too large (413)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+
+
+class Job(BaseModel):
+    """One background indexing run and how it ended."""
+
+    id: str
+    action: Literal["add", "remove"]
+    file: str
+    status: JobStatus = "queued"
+    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    finished_at: dt.datetime | None = None
+    document_id: str | None = None
+    pages: int = 0
+    passages: int = 0
+    error: str | None = None
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave the upload folder: no directories, no dot-files, plain characters."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.() -]+", "_", base).strip(" .")
+    stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
+    return f"{stem or 'upload'}.pdf"
+
+
+class PaperLibrary:
+    """Stores uploads under one folder and runs indexing jobs one at a time, so answers keep flowing meanwhile."""
+
+    def __init__(self, settings: Settings, embedder: Embedder):
+        self.settings = settings
+        self.embedder = embedder
+        self.folder = Path(settings.api.upload_dir or settings.data_dir / "uploads").resolve()
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        # One worker: the indexer takes a lock on the data directory, and jobs then apply in order.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
+
+    def add(self, name: str, data: bytes) -> Job:
+        """Store an uploaded PDF and queue its indexing."""
+        if len(data) > self.settings.api.max_upload_mb * 1024 * 1024:
+            raise UploadRefused(413, f"{name}: larger than {self.settings.api.max_upload_mb:g} MB")
+        if not data.startswith(b"%PDF"):
+            raise UploadRefused(415, f"{name}: not a PDF")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._free_path(safe_name(name))
+        path.write_bytes(data)
+        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda: self._index(path))
+
+    def remove(self, path: Path, document_id: str) -> Job:
+        """Queue the removal of an uploaded document: its file goes, then the index without it is published."""
+        job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=document_id)
+        return self._submit(job, lambda: self._drop(path))
+
+    def is_upload(self, path: Path) -> bool:
+        return Path(path).resolve().parent == self.folder
+
+    def job(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def _free_path(self, name: str) -> Path:
+        path, n = self.folder / name, 1
+        while path.exists():
+            n += 1
+            path = self.folder / f"{name[:-4]} ({n}).pdf"
+        return path
+
+    def _submit(self, job: Job, work) -> Job:
+        with self._lock:
+            self.jobs[job.id] = job
+
+        def run() -> None:
+            job.status = "running"
+            try:
+                work_report = work()
+                failed = work_report.failed
+                if failed:
+                    job.status, job.error = "failed", "; ".join(f"{Path(f.path).name}: {f.reason}" for f in failed)
+                else:
+                    job.status = "done"
+                    if work_report.indexed:
+                        record = work_report.indexed[0]
+                        job.document_id, job.pages, job.passages = record.id, record.pages, record.passages
+            except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
+                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.finished_at = dt.datetime.now(dt.UTC)
+
+        self._worker.submit(run)
+        return job
+
+    def _index(self, path: Path):
+        report = Indexer(self.settings, embedder=self.embedder).run([path])
+        if report.failed:
+            path.unlink(missing_ok=True)  # a file that cannot be indexed is not kept
+        return report
+
+    def _drop(self, path: Path):
+        path.unlink(missing_ok=True)
+        return Indexer(self.settings, embedder=self.embedder).run([self.folder])
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
