@@ -141,6 +141,26 @@ def passage(passage_id: str, request: Request) -> Passage:
     return found
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@router.get("/", response_class=FileResponse, include_in_schema=False)
+def demo_page() -> FileResponse:
+    """A demo page hosting the chat widget."""
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/widget.js", response_class=FileResponse, include_in_schema=False)
+def widget_script() -> FileResponse:
+    """The chat widget: one script tag adds it to any intranet page."""
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/widget.css", response_class=FileResponse, include_in_schema=False)
+def widget_style() -> FileResponse:
+    return FileResponse(STATIC / "widget.css", media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
 @router.get("/health", response_model=Health)
 def health() -> Health:
     """Liveness: the process answers."""

@@ -296,3 +296,21 @@ def test_papers_from_the_configured_folder_are_not_deleted_over_http(library_cli
     refused = library_client.delete(f"/documents/{doc['id']}", headers=EDITOR)
     assert refused.status_code == 409 and "qa index" in refused.json()["detail"]
     assert library_client.delete("/documents/nope", headers=EDITOR).status_code == 404
+
+
+def test_demo_page_and_widget_are_served_without_external_assets(client):
+    import re
+
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script src="/widget.js"' in page.text
+    script = client.get("/widget.js")
+    style = client.get("/widget.css")
+    assert script.headers["content-type"].startswith("text/javascript") and style.headers["content-type"].startswith("text/css")
+    code = "\n".join(line for line in script.text.splitlines() if not line.lstrip().startswith("//"))  # usage comments aside
+    for asset in (page.text, code, style.text):
+        # Nothing fetched from outside the service: the intranet may have no internet.
+        assert not re.search(r"""(?:src|href)=["']https?://|@import|url\(\s*["']?https?:|fonts\.googleapis|cdn""", asset)
+    # Document text only ever goes in as text, never as markup.
+    assert "innerHTML" not in script.text and "textContent" in script.text
+    assert "/ask/stream" in script.text and "aria-live" in script.text

@@ -1,0 +1,156 @@
+// Council papers chat widget. Add it to any intranet page with one tag:
+//   <script src="https://papers-qa.example/widget.js" data-api="https://papers-qa.example" data-key="READER-KEY" defer></script>
+// Every piece of document text is set with textContent, never as HTML: a PDF containing <script> shows as text.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var api = ((script && script.getAttribute("data-api")) || (script ? new URL(script.src, location.href).origin : "")).replace(/\/$/, "");
+  var key = script && script.getAttribute("data-key");
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function headers() {
+    var h = { "Content-Type": "application/json", "Accept": "text/event-stream" };
+    if (key) h.Authorization = "Bearer " + key;
+    return h;
+  }
+  function link(path) { return /^https?:/.test(path) ? path : api + path; }
+  function longDate(iso) {
+    if (!iso) return null;
+    var d = new Date(iso + "T12:00:00");
+    return d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  }
+
+  var css = el("link", { rel: "stylesheet", href: api + "/widget.css" });
+  document.head.appendChild(css);
+
+  var root = el("div", { "class": "cpqa" });
+  var panel = el("section", { "class": "cpqa-panel", role: "dialog", "aria-label": "Ask about committee papers", hidden: "" });
+  var head = el("div", { "class": "cpqa-head" });
+  head.appendChild(el("span", {}, "Ask the committee papers"));
+  var close = el("button", { type: "button", "aria-label": "Close" }, "×");
+  head.appendChild(close);
+  var log = el("div", { "class": "cpqa-log", "aria-live": "polite", "aria-busy": "false" });
+  var status = el("div", { "class": "cpqa-status", role: "status" });
+  var form = el("form", { "class": "cpqa-form" });
+  var label = el("label", { "for": "cpqa-question", "class": "cpqa-sr" }, "Your question about the committee papers");
+  var input = el("input", { id: "cpqa-question", type: "text", maxlength: "1000", autocomplete: "off",
+                            placeholder: "e.g. What did we decide about Grangewaters?" });
+  var send = el("button", { type: "submit" }, "Ask");
+  form.appendChild(label); form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(status); panel.appendChild(form);
+  var toggle = el("button", { type: "button", "class": "cpqa-toggle", "aria-expanded": "false" }, "Ask the papers");
+  root.appendChild(panel); root.appendChild(toggle);
+
+  var dialog = el("dialog", { "class": "cpqa-dialog", "aria-label": "The quoted page" });
+  var dialogTitle = el("p", {});
+  var dialogImg = el("img", { alt: "" });
+  var dialogPdf = el("a", { target: "_blank", rel: "noopener" }, "Open the PDF at this page");
+  var dialogClose = el("button", { type: "button" }, "Close");
+  dialog.appendChild(dialogTitle); dialog.appendChild(dialogImg); dialog.appendChild(dialogPdf);
+  dialog.appendChild(document.createTextNode(" ")); dialog.appendChild(dialogClose);
+
+  function open(show) {
+    panel.hidden = !show;
+    toggle.setAttribute("aria-expanded", String(show));
+    if (show) input.focus(); else toggle.focus();
+  }
+  toggle.addEventListener("click", function () { open(panel.hidden); });
+  close.addEventListener("click", function () { open(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") open(false); });
+  dialogClose.addEventListener("click", function () { dialog.close(); });
+
+  function describe(c) {
+    var parts = [c.document.title];
+    var when = longDate(c.meeting_date);
+    if (when) parts.push("meeting of " + when);
+    if (c.section) parts.push(c.section);
+    parts.push(c.page_label ? "page " + c.page_label : "PDF page " + c.page);
+    return parts.join(" · ");
+  }
+  function showPage(c) {
+    dialogTitle.textContent = "[" + c.n + "] " + describe(c);
+    dialogImg.alt = "Page " + (c.page_label || c.page) + " of " + c.document.file + ", with the quote highlighted";
+    dialogImg.src = link("/documents/" + encodeURIComponent(c.document.id) + "/pages/" + c.page + ".png?quote=" +
+                         encodeURIComponent(c.quote));
+    dialogPdf.href = link(c.url);
+    if (dialog.showModal) dialog.showModal(); else dialog.setAttribute("open", "");
+  }
+  function citations(list, into) {
+    var ul = el("ul", { "class": "cpqa-cites" });
+    list.forEach(function (c) {
+      var li = el("li");
+      var button = el("button", { type: "button", "class": "cpqa-cite" }, "[" + c.n + "] “" + c.quote + "” — " + describe(c));
+      button.addEventListener("click", function () { showPage(c); });
+      li.appendChild(button);
+      ul.appendChild(li);
+    });
+    into.appendChild(ul);
+  }
+
+  function ask(question) {
+    var block = el("div", { "class": "cpqa-turn" });
+    block.appendChild(el("p", { "class": "cpqa-q" }, question));
+    var answer = el("p", { "class": "cpqa-a" });
+    block.appendChild(answer);
+    log.appendChild(block);
+    log.setAttribute("aria-busy", "true");
+    send.disabled = true;
+    status.textContent = "Searching the papers…";
+    return fetch(api + "/ask/stream", { method: "POST", headers: headers(), body: JSON.stringify({ question: question }) })
+      .then(function (response) {
+        if (!response.ok) return response.json().then(function (b) { throw new Error(b.detail || response.statusText); });
+        var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
+        function handle(event, data) {
+          if (event === "answer") { answer.textContent += data.text; status.textContent = "Answering…"; }
+          else if (event === "error") throw new Error(data.detail);
+          else if (event === "done") {
+            answer.textContent = data.answer;
+            if (data.abstained) {
+              answer.classList.add("cpqa-abstain");
+              answer.textContent = "The papers here don't answer this. " + (data.see_also.length ? "Nearest passages:" : "");
+              citations(data.see_also, block);
+            } else {
+              citations(data.citations, block);
+            }
+            status.textContent = "";
+          }
+        }
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) return;
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var parts = buffer.split("\n\n");
+            buffer = parts.pop();
+            parts.forEach(function (part) {
+              var event = "message", data = "";
+              part.split("\n").forEach(function (line) {
+                if (line.indexOf("event: ") === 0) event = line.slice(7);
+                else if (line.indexOf("data: ") === 0) data += line.slice(6);
+              });
+              handle(event, data ? JSON.parse(data) : null);
+            });
+            return pump();
+          });
+        }
+        return pump();
+      })
+      .catch(function (error) { status.textContent = "Sorry, that failed: " + error.message; })
+      .then(function () { send.disabled = false; log.setAttribute("aria-busy", "false"); log.scrollTop = log.scrollHeight; });
+  }
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var question = input.value.trim();
+    if (!question) return;
+    input.value = "";
+    ask(question);
+  });
+
+  function mount() { document.body.appendChild(root); document.body.appendChild(dialog); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  window.CouncilPapersQA = { ask: ask, open: function () { open(true); } };
+})();
