@@ -121,7 +121,7 @@ class PassageBuilder:
                 totals.pop()
         chunks = []
         for group in groups:
-            start, end = _trim(text, sized[group[0]][0].start, sized[group[-1]][0].end)
+            start, end = strip_span(text, sized[group[0]][0].start, sized[group[-1]][0].end)
             if start < end:
                 chunks.append((text[start:end], _pages_between(pages, start, end)))
         return chunks
@@ -209,7 +209,8 @@ def _join_lines(segment: Segment) -> tuple[str, list[PageSpan]]:
     return "\n".join(text_parts), pages
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace at either end."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
+from indexer.passages import strip_span
 from qa.models import Citation, DocumentRecord, DocumentRef, Passage
 
 # Fewer words than this before a page break inside a quote are a heading left at the foot of the page.
 _HEADING_WORDS = 6
-
-
-def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without the whitespace at either end."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def document_ref(doc: DocumentRecord) -> DocumentRef:

@@ -6,8 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from indexer.passages import sentence_spans
-from qa.citations import strip_span
+from indexer.passages import sentence_spans, strip_span
 from qa.models import Passage
 from qa.query import Question
 from qa.text import Terms
@@ -118,8 +117,9 @@ class SentenceScorer:
         self._stems: dict[tuple[str, int], frozenset[str]] = {}
 
     def sentences(self, passage: Passage) -> list[Sentence]:
+        """The passage's quotable sentences: split once, injection attempts left out."""
         if passage.id not in self._sentences:
-            self._sentences[passage.id] = split_sentences(passage)
+            self._sentences[passage.id] = [s for s in split_sentences(passage) if not s.instruction]
         return self._sentences[passage.id]
 
     def rank(self, passage: Passage, question: Question, topic: list[str]) -> list[Sentence]:
@@ -128,8 +128,6 @@ class SentenceScorer:
         total = sum(weights.values())
         ranked = []
         for cached in self.sentences(passage):
-            if cached.instruction:
-                continue
             sentence = Sentence(passage, cached.start, cached.end)
             key = (passage.id, sentence.start)
             if key not in self._stems:
