@@ -25,6 +25,14 @@ def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
     return settings
 
 
+def indexed_settings(data_dir: Path, papers: list[Path], embedder: Embedder) -> Settings:
+    """Settings on a fresh data dir with these papers indexed into it (every file must index)."""
+    settings = make_settings(data_dir, papers)
+    report = Indexer(settings, embedder=embedder).run()
+    assert report.ok, report.failed
+    return settings
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real packaged MiniLM, loaded once for the whole run."""
@@ -41,10 +49,7 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     """The sample corpus indexed once into a temporary data dir."""
     if not CORPUS.is_dir():
         pytest.fail(f"sample corpus not found at {CORPUS}")
-    settings = make_settings(tmp_path_factory.mktemp("corpus-data"), [CORPUS])
-    report = Indexer(settings, embedder=embedder).run()
-    assert report.ok, report.failed
-    return settings
+    return indexed_settings(tmp_path_factory.mktemp("corpus-data"), [CORPUS], embedder)
 
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import assert_quote_on_page, make_settings
-from indexer.pipeline import Indexer
+from conftest import assert_quote_on_page, indexed_settings, make_settings
 from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
 from qa.answer import ABSTAIN_TEXT
 from qa.cli import cli
@@ -34,9 +33,7 @@ def papers(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, papers, embedder) -> QAService:
-    settings = make_settings(tmp_path_factory.mktemp("answer-data"), [papers])
-    report = Indexer(settings, embedder=embedder).run()
-    assert report.ok, report.failed
+    settings = indexed_settings(tmp_path_factory.mktemp("answer-data"), [papers], embedder)
     return QAService(settings, embedder=embedder)
 
 

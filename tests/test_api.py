@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from conftest import make_settings
-from indexer.pipeline import Indexer
+from conftest import indexed_settings, make_settings
 from pdfs import sample_pack
 from qa.service import QAService
 
@@ -18,8 +17,7 @@ from qa.service import QAService
 def client(tmp_path_factory, embedder) -> TestClient:
     papers = tmp_path_factory.mktemp("api-papers")
     sample_pack(papers / "pack.pdf")
-    settings = make_settings(tmp_path_factory.mktemp("api-data"), [papers])
-    assert Indexer(settings, embedder=embedder).run().ok
+    settings = indexed_settings(tmp_path_factory.mktemp("api-data"), [papers], embedder)
     return TestClient(create_app(settings, QAService(settings, embedder=embedder)))
 
 
@@ -242,10 +240,9 @@ def library_client(tmp_path, embedder) -> TestClient:
     """A service of its own whose index starts with the fixture pack, for uploads and deletes."""
     papers = tmp_path / "papers"
     sample_pack(papers / "pack.pdf")
-    settings = make_settings(tmp_path / "data", [papers])
+    settings = indexed_settings(tmp_path / "data", [papers], embedder)
     settings.api.keys = {"reader-key": "reader", "editor-key": "editor"}
     settings.api.max_upload_mb = 0.5
-    assert Indexer(settings, embedder=embedder).run().ok
     return TestClient(create_app(settings, QAService(settings, embedder=embedder)))
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_quote_on_page, make_settings
-from indexer.pipeline import Indexer
+from conftest import assert_quote_on_page, indexed_settings
 from llm_server import LLMServer, Reply
 from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
 from qa.llm import locate, parse_claims
@@ -40,9 +39,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, papers, embedder):
-    settings = make_settings(tmp_path_factory.mktemp("llm-data"), [papers])
-    assert Indexer(settings, embedder=embedder).run().ok
-    return settings
+    return indexed_settings(tmp_path_factory.mktemp("llm-data"), [papers], embedder)
 
 
 def service_for(indexed, server, embedder, backend="openai", timeout_s=5.0) -> QAService:
