@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with the CPU build of torch (never a CUDA one).
+# Create .venv and install the project with the CPU build of torch (never a CUDA one); --browser adds chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -12,3 +12,17 @@ pip install -q --upgrade pip
 # torch first, pinned: the local CPU build satisfies the project's range, so nothing pulls a CUDA build.
 pip install -q "torch==2.13.0"
 pip install -q -e ".[test]"
+
+# With --browser (the test command): Debian's chromium, which the browser tests drive through Playwright
+# (`playwright install` cannot download a browser here).
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    if command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium for the browser tests (apt-get)"
+        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+            || echo "warning: could not install chromium; the browser tests will fail until it is installed" >&2
+    else
+        echo "warning: no apt-get; install chromium yourself for the browser tests" >&2
+    fi
+fi

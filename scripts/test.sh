@@ -3,7 +3,7 @@
 # the evaluation suite on the sample corpus, failing if any metric falls below config.toml [eval.gate].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --browser
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 python -m pytest "$@"

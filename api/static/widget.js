@@ -48,10 +48,13 @@
 
   var dialog = el("dialog", { "class": "cpqa-dialog", "aria-label": "The quoted page" });
   var dialogTitle = el("p", {});
+  var dialogNote = el("p", { "class": "cpqa-note", role: "status" });
   var dialogImg = el("img", { alt: "" });
+  dialogImg.addEventListener("load", function () { dialogImg.hidden = false; dialogNote.textContent = ""; });
+  dialogImg.addEventListener("error", function () { dialogNote.textContent = "The page image could not be loaded."; });
   var dialogPdf = el("a", { target: "_blank", rel: "noopener" }, "Open the PDF at this page");
   var dialogClose = el("button", { type: "button" }, "Close");
-  dialog.appendChild(dialogTitle); dialog.appendChild(dialogImg); dialog.appendChild(dialogPdf);
+  dialog.appendChild(dialogTitle); dialog.appendChild(dialogNote); dialog.appendChild(dialogImg); dialog.appendChild(dialogPdf);
   dialog.appendChild(document.createTextNode(" ")); dialog.appendChild(dialogClose);
 
   function open(show) {
@@ -72,13 +75,32 @@
     parts.push(c.page_label ? "page " + c.page_label : "PDF page " + c.page);
     return parts.join(" · ");
   }
+  // With a key, images and the PDF are fetched with the Authorization header (an <img> or a link cannot send one)
+  // and shown from a blob: URL; without one they load directly.
+  function authorised(path) {
+    if (!key) return Promise.resolve(link(path));
+    return fetch(link(path), { headers: { Authorization: "Bearer " + key } }).then(function (response) {
+      if (!response.ok) throw new Error(response.status + " " + response.statusText);
+      return response.blob();
+    }).then(function (blob) { return URL.createObjectURL(blob); });
+  }
   function showPage(c) {
     dialogTitle.textContent = "[" + c.n + "] " + describe(c);
+    dialogNote.textContent = "Loading the page…";
+    dialogImg.hidden = true;
     dialogImg.alt = "Page " + (c.page_label || c.page) + " of " + c.document.file + ", with the quote highlighted";
-    dialogImg.src = link("/documents/" + encodeURIComponent(c.document.id) + "/pages/" + c.page + ".png?quote=" +
-                         encodeURIComponent(c.quote));
+    var pdf = c.url.split("#");
     dialogPdf.href = link(c.url);
-    if (dialog.showModal) dialog.showModal(); else dialog.setAttribute("open", "");
+    dialogPdf.onclick = key ? function (e) {
+      e.preventDefault();
+      authorised(pdf[0]).then(function (url) { window.open(url + (pdf[1] ? "#" + pdf[1] : ""), "_blank", "noopener"); });
+    } : null;
+    authorised("/documents/" + encodeURIComponent(c.document.id) + "/pages/" + c.page + ".png?quote=" +
+               encodeURIComponent(c.quote))
+      .then(function (url) { dialogImg.src = url; })
+      .catch(function (error) { dialogNote.textContent = "The page image could not be loaded: " + error.message; });
+    if (dialog.showModal) { if (!dialog.open) dialog.showModal(); } else dialog.setAttribute("open", "");
+    dialogClose.focus();
   }
   function citations(list, into) {
     var ul = el("ul", { "class": "cpqa-cites" });
@@ -98,6 +120,7 @@
     var answer = el("p", { "class": "cpqa-a" });
     block.appendChild(answer);
     log.appendChild(block);
+    block.scrollIntoView({ block: "start" });
     log.setAttribute("aria-busy", "true");
     send.disabled = true;
     status.textContent = "Searching the papers…";
@@ -112,7 +135,7 @@
             answer.textContent = data.answer;
             if (data.abstained) {
               answer.classList.add("cpqa-abstain");
-              answer.textContent = "The papers here don't answer this. " + (data.see_also.length ? "Nearest passages:" : "");
+              answer.textContent = "The papers don't answer this." + (data.see_also.length ? " The nearest passages, which do not answer it:" : "");
               citations(data.see_also, block);
             } else {
               citations(data.citations, block);
@@ -140,7 +163,7 @@
         return pump();
       })
       .catch(function (error) { status.textContent = "Sorry, that failed: " + error.message; })
-      .then(function () { send.disabled = false; log.setAttribute("aria-busy", "false"); log.scrollTop = log.scrollHeight; });
+      .then(function () { send.disabled = false; log.setAttribute("aria-busy", "false"); block.scrollIntoView({ block: "start" }); });
   }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
