@@ -28,6 +28,7 @@ class Progress(Protocol):
     def files_found(self, total: int) -> None: ...
     def file_started(self, path: Path) -> None: ...
     def file_done(self, path: Path, pages: int, passages: int) -> None: ...
+    def stage(self, what: str) -> None: ...  # e.g. "embedding 72 passages of pack.pdf"
 
 
 class _NoProgress:
@@ -38,6 +39,9 @@ class _NoProgress:
         pass
 
     def file_done(self, path: Path, pages: int, passages: int) -> None:
+        pass
+
+    def stage(self, what: str) -> None:
         pass
 
 
@@ -158,6 +162,7 @@ class Indexer:
 
         changed = report.indexed or report.removed or rebuild or self.store.current_generation() is None
         if changed:
+            self.progress.stage("publishing the index")
             documents = sorted(kept.values(), key=lambda d: d.path)
             report.generation = self.store.publish(documents, model)
         else:
@@ -165,6 +170,7 @@ class Indexer:
         return report
 
     def _index_file(self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport) -> tuple[DocumentRecord, int, int]:
+        self.progress.stage(f"reading {path.name}")
         source = read_document(path, data)
         if source.no_text_pages:
             report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))
@@ -176,6 +182,7 @@ class Indexer:
             passages = builder.build(structured, doc_id)
             if not passages:
                 raise ReadError("no text to index")
+            self.progress.stage(f"embedding {len(passages)} passages of {path.name} ({len(source.pages)} pages)")
             embeddings = self.embedder.embed([embedding_text(p) for p in passages])
             self.store.save_artifacts(doc_id, DocArtifacts(passages, embeddings), model)
         else:

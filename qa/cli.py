@@ -62,6 +62,9 @@ class _TqdmProgress:
         self.bar.set_postfix(pages=self.pages, passages=self.passages)
         self.bar.update(1)
 
+    def stage(self, what: str) -> None:
+        self.bar.set_description_str(what[:60].capitalize())
+
     def close(self) -> None:
         self.bar.close()
 

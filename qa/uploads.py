@@ -35,12 +35,32 @@ class Job(BaseModel):
     action: Literal["add", "remove"]
     file: str
     status: JobStatus = "queued"
+    stage: str | None = None  # what a running job is doing now, e.g. "embedding 72 passages of x.pdf (24 pages)"
     created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
     document_id: str | None = None
     pages: int = 0
     passages: int = 0
     error: str | None = None
+
+
+class JobProgress:
+    """Indexer progress written onto a job, so /jobs/{id} shows what it is doing."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def files_found(self, total: int) -> None:
+        pass
+
+    def file_started(self, path: Path) -> None:
+        pass
+
+    def file_done(self, path: Path, pages: int, passages: int) -> None:
+        pass
+
+    def stage(self, what: str) -> None:
+        self.job.stage = what
 
 
 def safe_name(name: str) -> str:
@@ -72,12 +92,12 @@ class PaperLibrary:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._free_path(safe_name(name))
         path.write_bytes(data)
-        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda: self._index(path))
+        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress))
 
     def remove(self, path: Path, document_id: str) -> Job:
         """Queue the removal of an uploaded document: its file goes, then the index without it is published."""
         job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=document_id)
-        return self._submit(job, lambda: self._drop(path))
+        return self._submit(job, lambda progress: self._drop(path, progress))
 
     def is_upload(self, path: Path) -> bool:
         return Path(path).resolve().parent == self.folder
@@ -99,7 +119,7 @@ class PaperLibrary:
         def run() -> None:
             job.status = "running"
             try:
-                work_report = work()
+                work_report = work(JobProgress(job))
                 failed = work_report.failed
                 if failed:
                     job.status, job.error = "failed", "; ".join(f"{Path(f.path).name}: {f.reason}" for f in failed)
@@ -110,20 +130,20 @@ class PaperLibrary:
                         job.document_id, job.pages, job.passages = record.id, record.pages, record.passages
             except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-            job.finished_at = dt.datetime.now(dt.UTC)
+            job.stage, job.finished_at = None, dt.datetime.now(dt.UTC)
 
         self._worker.submit(run)
         return job
 
-    def _index(self, path: Path):
-        report = Indexer(self.settings, embedder=self.embedder).run([path])
+    def _index(self, path: Path, progress: JobProgress):
+        report = Indexer(self.settings, embedder=self.embedder, progress=progress).run([path])
         if report.failed:
             path.unlink(missing_ok=True)  # a file that cannot be indexed is not kept
         return report
 
-    def _drop(self, path: Path):
+    def _drop(self, path: Path, progress: JobProgress):
         path.unlink(missing_ok=True)
-        return Indexer(self.settings, embedder=self.embedder).run([self.folder])
+        return Indexer(self.settings, embedder=self.embedder, progress=progress).run([self.folder])
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)

@@ -256,16 +256,19 @@ def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp
     with LiveServer(create_app(editor, qa)) as server:
         auth = {"Authorization": "Bearer editor-key"}
         job = httpx.post(server.url + "/documents", headers=auth, files={"file": ("allotments.pdf", pdf.read_bytes())}).json()
-        answered, seen = [], []
+        answered, seen, stages = [], [], set()
         while (status := httpx.get(f"{server.url}/jobs/{job['id']}", headers=auth).json())["status"] in ("queued", "running"):
             reply = httpx.post(server.url + "/ask", headers=auth, json={"question": "What did we decide about Grangewaters?"},
                                timeout=30)
             assert reply.status_code == 200 and reply.json()["citations"][0]["page_label"] == "14"
             answered.append(status["status"])
+            stages.add(status["stage"])
             listed = httpx.get(server.url + "/documents", headers=auth).json()["documents"]
             seen.extend(d["passages"] for d in listed if d["file"] == "allotments.pdf")
         assert status["status"] == "done", status
         assert "running" in answered  # answers came while the job ran, not only before or after it
+        assert any(s and s.startswith("embedding") and "allotments.pdf" in s for s in stages), stages
+        assert status["stage"] is None and status["finished_at"]
         after = httpx.post(server.url + "/ask", headers=auth, json={"question": "What is reviewed about the allotment waiting list?"},
                            timeout=30).json()
         assert after["citations"][0]["document"]["file"] == "allotments.pdf"
