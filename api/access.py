@@ -8,9 +8,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 ROLES = {"reader": 1, "editor": 2}  # an editor may do everything a reader may
+# Declares the Bearer scheme in the OpenAPI document (the docs' Authorize button); checking is ours, below.
+bearer = HTTPBearer(auto_error=False, description="An API key from api.keys: reader or editor")
 
 
 def key_label(key: str) -> str:
@@ -45,12 +48,12 @@ class RateLimiter:
 def require(role: str) -> Callable[[Request], str]:
     """A dependency admitting callers whose key has `role` (or better); with no keys configured, everyone."""
 
-    def check(request: Request) -> str:
+    def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         keys: dict[str, str] = request.app.state.settings.api.keys
         caller = request.client.host if request.client else "unknown"
         if keys:
-            scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or key not in keys:
+            key = credentials.credentials if credentials else ""
+            if key not in keys:
                 raise HTTPException(401, "a valid API key is needed: Authorization: Bearer KEY",
                                     headers={"WWW-Authenticate": "Bearer"})
             if ROLES[keys[key]] < ROLES[role]:

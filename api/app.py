@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
 
 from api.access import RateLimiter, require
 from api.schemas import AskRequest, DocumentList, Health, Readiness
@@ -181,8 +182,9 @@ def ready(request: Request):
 
 def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     """The application, with its one QAService (models loaded once) and routes."""
-    app = FastAPI(title="Council papers QA", version="0.1.0",
-                  description="Answers from council committee papers: every claim a verbatim quote with its page.")
+    # FastAPIOffline serves the /docs and /redoc assets itself: the intranet may have no internet for a CDN.
+    app = FastAPIOffline(title="Council papers QA", version="0.1.0",
+                         description="Answers from council committee papers: every claim a verbatim quote with its page.")
     app.state.settings = settings
     app.state.service = service or QAService(settings)
     app.state.rate_limiter = RateLimiter(settings.api.requests_per_minute)

@@ -311,3 +311,17 @@ def test_demo_page_and_widget_are_served_without_external_assets(client):
     # Document text only ever goes in as text, never as markup.
     assert "innerHTML" not in script.text and "textContent" in script.text
     assert "/ask/stream" in script.text and "aria-live" in script.text
+
+
+def test_openapi_docs_are_served_without_a_cdn_and_declare_the_bearer_key(client):
+    import re
+
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs.text) + re.findall(r"url: ?'([^']+)'", docs.text)
+    assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert {"/ask", "/ask/stream", "/documents", "/jobs/{job_id}", "/ready"} <= set(schema["paths"])

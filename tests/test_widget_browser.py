@@ -190,6 +190,16 @@ def test_script_in_a_pdf_shows_as_text_and_never_runs(open_server, page):
     assert page.problems == []
 
 
+def test_openapi_docs_render_with_no_internet(open_server, page):
+    """The intranet may have no internet: /docs must render from the service's own assets."""
+    outside = []
+    page.route(lambda url: not url.startswith(open_server.url),
+               lambda route: (outside.append(route.request.url), route.abort()))
+    page.goto(open_server.url + "/docs")
+    page.locator(".opblock-summary-path", has_text="/ask/stream").wait_for(timeout=30_000)
+    assert outside == [] and page.problems == []
+
+
 def test_keyboard_only_on_a_narrow_screen(open_server, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
