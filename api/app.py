@@ -189,6 +189,8 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.state.service = service or QAService(settings)
     app.state.rate_limiter = RateLimiter(settings.api.requests_per_minute)
     app.state.library = PaperLibrary(settings, app.state.service.embedder)
+    for job in app.state.library.resume():
+        log.warning("%s was uploaded but never indexed (the service stopped?): indexing it now, job %s", job.file, job.id)
     if not settings.api.keys:
         log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it")
     if settings.api.cors_origins:

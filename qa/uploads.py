@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from indexer.embed import Embedder
 from indexer.pipeline import Indexer
+from indexer.stores import IndexStore
 from qa.settings import Settings
 
 JobStatus = Literal["queued", "running", "done", "failed"]
@@ -93,6 +94,13 @@ class PaperLibrary:
         path = self._free_path(safe_name(name))
         path.write_bytes(data)
         return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress))
+
+    def resume(self) -> list[Job]:
+        """Queue the uploads stored but not in the published index (the service stopped mid-job)."""
+        indexed = IndexStore(self.settings).manifest().by_path()
+        waiting = sorted(p for p in self.folder.glob("*.pdf") if str(p) not in indexed) if self.folder.is_dir() else []
+        return [self._submit(Job(id=uuid.uuid4().hex, action="add", file=p.name), lambda progress, p=p: self._index(p, progress))
+                for p in waiting]
 
     def remove(self, path: Path, document_id: str) -> Job:
         """Queue the removal of an uploaded document: its file goes, then the index without it is published."""

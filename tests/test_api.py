@@ -325,3 +325,20 @@ def test_openapi_docs_are_served_without_a_cdn_and_declare_the_bearer_key(client
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert {"/ask", "/ask/stream", "/documents", "/jobs/{job_id}", "/ready"} <= set(schema["paths"])
+
+
+def test_an_upload_left_unindexed_by_a_stop_is_indexed_at_start(tmp_path, embedder):
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    papers = tmp_path / "papers"
+    sample_pack(papers / "pack.pdf")
+    settings = indexed_settings(tmp_path / "data", [papers], embedder)
+    # Stored by POST /documents, then the service stopped before its job ran.
+    make_pdf(tmp_path / "data" / "uploads" / "ferry.pdf",
+             [PageSpec(["Ferry Timetable Report", *wrap("The Tilbury ferry timetable changes in April 2027. " + FILLER)])])
+    client = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+    (job,) = client.app.state.library.jobs.values()
+    assert job.file == "ferry.pdf" and _wait_for(client, job.model_dump())["status"] == "done"
+    assert sorted(d["file"] for d in client.get("/documents").json()["documents"]) == ["ferry.pdf", "pack.pdf"]
+    restarted = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+    assert restarted.app.state.library.jobs == {}  # indexed now: nothing to resume
