@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+log = logging.getLogger(__name__)
 ROLES = {"reader": 1, "editor": 2}  # an editor may do everything a reader may
 # Declares the Bearer scheme in the OpenAPI document (the docs' Authorize button); checking is ours, below.
 bearer = HTTPBearer(auto_error=False, description="An API key from api.keys: reader or editor")
@@ -46,7 +48,7 @@ class RateLimiter:
 
 
 def require(role: str) -> Callable[[Request], str]:
-    """A dependency admitting callers whose key has `role` (or better); with no keys configured, everyone."""
+    """A dependency admitting callers whose key has `role` (or better); with no keys configured, every reader."""
 
     def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         keys: dict[str, str] = request.app.state.settings.api.keys
@@ -59,7 +61,11 @@ def require(role: str) -> Callable[[Request], str]:
             if ROLES[keys[key]] < ROLES[role]:
                 raise HTTPException(403, f"this key's role ({keys[key]}) may not do this; it needs {role}")
             caller = key_label(key)
+        elif role == "editor":
+            # With no keys the service answers anyone; changing what it holds still needs someone named.
+            raise HTTPException(403, "no API keys are configured (api.keys): uploads and deletes need an editor key")
         request.app.state.rate_limiter.check(caller)
+        log.debug("%s %s by %s", request.method, request.url.path, caller)
         return caller
 
     return check

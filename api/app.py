@@ -6,14 +6,17 @@ import json
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi_offline import FastAPIOffline
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import RateLimiter, require
+from api.limits import SMALL_BODY, BodyLimit
 from api.schemas import AskRequest, DocumentList, Health, Readiness
-from qa.models import Answer, Passage
+from qa.models import Answer, DocumentRecord, Passage
 from qa.pages import PageNotFound, page_png
 from qa.service import NotIndexedError, QAService
 from qa.settings import Settings
@@ -28,7 +31,6 @@ def _service(request: Request) -> QAService:
 
 router = APIRouter()
 reader = [Depends(require("reader"))]
-editor = [Depends(require("editor"))]
 
 
 @router.post("/ask", response_model=Answer, dependencies=reader)
@@ -77,15 +79,26 @@ def documents(request: Request) -> DocumentList:
     return DocumentList(documents=_service(request).snapshot().manifest.documents)
 
 
-@router.post("/documents", status_code=202, response_model=Job, dependencies=editor)
-async def upload_document(request: Request, file: UploadFile) -> Job:
-    """Store an uploaded PDF and index it in the background; follow the job at /jobs/{id}."""
+UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@router.post("/documents", status_code=202, response_model=Job, openapi_extra=UPLOAD_SCHEMA)
+async def upload_document(request: Request, caller: str = Depends(require("editor"))) -> Job:
+    """Store an uploaded PDF (multipart field `file`) and index it in the background; follow the job at /jobs/{id}."""
+    # The form is read here, after the key is checked (a body parameter would be read before), and BodyLimit caps it.
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUploadFile):
+        raise HTTPException(422, "file: a multipart field `file` holding the PDF is needed")
     limit = request.app.state.settings.api.max_upload_mb * 1024 * 1024
-    data = await file.read(int(limit) + 1)
+    data = await upload.read(int(limit) + 1)
     try:
-        return request.app.state.library.add(file.filename or "upload.pdf", data)
+        job = await run_in_threadpool(request.app.state.library.add, upload.filename or "upload.pdf", data)
     except UploadRefused as exc:
         raise HTTPException(exc.status, str(exc)) from None
+    log.info("%s uploaded %s: job %s", caller, job.file, job.id)
+    return job
 
 
 @router.get("/jobs/{job_id}", response_model=Job, dependencies=reader)
@@ -97,8 +110,8 @@ def job(job_id: str, request: Request) -> Job:
     return found
 
 
-@router.delete("/documents/{doc_id}", status_code=202, response_model=Job, dependencies=editor)
-def delete_document(doc_id: str, request: Request) -> Job:
+@router.delete("/documents/{doc_id}", status_code=202, response_model=Job)
+def delete_document(doc_id: str, request: Request, caller: str = Depends(require("editor"))) -> Job:
     """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
     doc = _service(request).snapshot().documents().get(doc_id)
     if doc is None:
@@ -106,15 +119,24 @@ def delete_document(doc_id: str, request: Request) -> Job:
     library = request.app.state.library
     if not library.is_upload(Path(doc.path)):
         raise HTTPException(409, f"{doc.file} comes from the configured papers folder: remove it there and run `qa index`")
-    return library.remove(Path(doc.path), doc_id)
+    job = library.remove(Path(doc.path), doc_id)
+    log.info("%s deleted %s (%s): job %s", caller, doc.file, doc_id, job.id)
+    return job
+
+
+def _indexed_file(doc_id: str, request: Request) -> DocumentRecord:
+    doc = _service(request).snapshot().documents().get(doc_id)
+    if doc is None:
+        raise HTTPException(404, f"no indexed document {doc_id}")
+    if not Path(doc.path).is_file():  # removed from disk, and the index without it not yet published
+        raise HTTPException(404, f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
+    return doc
 
 
 @router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader)
 def document_file(doc_id: str, request: Request) -> FileResponse:
     """The PDF itself; a citation's url adds #page=N to open it at the quoted page."""
-    doc = _service(request).snapshot().documents().get(doc_id)
-    if doc is None:
-        raise HTTPException(404, f"no indexed document {doc_id}")
+    doc = _indexed_file(doc_id, request)
     return FileResponse(doc.path, media_type="application/pdf", filename=doc.file,
                         content_disposition_type="inline")
 
@@ -123,9 +145,7 @@ def document_file(doc_id: str, request: Request) -> FileResponse:
             responses={200: {"content": {"image/png": {}}}})
 def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
     """One page as an image, with `quote` highlighted where it is printed."""
-    doc = _service(request).snapshot().documents().get(doc_id)
-    if doc is None:
-        raise HTTPException(404, f"no indexed document {doc_id}")
+    doc = _indexed_file(doc_id, request)
     try:
         image = page_png(Path(doc.path), page, quote)
     except PageNotFound as exc:
@@ -193,7 +213,10 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
         log.warning("%s was uploaded but never indexed (the service stopped?): indexing it now, job %s", job.file, job.id)
     if not settings.api.keys:
         log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it")
-    if settings.api.cors_origins:
+    upload_limit = int(settings.api.max_upload_mb * 2**20) + 2**20  # the PDF plus room for the multipart framing
+    app.add_middleware(BodyLimit, limit_for=lambda method, path: upload_limit if (method, path) == ("POST", "/documents")
+                       else SMALL_BODY)
+    if settings.api.cors_origins:  # added last, so outermost: refusals carry CORS headers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
 

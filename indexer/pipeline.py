@@ -109,6 +109,26 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
+    def forget(self, paths: list[Path]) -> IndexReport:
+        """Publish the index without the documents read from these files; their files are not touched."""
+        started = time.perf_counter()
+        names = {str(Path(p).resolve()) for p in paths}
+        report = IndexReport()
+        try:
+            with FileLock(str(self.store.lock_path), timeout=0):
+                manifest = self.store.manifest()
+                kept = [doc for doc in manifest.documents if doc.path not in names]
+                report.removed = [doc for doc in manifest.documents if doc.path in names]
+                if report.removed:
+                    self.progress.stage("publishing the index")
+                    report.generation = self.store.publish(kept, manifest.embedding_model or self.embedder.name)
+                else:
+                    report.generation = self.store.current_generation()
+        except Timeout:
+            raise IndexBusyError(f"{self.store.root}: another `qa index` is running on this data directory") from None
+        report.seconds = time.perf_counter() - started
+        return report
+
     def _run(self, paths: list[Path], rebuild: bool) -> IndexReport:
         report = IndexReport()
         files, report.failed = collect_files(paths, self.settings.index.extensions)

@@ -69,6 +69,8 @@ def safe_name(name: str) -> str:
     base = Path(name.replace("\\", "/")).name
     cleaned = re.sub(r"[^\w.() -]+", "_", base).strip(" .")
     stem = cleaned[:-4] if cleaned.lower().endswith(".pdf") else cleaned
+    # File systems allow 255 bytes a name; room is left for " (n)" and ".pdf".
+    stem = stem.encode()[:200].decode(errors="ignore").strip(" .")
     return f"{stem or 'upload'}.pdf"
 
 
@@ -133,9 +135,9 @@ class PaperLibrary:
                     job.status, job.error = "failed", "; ".join(f"{Path(f.path).name}: {f.reason}" for f in failed)
                 else:
                     job.status = "done"
-                    if work_report.indexed:
-                        record = work_report.indexed[0]
-                        job.document_id, job.pages, job.passages = record.id, record.pages, record.passages
+                    records = work_report.indexed or (work_report.unchanged if job.action == "add" else [])
+                    if records:
+                        job.document_id, job.pages, job.passages = records[0].id, records[0].pages, records[0].passages
             except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.stage, job.finished_at = None, dt.datetime.now(dt.UTC)
@@ -150,8 +152,10 @@ class PaperLibrary:
         return report
 
     def _drop(self, path: Path, progress: JobProgress):
+        # The index without it is published first: until then answers may still cite it, and its file must be there.
+        report = Indexer(self.settings, embedder=self.embedder, progress=progress).forget([path])
         path.unlink(missing_ok=True)
-        return Indexer(self.settings, embedder=self.embedder, progress=progress).run([self.folder])
+        return report
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)

@@ -121,51 +121,88 @@ def secured(client) -> TestClient:
     return TestClient(create_app(settings, client.app.state.service))
 
 
-def test_keys_are_required_when_configured(secured):
-    assert secured.post("/ask", json={"question": "Grangewaters?"}).status_code == 401
-    wrong = secured.get("/documents", headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
-    assert secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200
-    assert secured.get("/documents", headers={"Authorization": "Bearer editor-key"}).status_code == 200
+READER_ROUTES = [("post", "/ask", {"json": {"question": "Grangewaters?"}}),
+                 ("post", "/ask/stream", {"json": {"question": "Grangewaters?"}}),
+                 ("get", "/documents", {}), ("get", "/jobs/some-job", {}), ("get", "/passages/some-passage", {}),
+                 ("get", "/documents/some-doc/file", {}), ("get", "/documents/some-doc/pages/1.png?quote=x", {})]
+EDITOR_ROUTES = [("post", "/documents", {"files": {"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
+                 ("delete", "/documents/some-doc", {})]
+
+
+@pytest.mark.parametrize("method,path,kwargs", READER_ROUTES + EDITOR_ROUTES)
+def test_every_route_needs_a_key_when_keys_are_configured(secured, method, path, kwargs):
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic cmVhZGVyLWtleQ=="}):
+        refused = getattr(secured, method)(path, headers=headers, **kwargs)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer", (path, headers)
+
+
+@pytest.mark.parametrize("method,path,kwargs", EDITOR_ROUTES)
+def test_a_reader_may_not_do_an_editors_work(secured, method, path, kwargs):
+    forbidden = getattr(secured, method)(path, headers={"Authorization": "Bearer reader-key"}, **kwargs)
+    assert forbidden.status_code == 403 and "needs editor" in forbidden.json()["detail"]
+
+
+def test_readers_and_editors_may_read(secured):
+    for key in ("reader-key", "editor-key"):
+        assert secured.get("/documents", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert secured.get("/health").status_code == 200  # liveness needs no key
 
 
-def test_a_reader_may_not_do_an_editors_work():
-    from fastapi import Depends, FastAPI
-
-    from api.access import RateLimiter, require
-    from qa.settings import Settings
-
-    app = FastAPI()
-    app.state.settings = Settings()
-    app.state.settings.api.keys = {"r": "reader", "e": "editor"}
-    app.state.rate_limiter = RateLimiter(0)
-
-    @app.delete("/thing", dependencies=[Depends(require("editor"))])
-    def delete_thing() -> dict:
-        return {"deleted": True}
-
-    test = TestClient(app)
-    forbidden = test.delete("/thing", headers={"Authorization": "Bearer r"})
-    assert forbidden.status_code == 403 and "editor" in forbidden.json()["detail"]
-    assert test.delete("/thing", headers={"Authorization": "Bearer e"}).status_code == 200
+def test_with_no_keys_anyone_may_read_but_nobody_may_change_the_papers(client):
+    assert client.get("/documents").status_code == 200
+    upload = client.post("/documents", files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
+    assert upload.status_code == 403 and "api.keys" in upload.json()["detail"]
+    assert client.delete("/documents/some-doc").status_code == 403
 
 
 def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
+    import logging
+
+    from api.access import key_label
+
+    caplog.set_level(logging.DEBUG)
     headers = {"Authorization": "Bearer editor-key"}
-    codes = [secured.get("/documents", headers=headers).status_code for _ in range(7)]
-    assert codes[:5] == [200] * 5 and codes[5] == 429
+    codes = [secured.post("/ask", headers=headers, json={"question": "Grangewaters?"}).status_code for _ in range(7)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     limited = secured.get("/documents", headers=headers)
-    assert int(limited.headers["retry-after"]) > 0
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
     assert secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200  # its own budget
-    assert "editor-key" not in caplog.text and "reader-key" not in caplog.text
+    secured.get("/documents", headers={"Authorization": "Bearer wrong-secret-key"})
+    assert key_label("editor-key") in caplog.text  # callers are logged, by label
+    for key in ("editor-key", "reader-key", "wrong-secret-key"):
+        assert key not in caplog.text
 
 
 def test_cors_admits_only_the_configured_origin(secured):
-    allowed = secured.options("/ask", headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST"})
+    allowed = secured.options("/ask", headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST",
+                                               "Access-Control-Request-Headers": "authorization,content-type"})
     assert allowed.headers.get("access-control-allow-origin") == "https://intranet.example"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
     other = secured.options("/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in other.headers
+    answered = secured.post("/ask", headers={"Origin": "https://intranet.example", "Authorization": "Bearer reader-key"},
+                            json={"question": "Grangewaters?"})
+    assert answered.headers.get("access-control-allow-origin") == "https://intranet.example"
+    refused = secured.post("/ask", headers={"Origin": "https://evil.example", "Authorization": "Bearer reader-key"},
+                           json={"question": "Grangewaters?"})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_bodies_over_the_limit_are_refused_before_they_are_read(secured):
+    big = secured.post("/ask", headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"},
+                       content=b'{"question": "' + b"x" * 70_000 + b'"}')
+    assert big.status_code == 413 and "KB" in big.json()["detail"]
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        for _ in range(100):
+            yield b"x" * 1024
+
+    streamed = secured.post("/ask", headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"},
+                            content=chunks())
+    assert streamed.status_code == 413
+    # An upload without a key is refused before its body is read: a malformed form would otherwise answer 400/422 first.
+    no_key = secured.post("/documents", headers={"Content-Type": "multipart/form-data; boundary=zzz"}, content=b"x" * 2**20)
+    assert no_key.status_code == 401
 
 
 def test_no_keys_configured_is_warned_about(tmp_path, embedder, caplog):
@@ -342,3 +379,22 @@ def test_an_upload_left_unindexed_by_a_stop_is_indexed_at_start(tmp_path, embedd
     assert sorted(d["file"] for d in client.get("/documents").json()["documents"]) == ["ferry.pdf", "pack.pdf"]
     restarted = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
     assert restarted.app.state.library.jobs == {}  # indexed now: nothing to resume
+
+
+def test_jobs_queued_behind_a_delete_each_report_their_own_document(library_client, tmp_path):
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    def paper(name: str, topic: str) -> bytes:
+        pages = [PageSpec([f"{topic} Report", *wrap(f"The {topic} scheme is reviewed in 2027. " + FILLER)], footer="Page 1")]
+        return make_pdf(tmp_path / name, pages, title=f"{topic} Report").read_bytes()
+
+    first = _wait_for(library_client, library_client.post("/documents", headers=EDITOR,
+                                                          files={"file": ("a.pdf", paper("a.pdf", "Cycle Lane"))}).json(), READER)
+    removal = library_client.delete(f"/documents/{first['document_id']}", headers=EDITOR).json()
+    long_name = "é" * 200 + ".pdf"  # 400 bytes of UTF-8: more than a file system allows a name
+    second = library_client.post("/documents", headers=EDITOR, files={"file": (long_name, paper("b.pdf", "Bus Shelter"))}).json()
+    assert _wait_for(library_client, removal, READER)["status"] == "done"
+    second = _wait_for(library_client, second, READER)
+    assert second["status"] == "done" and second["document_id"] and second["passages"] > 0
+    listed = {d["id"]: d for d in library_client.get("/documents", headers=READER).json()["documents"]}
+    assert first["document_id"] not in listed and len(listed[second["document_id"]]["file"].encode()) <= 255

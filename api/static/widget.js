@@ -65,7 +65,12 @@
   toggle.addEventListener("click", function () { open(panel.hidden); });
   close.addEventListener("click", function () { open(false); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") open(false); });
+  var pageBlob = null;  // the page image fetched with the key, released when the dialog closes
   dialogClose.addEventListener("click", function () { dialog.close(); });
+  dialog.addEventListener("close", function () {
+    if (pageBlob) { URL.revokeObjectURL(pageBlob); pageBlob = null; }
+    dialogImg.removeAttribute("src");
+  });
 
   function describe(c) {
     var parts = [c.document.title];
@@ -97,7 +102,7 @@
     } : null;
     authorised("/documents/" + encodeURIComponent(c.document.id) + "/pages/" + c.page + ".png?quote=" +
                encodeURIComponent(c.quote))
-      .then(function (url) { dialogImg.src = url; })
+      .then(function (url) { if (url.indexOf("blob:") === 0) pageBlob = url; dialogImg.src = url; })
       .catch(function (error) { dialogNote.textContent = "The page image could not be loaded: " + error.message; });
     if (dialog.showModal) { if (!dialog.open) dialog.showModal(); } else dialog.setAttribute("open", "");
     dialogClose.focus();
