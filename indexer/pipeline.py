@@ -31,7 +31,9 @@ class Progress(Protocol):
     def stage(self, what: str) -> None: ...  # e.g. "embedding 72 passages of pack.pdf"
 
 
-class _NoProgress:
+class SilentProgress:
+    """Progress that reports nothing; subclass it to hear only some events."""
+
     def files_found(self, total: int) -> None:
         pass
 
@@ -96,7 +98,7 @@ class Indexer:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.embedding)
         self.store = IndexStore(settings)
-        self.progress = progress or _NoProgress()
+        self.progress = progress or SilentProgress()
 
     def run(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from indexer.embed import Embedder
-from indexer.pipeline import Indexer
+from indexer.pipeline import Indexer, SilentProgress
 from indexer.stores import IndexStore
 from qa.settings import Settings
 
@@ -45,20 +45,11 @@ class Job(BaseModel):
     error: str | None = None
 
 
-class JobProgress:
+class JobProgress(SilentProgress):
     """Indexer progress written onto a job, so /jobs/{id} shows what it is doing."""
 
     def __init__(self, job: Job):
         self.job = job
-
-    def files_found(self, total: int) -> None:
-        pass
-
-    def file_started(self, path: Path) -> None:
-        pass
-
-    def file_done(self, path: Path, pages: int, passages: int) -> None:
-        pass
 
     def stage(self, what: str) -> None:
         self.job.stage = what
