@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
@@ -37,7 +38,8 @@ reader = [Depends(require("reader"))]
 def ask(body: AskRequest, request: Request) -> Answer:
     """Answer a question from the papers, every claim a quote with its page; or abstain."""
     _check_length(body, request)
-    return _service(request).ask(body.question, body.filters, body.top_k)
+    with request.app.state.answer_slots:
+        return _service(request).ask(body.question, body.filters, body.top_k)
 
 
 def _check_length(body: AskRequest, request: Request) -> None:
@@ -60,7 +62,8 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     def events():
         yield _sse("started", {"question": body.question})  # the widget shows progress at once
         try:
-            answer = service.ask(body.question, body.filters, body.top_k)
+            with request.app.state.answer_slots:
+                answer = service.ask(body.question, body.filters, body.top_k)
         except NotIndexedError as exc:
             yield _sse("error", {"detail": str(exc)})
             return
@@ -208,6 +211,8 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service or QAService(settings)
     app.state.rate_limiter = RateLimiter(settings.api.requests_per_minute)
+    # Answering is CPU-bound: threads beyond the cores only add switching, so the rest wait their turn.
+    app.state.answer_slots = threading.BoundedSemaphore(settings.api.answer_slots)
     app.state.library = PaperLibrary(settings, app.state.service.embedder)
     for job in app.state.library.resume():
         log.warning("%s was uploaded but never indexed (the service stopped?): indexing it now, job %s", job.file, job.id)

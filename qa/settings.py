@@ -122,6 +122,7 @@ class APISettings(_Section):
     requests_per_minute: int = Field(60, ge=0, description="per API key (or client address without keys); 0 for no limit")
     upload_dir: Path | None = Field(None, description="where uploaded PDFs are kept; default <data_dir>/uploads")
     max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
+    answer_slots: int = Field(2, ge=1, description="questions answered at once; more wait their turn (CPU-bound work)")
 
 
 class Settings(BaseSettings):

@@ -398,3 +398,34 @@ def test_jobs_queued_behind_a_delete_each_report_their_own_document(library_clie
     assert second["status"] == "done" and second["document_id"] and second["passages"] > 0
     listed = {d["id"]: d for d in library_client.get("/documents", headers=READER).json()["documents"]}
     assert first["document_id"] not in listed and len(listed[second["document_id"]]["file"].encode()) <= 255
+
+
+def test_questions_beyond_the_answer_slots_wait_their_turn(client):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = client.app.state.settings.model_copy(deep=True)
+    settings.api.answer_slots = 1
+    app = create_app(settings, client.app.state.service)
+    answering, most = 0, 0
+    lock = threading.Lock()
+    real_ask = app.state.service.ask
+
+    def counted_ask(*args, **kwargs):
+        nonlocal answering, most
+        with lock:
+            answering += 1
+            most = max(most, answering)
+        time.sleep(0.05)
+        try:
+            return real_ask(*args, **kwargs)
+        finally:
+            with lock:
+                answering -= 1
+
+    app.state.service = type("Counted", (), {"ask": staticmethod(counted_ask)})()
+    test = TestClient(app)
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda _: test.post("/ask", json={"question": "Grangewaters?"}).status_code, range(8)))
+    assert codes == [200] * 8 and most == 1
