@@ -78,8 +78,8 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
 
 @router.get("/documents", response_model=DocumentList, dependencies=reader)
 def documents(request: Request) -> DocumentList:
-    """The indexed papers."""
-    return DocumentList(documents=_service(request).snapshot().manifest.documents)
+    """The papers: indexed ones with their details, and uploads still being indexed or removed."""
+    return DocumentList(documents=request.app.state.library.catalogue(_service(request).snapshot().manifest.documents))
 
 
 UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.models import DocumentRecord, SearchFilters
+from qa.models import SearchFilters
+from qa.uploads import PaperStatus
 
 
 class AskRequest(BaseModel):
@@ -18,7 +19,7 @@ class AskRequest(BaseModel):
 
 
 class DocumentList(BaseModel):
-    documents: list[DocumentRecord]
+    documents: list[PaperStatus]
 
 
 class Health(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from indexer.embed import Embedder
 from indexer.pipeline import Indexer, SilentProgress
 from indexer.stores import IndexStore
+from qa.models import DocumentRecord
 from qa.settings import Settings
 
 JobStatus = Literal["queued", "running", "done", "failed"]
@@ -43,6 +44,25 @@ class Job(BaseModel):
     pages: int = 0
     passages: int = 0
     error: str | None = None
+
+
+class PaperStatus(BaseModel):
+    """One paper as GET /documents shows it: indexed, or being indexed or removed by a job (no server paths)."""
+
+    id: str | None = None  # None until an upload's first index is published
+    file: str
+    title: str | None = None
+    doc_type: str | None = None
+    committee: str | None = None
+    meeting_date: dt.date | None = None
+    period: str | None = None
+    pages: int = 0
+    passages: int = 0
+    no_text_pages: list[int] = Field(default_factory=list)
+    indexed_at: dt.datetime | None = None
+    source: Literal["papers folder", "upload"]
+    status: Literal["indexed", "indexing", "removing"]
+    job_id: str | None = None
 
 
 class JobProgress(SilentProgress):
@@ -102,6 +122,21 @@ class PaperLibrary:
 
     def is_upload(self, path: Path) -> bool:
         return Path(path).resolve().parent == self.folder
+
+    def catalogue(self, documents: list[DocumentRecord]) -> list[PaperStatus]:
+        """The indexed papers with their status, then uploads whose indexing has not finished."""
+        with self._lock:
+            pending = [job for job in self.jobs.values() if job.status in ("queued", "running")]
+        removing = {job.document_id: job for job in pending if job.action == "remove"}
+        papers = []
+        for doc in documents:
+            job = removing.get(doc.id)
+            papers.append(PaperStatus(**doc.model_dump(exclude={"path", "sha256"}), job_id=job.id if job else None,
+                                      source="upload" if self.is_upload(Path(doc.path)) else "papers folder",
+                                      status="removing" if job else "indexed"))
+        papers += [PaperStatus(file=job.file, source="upload", status="indexing", job_id=job.id)
+                   for job in pending if job.action == "add"]
+        return papers
 
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,6 +55,8 @@ def test_citation_url_opens_the_pdf(client):
 def test_documents_passages_health_and_ready(client):
     documents = client.get("/documents").json()["documents"]
     assert [d["file"] for d in documents] == ["pack.pdf"] and documents[0]["meeting_date"] == "2023-03-14"
+    assert (documents[0]["status"], documents[0]["source"], documents[0]["pages"]) == ("indexed", "papers folder", 8)
+    assert "path" not in documents[0]  # readers are not shown where the server keeps files
     citation = client.post("/ask", json={"question": "What did we decide about Grangewaters?"}).json()["citations"][0]
     passage = client.get(f"/passages/{citation['passage_id']}").json()
     assert passage["minute"] == "13" and passage["meeting_date"] == str(dt.date(2023, 1, 10))
@@ -229,7 +232,7 @@ def test_page_image_highlights_the_quote(client):
     assert size > 500
     from qa.pages import _quote_rects
 
-    path = next(d["path"] for d in client.get("/documents").json()["documents"] if d["id"] == citation["document"]["id"])
+    path = client.app.state.service.snapshot().documents()[citation["document"]["id"]].path
     with pymupdf.open(path) as pdf:
         assert _quote_rects(pdf[citation["page"] - 1], citation["quote"])  # the quote was found to highlight
     assert client.get(f"/documents/{citation['document']['id']}/pages/99.png").status_code == 404
@@ -300,7 +303,9 @@ def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(lib
     assert done["status"] == "done" and done["passages"] > 0
     files = [d for d in library_client.get("/documents", headers=READER).json()["documents"]]
     uploaded = next(d for d in files if d["id"] == done["document_id"])
-    assert uploaded["file"] == "skate park.pdf" and "/etc/" not in uploaded["path"]  # the name never leaves the upload folder
+    assert uploaded["file"] == "skate park.pdf" and (uploaded["source"], uploaded["status"]) == ("upload", "indexed")
+    stored = library_client.app.state.service.snapshot().documents()[uploaded["id"]].path
+    assert Path(stored).parent == library_client.app.state.library.folder  # the name never leaves the upload folder
     answer = library_client.post("/ask", headers=READER, json={"question": "When will the skate park at Blackshots open?"}).json()
     assert answer["citations"][0]["document"]["id"] == done["document_id"] and "May 2027" in answer["citations"][0]["quote"]
 

@@ -267,13 +267,15 @@ def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp
     with LiveServer(create_app(editor, qa)) as server:
         auth = {"Authorization": "Bearer editor-key"}
         job = httpx.post(server.url + "/documents", headers=auth, files={"file": ("allotments.pdf", pdf.read_bytes())}).json()
-        answered, consistent, stages = [], [], set()
+        answered, consistent, stages, statuses = [], [], set(), set()
         while (status := httpx.get(f"{server.url}/jobs/{job['id']}", headers=auth).json())["status"] in ("queued", "running"):
             reply = httpx.post(server.url + "/ask", headers=auth, json={"question": "What did we decide about Grangewaters?"},
                                timeout=30)
             assert reply.status_code == 200 and reply.json()["citations"][0]["page_label"] == "14"
             answered.append(status["status"])
             stages.add(status["stage"])
+            listed = httpx.get(server.url + "/documents", headers=auth).json()["documents"]
+            statuses.update(d["status"] for d in listed if d["file"] == "allotments.pdf")
             snapshot = qa.snapshot()  # what the next answer will read: every document whole, or not there
             store_counts = Counter(p.doc_id for p in snapshot.passages.values())
             consistent.append({d.id: d.passages for d in snapshot.manifest.documents} == dict(store_counts)
@@ -282,6 +284,7 @@ def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp
         assert "running" in answered  # answers came while the job ran, not only before or after it
         assert any(s and s.startswith("embedding") and "allotments.pdf" in s for s in stages), stages
         assert status["stage"] is None and status["finished_at"]
+        assert "indexing" in statuses  # GET /documents showed the upload while it was being indexed
         after = httpx.post(server.url + "/ask", headers=auth, json={"question": "What is reviewed about the allotment waiting list?"},
                            timeout=30).json()
         assert after["citations"][0]["document"]["file"] == "allotments.pdf"
