@@ -20,6 +20,7 @@ from qa.models import DocumentRecord
 from qa.settings import Settings
 
 JobStatus = Literal["queued", "running", "done", "failed"]
+KEPT_FINISHED_JOBS = 200  # /jobs/{id} answers for the latest finished jobs; older ones are forgotten
 
 
 class UploadRefused(ValueError):
@@ -151,6 +152,9 @@ class PaperLibrary:
     def _submit(self, job: Job, work) -> Job:
         with self._lock:
             self.jobs[job.id] = job
+            finished = [j.id for j in self.jobs.values() if j.finished_at is not None]
+            for old in finished[: max(0, len(finished) - KEPT_FINISHED_JOBS)]:  # oldest first: dicts keep order
+                del self.jobs[old]
 
         def run() -> None:
             job.status = "running"

@@ -434,3 +434,16 @@ def test_questions_beyond_the_answer_slots_wait_their_turn(client):
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(lambda _: test.post("/ask", json={"question": "Grangewaters?"}).status_code, range(8)))
     assert codes == [200] * 8 and most == 1
+
+
+def test_only_the_latest_finished_jobs_are_kept(library_client, monkeypatch):
+    import qa.uploads
+
+    monkeypatch.setattr(qa.uploads, "KEPT_FINISHED_JOBS", 2)
+    library = library_client.app.state.library
+    jobs = [_wait_for(library_client, library_client.post("/documents", headers=EDITOR,
+                                                          files={"file": (f"bad{n}.pdf", b"%PDF-1.4 broken")}).json(), READER)
+            for n in range(4)]
+    library_client.post("/documents", headers=EDITOR, files={"file": ("bad4.pdf", b"%PDF-1.4 broken")})
+    kept = [job["id"] for job in jobs if library_client.get(f"/jobs/{job['id']}", headers=READER).status_code == 200]
+    assert kept == [jobs[2]["id"], jobs[3]["id"]] and len(library.jobs) <= 3
