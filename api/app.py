@@ -217,7 +217,8 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     for job in app.state.library.resume():
         log.warning("%s was uploaded but never indexed (the service stopped?): indexing it now, job %s", job.file, job.id)
     if not settings.api.keys:
-        log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it")
+        log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it, "
+                    "and refuses uploads and deletes")
     upload_limit = int(settings.api.max_upload_mb * 2**20) + 2**20  # the PDF plus room for the multipart framing
     app.add_middleware(BodyLimit, limit_for=lambda method, path: upload_limit if (method, path) == ("POST", "/documents")
                        else SMALL_BODY)

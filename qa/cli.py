@@ -215,7 +215,9 @@ def serve(obj: _Context, host: str | None, port: int | None) -> None:
     settings = obj.settings
     app = create_app(settings)
     app.state.service.warm_up()  # the first question is then as fast as the rest
-    uvicorn.run(app, host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+    host, port = host or settings.api.host, port or settings.api.port
+    click.echo(f"Serving on http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @cli.command("eval")

@@ -9,5 +9,4 @@ qa index
 qa docs
 qa ask "What did we decide about Grangewaters?"
 echo
-echo "Serving on http://127.0.0.1:8000 (API docs at /docs). Ctrl-C stops it."
 exec qa serve "$@"
