@@ -13,16 +13,21 @@ pip install -q --upgrade pip
 pip install -q "torch==2.13.0"
 pip install -q -e ".[test]"
 
-# With --browser (the test command): Debian's chromium, which the browser tests drive through Playwright
-# (`playwright install` cannot download a browser here).
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
-    if command -v apt-get >/dev/null 2>&1; then
-        echo "installing Debian's chromium for the browser tests (apt-get)"
-        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
-            || echo "warning: could not install chromium; the browser tests will fail until it is installed" >&2
-    else
-        echo "warning: no apt-get; install chromium yourself for the browser tests" >&2
+# With --browser (the test command): Debian's chromium (driven through Playwright; `playwright install` cannot
+# download a browser here) and firefox-esr (driven through its own Marionette protocol).
+if [ "${1:-}" = "--browser" ]; then
+    missing=""
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$missing firefox-esr"
+    if [ -n "$missing" ]; then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+        if command -v apt-get >/dev/null 2>&1; then
+            echo "installing Debian's$missing for the browser tests (apt-get)"
+            $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null \
+                || echo "warning: could not install$missing; the browser tests will fail until it is installed" >&2
+        else
+            echo "warning: no apt-get; install$missing yourself for the browser tests" >&2
+        fi
     fi
 fi

@@ -294,3 +294,67 @@ def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp
         removal = httpx.delete(f"{server.url}/documents/{status['document_id']}", headers=auth).json()
         while httpx.get(f"{server.url}/jobs/{removal['id']}", headers=auth).json()["status"] in ("queued", "running"):
             time.sleep(0.2)
+
+
+# Firefox: Debian's firefox-esr, driven through its own Marionette protocol (Playwright needs a patched Firefox
+# that cannot be downloaded here). The same widget, the same server.
+
+@pytest.fixture(scope="module")
+def firefox():
+    from marionette_driver.marionette import Marionette
+
+    executable = shutil.which("firefox-esr") or shutil.which("firefox")
+    if executable is None:
+        pytest.fail("Debian's firefox-esr is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)")
+    client = Marionette(bin=executable, headless=True, port=0)
+    client.start_session()
+    try:
+        yield client
+    finally:
+        client.delete_session()
+        client.cleanup()
+
+
+def _until(client, script: str, timeout_s: float = 30):
+    """Poll a JavaScript expression in the page until it is truthy; its value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = client.execute_script(f"return {script};")
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"still false after {timeout_s} s: {script}")
+
+
+def _firefox_ask(client, url: str, question: str) -> None:
+    from marionette_driver.by import By
+    from marionette_driver.keys import Keys
+
+    client.navigate(url)
+    _until(client, "document.querySelector('.cpqa-toggle')")
+    client.find_element(By.CSS_SELECTOR, ".cpqa-toggle").click()
+    box = client.find_element(By.ID, "cpqa-question")
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+
+
+def test_firefox_asks_cites_and_opens_the_highlighted_page(open_server, firefox):
+    from marionette_driver.by import By
+
+    _firefox_ask(firefox, open_server.url + "/", "What did we decide about Grangewaters?")
+    label = _until(firefox, "document.querySelector('.cpqa-cite') && document.querySelector('.cpqa-cite').textContent")
+    assert "meeting of 10 January 2023" in label and "page 14" in label
+    assert "Grangewaters" in firefox.find_element(By.CSS_SELECTOR, ".cpqa-a").text
+    firefox.find_element(By.CSS_SELECTOR, ".cpqa-cite").click()
+    _until(firefox, "(() => { const i = document.querySelector('.cpqa-dialog img'); return i && !i.hidden && i.naturalWidth > 0; })()")
+    assert firefox.execute_script("return document.querySelector('.cpqa-dialog').open") is True
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "firefox-highlighted-page.png").write_bytes(firefox.screenshot(format="binary"))
+
+
+def test_firefox_shows_script_in_a_pdf_as_text(open_server, firefox):
+    _firefox_ask(firefox, open_server.url + "/", "What did residents report about the booking form for the Parish Hall prices?")
+    _until(firefox, "document.querySelector('.cpqa-cite')")
+    shown = firefox.execute_script("return document.querySelector('.cpqa').textContent")
+    assert "<script>window.__pwned = 1</script>" in shown or 'onerror="window.__pwned = 2"' in shown
+    assert firefox.execute_script("return window.__pwned === undefined && !document.querySelector('.cpqa script, .cpqa img')")
