@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import logging
 import threading
 import time
@@ -37,11 +38,14 @@ class RateLimiter:
             return
         now = self.clock()
         with self._lock:
+            if len(self._seen) > 1000:  # forget callers quiet for a minute, so the record stays small
+                for quiet in [c for c, times in self._seen.items() if not times or now - times[-1] >= 60]:
+                    del self._seen[quiet]
             seen = self._seen[caller]
             while seen and now - seen[0] >= 60:
                 seen.popleft()
             if len(seen) >= self.per_minute:
-                retry = int(60 - (now - seen[0])) + 1
+                retry = max(1, math.ceil(60 - (now - seen[0])))
                 raise HTTPException(429, f"more than {self.per_minute} requests a minute; try again in {retry} s",
                                     headers={"Retry-After": str(retry)})
             seen.append(now)

@@ -447,3 +447,24 @@ def test_only_the_latest_finished_jobs_are_kept(library_client, monkeypatch):
     library_client.post("/documents", headers=EDITOR, files={"file": ("bad4.pdf", b"%PDF-1.4 broken")})
     kept = [job["id"] for job in jobs if library_client.get(f"/jobs/{job['id']}", headers=READER).status_code == 200]
     assert kept == [jobs[2]["id"], jobs[3]["id"]] and len(library.jobs) <= 3
+
+
+def test_rate_limit_slides_and_forgets_quiet_callers():
+    from fastapi import HTTPException
+
+    from api.access import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    limiter.check("a")
+    limiter.check("a")
+    with pytest.raises(HTTPException) as refused:
+        limiter.check("a")
+    assert refused.value.status_code == 429 and refused.value.headers["Retry-After"] == "60"
+    now[0] = 60.0
+    limiter.check("a")  # the first two have slid out of the minute
+    for n in range(1001):
+        limiter.check(f"caller-{n}")
+    now[0] = 200.0
+    limiter.check("late")
+    assert set(limiter._seen) == {"late"}
