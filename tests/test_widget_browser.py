@@ -306,7 +306,8 @@ def firefox():
     executable = shutil.which("firefox-esr") or shutil.which("firefox")
     if executable is None:
         pytest.fail("Debian's firefox-esr is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)")
-    client = Marionette(bin=executable, headless=True, port=0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    client = Marionette(bin=executable, headless=True, port=0, gecko_log=str(ARTIFACTS / "gecko.log"))
     client.start_session()
     try:
         yield client
