@@ -94,8 +94,7 @@ async def upload_document(request: Request, caller: str = Depends(require("edito
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile):
         raise HTTPException(422, "file: a multipart field `file` holding the PDF is needed")
-    limit = request.app.state.settings.api.max_upload_mb * 1024 * 1024
-    data = await upload.read(int(limit) + 1)
+    data = await upload.read(request.app.state.settings.api.max_upload_bytes + 1)  # one byte over is enough to refuse
     try:
         job = await run_in_threadpool(request.app.state.library.add, upload.filename or "upload.pdf", data)
     except UploadRefused as exc:
@@ -113,27 +112,30 @@ def job(job_id: str, request: Request) -> Job:
     return found
 
 
-@router.delete("/documents/{doc_id}", status_code=202, response_model=Job)
-def delete_document(doc_id: str, request: Request, caller: str = Depends(require("editor"))) -> Job:
-    """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
+def _indexed_document(doc_id: str, request: Request) -> DocumentRecord:
     doc = _service(request).snapshot().documents().get(doc_id)
     if doc is None:
         raise HTTPException(404, f"no indexed document {doc_id}")
+    return doc
+
+
+def _indexed_file(doc_id: str, request: Request) -> DocumentRecord:
+    doc = _indexed_document(doc_id, request)
+    if not Path(doc.path).is_file():  # removed from disk, and the index without it not yet published
+        raise HTTPException(404, f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
+    return doc
+
+
+@router.delete("/documents/{doc_id}", status_code=202, response_model=Job)
+def delete_document(doc_id: str, request: Request, caller: str = Depends(require("editor"))) -> Job:
+    """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
+    doc = _indexed_document(doc_id, request)
     library = request.app.state.library
     if not library.is_upload(Path(doc.path)):
         raise HTTPException(409, f"{doc.file} comes from the configured papers folder: remove it there and run `qa index`")
     job = library.remove(Path(doc.path), doc_id)
     log.info("%s deleted %s (%s): job %s", caller, doc.file, doc_id, job.id)
     return job
-
-
-def _indexed_file(doc_id: str, request: Request) -> DocumentRecord:
-    doc = _service(request).snapshot().documents().get(doc_id)
-    if doc is None:
-        raise HTTPException(404, f"no indexed document {doc_id}")
-    if not Path(doc.path).is_file():  # removed from disk, and the index without it not yet published
-        raise HTTPException(404, f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
-    return doc
 
 
 @router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader)
@@ -219,7 +221,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     if not settings.api.keys:
         log.warning("no API keys are configured (api.keys): the service answers anyone who can reach it, "
                     "and refuses uploads and deletes")
-    upload_limit = int(settings.api.max_upload_mb * 2**20) + 2**20  # the PDF plus room for the multipart framing
+    upload_limit = settings.api.max_upload_bytes + 2**20  # the PDF plus room for the multipart framing
     app.add_middleware(BodyLimit, limit_for=lambda method, path: upload_limit if (method, path) == ("POST", "/documents")
                        else SMALL_BODY)
     if settings.api.cors_origins:  # added last, so outermost: refusals carry CORS headers too

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -101,34 +101,34 @@ class Indexer:
         self.progress = progress or SilentProgress()
 
     def run(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
+        return self._exclusively(lambda: self._run(paths if paths else list(self.settings.index.paths), rebuild))
+
+    def forget(self, paths: list[Path]) -> IndexReport:
+        """Publish the index without the documents read from these files; their files are not touched."""
+        return self._exclusively(lambda: self._forget({str(Path(p).resolve()) for p in paths}))
+
+    def _exclusively(self, work: Callable[[], IndexReport]) -> IndexReport:
+        """Run `work` holding the data directory's lock (or refuse at once if another run holds it); timed."""
         started = time.perf_counter()
         self.store.root.mkdir(parents=True, exist_ok=True)
         try:
             with FileLock(str(self.store.lock_path), timeout=0):
-                report = self._run(paths if paths else list(self.settings.index.paths), rebuild)
+                report = work()
         except Timeout:
             raise IndexBusyError(f"{self.store.root}: another `qa index` is running on this data directory") from None
         report.seconds = time.perf_counter() - started
         return report
 
-    def forget(self, paths: list[Path]) -> IndexReport:
-        """Publish the index without the documents read from these files; their files are not touched."""
-        started = time.perf_counter()
-        names = {str(Path(p).resolve()) for p in paths}
+    def _forget(self, names: set[str]) -> IndexReport:
         report = IndexReport()
-        try:
-            with FileLock(str(self.store.lock_path), timeout=0):
-                manifest = self.store.manifest()
-                kept = [doc for doc in manifest.documents if doc.path not in names]
-                report.removed = [doc for doc in manifest.documents if doc.path in names]
-                if report.removed:
-                    self.progress.stage("publishing the index")
-                    report.generation = self.store.publish(kept, manifest.embedding_model or self.embedder.name)
-                else:
-                    report.generation = self.store.current_generation()
-        except Timeout:
-            raise IndexBusyError(f"{self.store.root}: another `qa index` is running on this data directory") from None
-        report.seconds = time.perf_counter() - started
+        manifest = self.store.manifest()
+        kept = [doc for doc in manifest.documents if doc.path not in names]
+        report.removed = [doc for doc in manifest.documents if doc.path in names]
+        if report.removed:
+            self.progress.stage("publishing the index")
+            report.generation = self.store.publish(kept, manifest.embedding_model or self.embedder.name)
+        else:
+            report.generation = self.store.current_generation()
         return report
 
     def _run(self, paths: list[Path], rebuild: bool) -> IndexReport:

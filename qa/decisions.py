@@ -53,10 +53,8 @@ def find_decisions(retriever: Retriever, retrieval: Retrieval, documents: dict[s
 def decisions_between(retriever: Retriever, question: Question, documents: dict[str, DocumentRecord],
                       url_base: str) -> list[FoundDecision]:
     """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
-    since, until = question.since or dt.date.min, question.until or dt.date.max
-    passages = [p for p in retriever.snapshot.passages.values()
-                if p.decision and not p.boilerplate and p.meeting_date and since <= p.meeting_date <= until
-                and (not question.months or p.meeting_date.month in question.months)]
+    days = retriever.meetings_named(question)
+    passages = [p for p in retriever.snapshot.passages.values() if p.decision and not p.boilerplate and p.meeting_date in days]
     return oldest_first([_found(retriever, p, question, documents, url_base, 0.0) for p in passages])
 
 

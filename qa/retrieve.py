@@ -63,8 +63,7 @@ class Retriever:
         self.embedder = embedder
         self.snapshot = snapshot
         self.terms = terms or Terms()
-        self._passage_terms: dict[str, frozenset[str]] = {}
-        self._passage_pairs: dict[str, frozenset[tuple[str, str]]] = {}
+        self._stems: dict[str, tuple[frozenset[str], frozenset[tuple[str, str]]]] = {}
         self.meeting_dates = sorted({d for p in snapshot.passages.values() for d in (p.meeting_date, p.pack_date) if d})
         self.periods = {doc.id: span for doc in snapshot.manifest.documents if (span := period_span(doc.period))}
         self.committees = {p.committee.lower(): p.committee for p in snapshot.passages.values() if p.committee}
@@ -89,16 +88,18 @@ class Retriever:
         return sum(w * self.terms.covers(t, terms) for t, w in zip(topic, weights)) / sum(weights) if topic else 0.0
 
     def passage_terms(self, passage: Passage) -> frozenset[str]:
-        if passage.id not in self._passage_terms:
-            self._passage_terms[passage.id] = frozenset(self.terms.of(embedding_text(passage)))
-        return self._passage_terms[passage.id]
+        return self._passage_stems(passage)[0]
 
     def passage_pairs(self, passage: Passage) -> frozenset[tuple[str, str]]:
         """Adjacent stems of the passage (stop words skipped), for matching the question's phrases."""
-        if passage.id not in self._passage_pairs:
+        return self._passage_stems(passage)[1]
+
+    def _passage_stems(self, passage: Passage) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """The passage's stems and its adjacent pairs of them, from one pass over its text."""
+        if passage.id not in self._stems:
             stems = self.terms.of(embedding_text(passage))
-            self._passage_pairs[passage.id] = frozenset(zip(stems, stems[1:]))
-        return self._passage_pairs[passage.id]
+            self._stems[passage.id] = (frozenset(stems), frozenset(zip(stems, stems[1:])))
+        return self._stems[passage.id]
 
     def topic_pairs(self, question: Question, topic: list[str]) -> list[tuple[str, str]]:
         """The question's adjacent topic stems: its phrases, such as ("famili", "hub")."""
@@ -170,6 +171,11 @@ class Retriever:
             allowed.add(pid)
         return allowed
 
+    def meetings_named(self, question: Question) -> set[dt.date]:
+        """The indexed meeting dates that a question's dates and months pick out."""
+        since, until = question.since or dt.date.min, question.until or dt.date.max
+        return {d for d in self.meeting_dates if since <= d <= until and (not question.months or d.month in question.months)}
+
     def _question_dates(self, question: Question) -> tuple[set[dt.date] | None, set[str]]:
         """The meeting dates, and the documents whose period, a question's own date words pick out.
 
@@ -179,8 +185,7 @@ class Retriever:
         if not question.dated:
             return None, set()
         since, until = question.since or dt.date.min, question.until or dt.date.max
-        days = {d for d in self.meeting_dates
-                if since <= d <= until and (not question.months or d.month in question.months)}
+        days = self.meetings_named(question)
         docs = {doc_id for doc_id, (start, end) in self.periods.items() if start <= until and since <= end}
         if question.months and not (question.since or question.until):
             docs = set()  # "the December meeting" is about meetings, not reporting periods

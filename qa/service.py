@@ -92,15 +92,16 @@ class QAService:
         depth = max(depth, top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0)
         searched = retriever.search(parsed, filters, depth)
         retrieval = Retrieval(parsed, searched.candidates[:top_k])
+        abstains = self.extractive.abstains(retrieval)
         decisions: list[FoundDecision] = []
         if parsed.decision and not retriever.topic(parsed) and parsed.dated:
             # "What did we decide in December 2017?": every decision of the meetings named.
             decisions = decisions_between(retriever, parsed, documents, self.settings.answer.url_base)
-        elif parsed.decision and not self.extractive.abstains(retrieval):
+        elif parsed.decision and not abstains:
             decisions = find_decisions(retriever, searched, documents, self.settings.answer.url_base)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
-        if decisions or not self.extractive.abstains(retrieval):
+        if decisions or not abstains:
             text, citations = self.extractive.answer(retrieval, documents, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
         if answer.abstained:

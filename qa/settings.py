@@ -124,6 +124,10 @@ class APISettings(_Section):
     max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
     answer_slots: int = Field(2, ge=1, description="questions answered at once; more wait their turn (CPU-bound work)")
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
 
 class Settings(BaseSettings):
     """Everything configurable, in sections mirroring config.toml."""

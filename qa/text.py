@@ -22,14 +22,11 @@ _DECISION_WORDS = {"decide", "decided", "decision", "decisions", "agree", "agree
 
 
 # Members' words for what the papers call something else; each also matches the words after it.
+# Keys and words are stemmed, so "jobs" and "posts" are covered by "job" and "post".
 SYNONYMS = {
-    "job": ["post", "role", "staff"], "jobs": ["posts", "roles", "staff"],
-    "cut": ["saving", "reduction"], "cuts": ["savings", "reductions"],
-    "kid": ["child"], "kids": ["children"],
-    "money": ["budget", "funding", "grant"], "funding": ["budget", "grant"],
-    "spend": ["expenditure", "cost"], "spending": ["expenditure", "cost"],
-    "nursery": ["childcare"], "nurseries": ["childcare"],
-    "club": ["centre", "hub"], "complaint": ["representation"], "complaints": ["representations"],
+    "job": ["post", "role", "staff"], "cut": ["saving", "reduction"], "kid": ["child", "children"],
+    "money": ["budget", "funding", "grant"], "funding": ["budget", "grant"], "spend": ["expenditure", "cost"],
+    "nursery": ["childcare"], "club": ["centre", "hub"], "complaint": ["representation"],
     "truancy": ["attendance", "absence"], "disabled": ["disabilities", "SEND"],
     "staff": ["workforce"], "workers": ["workforce"],
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -100,26 +99,28 @@ class PaperLibrary:
 
     def add(self, name: str, data: bytes) -> Job:
         """Store an uploaded PDF and queue its indexing."""
-        if len(data) > self.settings.api.max_upload_mb * 1024 * 1024:
+        if len(data) > self.settings.api.max_upload_bytes:
             raise UploadRefused(413, f"{name}: larger than {self.settings.api.max_upload_mb:g} MB")
         if not data.startswith(b"%PDF"):
             raise UploadRefused(415, f"{name}: not a PDF")
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._free_path(safe_name(name))
         path.write_bytes(data)
-        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress))
+        return self._queue_index(path)
 
     def resume(self) -> list[Job]:
         """Queue the uploads stored but not in the published index (the service stopped mid-job)."""
         indexed = IndexStore(self.settings).manifest().by_path()
         waiting = sorted(p for p in self.folder.glob("*.pdf") if str(p) not in indexed) if self.folder.is_dir() else []
-        return [self._submit(Job(id=uuid.uuid4().hex, action="add", file=p.name), lambda progress, p=p: self._index(p, progress))
-                for p in waiting]
+        return [self._queue_index(path) for path in waiting]
 
     def remove(self, path: Path, document_id: str) -> Job:
         """Queue the removal of an uploaded document: its file goes, then the index without it is published."""
         job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=document_id)
         return self._submit(job, lambda progress: self._drop(path, progress))
+
+    def _queue_index(self, path: Path) -> Job:
+        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress))
 
     def is_upload(self, path: Path) -> bool:
         return Path(path).resolve().parent == self.folder
@@ -186,6 +187,3 @@ class PaperLibrary:
         report = Indexer(self.settings, embedder=self.embedder, progress=progress).forget([path])
         path.unlink(missing_ok=True)
         return report
-
-    def close(self) -> None:
-        self._worker.shutdown(wait=True)

@@ -25,6 +25,28 @@ def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
     return settings
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_job(client, job: dict, headers: dict | None = None) -> dict:
+    """Poll /jobs/{id} (through a TestClient or an httpx.Client) until the job is done or failed."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current = client.get(f"/jobs/{job['id']}", headers=headers or {}).json()
+        if current["status"] in ("done", "failed"):
+            return current
+        time.sleep(0.2)
+    pytest.fail(f"job {job['id']} did not finish")
+
+
 def indexed_settings(data_dir: Path, papers: list[Path], embedder: Embedder) -> Settings:
     """Settings on a fresh data dir with these papers indexed into it (every file must index)."""
     settings = make_settings(data_dir, papers)

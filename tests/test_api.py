@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from conftest import indexed_settings, make_settings
+from conftest import free_port, indexed_settings, make_settings, wait_for_job
 from pdfs import sample_pack
 from qa.service import QAService
 
@@ -78,7 +78,6 @@ def test_not_ready_before_anything_is_indexed(tmp_path, embedder):
 def test_qa_serve_runs_a_real_server(tmp_path):
     """`qa serve` starts uvicorn on the given port and answers over HTTP."""
     import os
-    import socket
     import subprocess
     import sys
     import time
@@ -91,9 +90,7 @@ def test_qa_serve_runs_a_real_server(tmp_path):
     config.write_text('[index]\npaths = ["papers"]\ndata_dir = "data"\n')
     env = {**os.environ, "QA_CONFIG": str(config)}
     subprocess.run([sys.executable, "-m", "qa.cli", "index"], env=env, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -263,18 +260,6 @@ def test_ask_stream_sends_answer_then_citations_then_done(client):
     assert client.post("/ask/stream", json={"question": "why " * 400}).status_code == 422
 
 
-def _wait_for(client: TestClient, job: dict, headers: dict | None = None) -> dict:
-    import time
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        current = client.get(f"/jobs/{job['id']}", headers=headers or {}).json()
-        if current["status"] in ("done", "failed"):
-            return current
-        time.sleep(0.2)
-    pytest.fail(f"job {job['id']} did not finish")
-
-
 @pytest.fixture
 def library_client(tmp_path, embedder) -> TestClient:
     """A service of its own whose index starts with the fixture pack, for uploads and deletes."""
@@ -299,7 +284,7 @@ def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(lib
     job = library_client.post("/documents", headers=EDITOR,
                               files={"file": ("../../../etc/skate park.pdf", pdf.read_bytes(), "application/pdf")})
     assert job.status_code == 202 and job.json()["status"] in ("queued", "running", "done")
-    done = _wait_for(library_client, job.json(), READER)
+    done = wait_for_job(library_client, job.json(), READER)
     assert done["status"] == "done" and done["passages"] > 0
     files = [d for d in library_client.get("/documents", headers=READER).json()["documents"]]
     uploaded = next(d for d in files if d["id"] == done["document_id"])
@@ -311,7 +296,7 @@ def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(lib
 
     assert library_client.delete(f"/documents/{done['document_id']}", headers=READER).status_code == 403
     removal = library_client.delete(f"/documents/{done['document_id']}", headers=EDITOR)
-    assert removal.status_code == 202 and _wait_for(library_client, removal.json(), READER)["status"] == "done"
+    assert removal.status_code == 202 and wait_for_job(library_client, removal.json(), READER)["status"] == "done"
     assert done["document_id"] not in [d["id"] for d in library_client.get("/documents", headers=READER).json()["documents"]]
     assert [d["file"] for d in library_client.get("/documents", headers=READER).json()["documents"]] == ["pack.pdf"]
 
@@ -325,7 +310,7 @@ def test_uploads_refused_clearly(library_client):
                                   files={"file": ("big.pdf", b"%PDF" + b"0" * 600_000, "application/pdf")})
     assert too_big.status_code == 413
     broken = library_client.post("/documents", headers=EDITOR, files={"file": ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")})
-    failed = _wait_for(library_client, broken.json(), READER)
+    failed = wait_for_job(library_client, broken.json(), READER)
     assert failed["status"] == "failed" and "broken.pdf" in failed["error"]
     assert library_client.get("/jobs/nope", headers=READER).status_code == 404
 
@@ -380,7 +365,7 @@ def test_an_upload_left_unindexed_by_a_stop_is_indexed_at_start(tmp_path, embedd
              [PageSpec(["Ferry Timetable Report", *wrap("The Tilbury ferry timetable changes in April 2027. " + FILLER)])])
     client = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
     (job,) = client.app.state.library.jobs.values()
-    assert job.file == "ferry.pdf" and _wait_for(client, job.model_dump())["status"] == "done"
+    assert job.file == "ferry.pdf" and wait_for_job(client, job.model_dump())["status"] == "done"
     assert sorted(d["file"] for d in client.get("/documents").json()["documents"]) == ["ferry.pdf", "pack.pdf"]
     restarted = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
     assert restarted.app.state.library.jobs == {}  # indexed now: nothing to resume
@@ -393,13 +378,13 @@ def test_jobs_queued_behind_a_delete_each_report_their_own_document(library_clie
         pages = [PageSpec([f"{topic} Report", *wrap(f"The {topic} scheme is reviewed in 2027. " + FILLER)], footer="Page 1")]
         return make_pdf(tmp_path / name, pages, title=f"{topic} Report").read_bytes()
 
-    first = _wait_for(library_client, library_client.post("/documents", headers=EDITOR,
+    first = wait_for_job(library_client, library_client.post("/documents", headers=EDITOR,
                                                           files={"file": ("a.pdf", paper("a.pdf", "Cycle Lane"))}).json(), READER)
     removal = library_client.delete(f"/documents/{first['document_id']}", headers=EDITOR).json()
     long_name = "é" * 200 + ".pdf"  # 400 bytes of UTF-8: more than a file system allows a name
     second = library_client.post("/documents", headers=EDITOR, files={"file": (long_name, paper("b.pdf", "Bus Shelter"))}).json()
-    assert _wait_for(library_client, removal, READER)["status"] == "done"
-    second = _wait_for(library_client, second, READER)
+    assert wait_for_job(library_client, removal, READER)["status"] == "done"
+    second = wait_for_job(library_client, second, READER)
     assert second["status"] == "done" and second["document_id"] and second["passages"] > 0
     listed = {d["id"]: d for d in library_client.get("/documents", headers=READER).json()["documents"]}
     assert first["document_id"] not in listed and len(listed[second["document_id"]]["file"].encode()) <= 255
@@ -441,7 +426,7 @@ def test_only_the_latest_finished_jobs_are_kept(library_client, monkeypatch):
 
     monkeypatch.setattr(qa.uploads, "KEPT_FINISHED_JOBS", 2)
     library = library_client.app.state.library
-    jobs = [_wait_for(library_client, library_client.post("/documents", headers=EDITOR,
+    jobs = [wait_for_job(library_client, library_client.post("/documents", headers=EDITOR,
                                                           files={"file": (f"bad{n}.pdf", b"%PDF-1.4 broken")}).json(), READER)
             for n in range(4)]
     library_client.post("/documents", headers=EDITOR, files={"file": ("bad4.pdf", b"%PDF-1.4 broken")})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ import uvicorn
 from playwright import sync_api as playwright_api
 
 from api.app import create_app
-from conftest import indexed_settings
+from conftest import free_port, indexed_settings, wait_for_job
 from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
 from qa.service import QAService
 from qa.settings import Settings
@@ -27,17 +26,11 @@ SCRIPT_TEXT = ('Residents reported that the booking form showed <script>window._
                '<img src=x onerror="window.__pwned = 2"> instead of the Parish Hall prices for 2027.')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """One app served by a real uvicorn on a loopback port, in a background thread."""
 
     def __init__(self, app):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -292,8 +285,8 @@ def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp
         published = Counter(p.doc_id for p in qa.snapshot().passages.values())
         assert published[status["document_id"]] == status["passages"] > 0
         removal = httpx.delete(f"{server.url}/documents/{status['document_id']}", headers=auth).json()
-        while httpx.get(f"{server.url}/jobs/{removal['id']}", headers=auth).json()["status"] in ("queued", "running"):
-            time.sleep(0.2)
+        with httpx.Client(base_url=server.url) as http:
+            wait_for_job(http, removal, auth)
 
 
 # Firefox: Debian's firefox-esr, driven through its own Marionette protocol (Playwright needs a patched Firefox
