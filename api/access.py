@@ -10,8 +10,10 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core.errors import NotAuthenticated, NotPermitted, RateLimited
 
 log = logging.getLogger(__name__)
 ROLES = {"reader": 1, "editor": 2}  # an editor may do everything a reader may
@@ -46,8 +48,7 @@ class RateLimiter:
                 seen.popleft()
             if len(seen) >= self.per_minute:
                 retry = max(1, math.ceil(60 - (now - seen[0])))
-                raise HTTPException(429, f"more than {self.per_minute} requests a minute; try again in {retry} s",
-                                    headers={"Retry-After": str(retry)})
+                raise RateLimited(f"more than {self.per_minute} requests a minute; try again in {retry} s", retry)
             seen.append(now)
 
 
@@ -60,14 +61,13 @@ def require(role: str) -> Callable[[Request], str]:
         if keys:
             key = credentials.credentials if credentials else ""
             if key not in keys:
-                raise HTTPException(401, "a valid API key is needed: Authorization: Bearer KEY",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                raise NotAuthenticated("a valid API key is needed: Authorization: Bearer KEY")
             if ROLES[keys[key]] < ROLES[role]:
-                raise HTTPException(403, f"this key's role ({keys[key]}) may not do this; it needs {role}")
+                raise NotPermitted(f"this key's role ({keys[key]}) may not do this; it needs {role}")
             caller = key_label(key)
         elif role == "editor":
             # With no keys the service answers anyone; changing what it holds still needs someone named.
-            raise HTTPException(403, "no API keys are configured (api.keys): uploads and deletes need an editor key")
+            raise NotPermitted("no API keys are configured (api.keys): uploads and deletes need an editor key")
         request.app.state.rate_limiter.check(caller)
         log.debug("%s %s by %s", request.method, request.url.path, caller)
         return caller

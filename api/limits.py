@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from fastapi import HTTPException
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SMALL_BODY = 64 * 1024  # a question with its filters fits many times over
 
@@ -13,11 +14,11 @@ SMALL_BODY = 64 * 1024  # a question with its filters fits many times over
 class BodyLimit:
     """ASGI middleware: 413 for a body over the route's limit, by Content-Length at once or by counting chunks."""
 
-    def __init__(self, app, limit_for: Callable[[str, str], int]):
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str, str], int]):
         self.app = app
         self.limit_for = limit_for
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = self.limit_for(scope["method"], scope["path"])
@@ -26,12 +27,14 @@ class BodyLimit:
             return await _refuse(send, limit)
         received = 0
 
-        async def counted():
+        async def counted() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:  # a chunked body with no Content-Length
+                    # Raised inside the body read, where FastAPI turns any other exception into a 400: at this
+                    # transport layer the status is set here, as `_refuse` does for a Content-Length too large.
                     raise HTTPException(413, _reason(limit))
             return message
 
@@ -39,12 +42,24 @@ class BodyLimit:
 
 
 def _reason(limit: int) -> str:
-    return f"request body larger than {limit / 2**20:.3g} MB" if limit >= 2**20 else f"request body larger than {limit // 1024} KB"
+    return (
+        f"request body larger than {limit / 2**20:.3g} MB"
+        if limit >= 2**20
+        else f"request body larger than {limit // 1024} KB"
+    )
 
 
-async def _refuse(send, limit: int) -> None:
+async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps({"detail": _reason(limit)}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

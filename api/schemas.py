@@ -1,11 +1,10 @@
-"""Request bodies of the HTTP API; responses are the typed records of qa.models."""
+"""Request bodies and small responses of the HTTP API; answers, citations and jobs are core.records."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.models import SearchFilters
-from qa.uploads import PaperStatus
+from core.records import PaperStatus, SearchFilters
 
 
 class AskRequest(BaseModel):
@@ -13,22 +12,38 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1)
-    filters: SearchFilters = Field(default_factory=SearchFilters)
-    top_k: int | None = Field(None, ge=1, le=50)
+    question: str = Field(
+        min_length=1, description="The question, in the member's own words (at most api.max_question_chars)"
+    )
+    filters: SearchFilters = Field(
+        default_factory=SearchFilters, description="Hard limits on what the answer may come from"
+    )
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from (default retrieval.top_k)")
 
 
 class DocumentList(BaseModel):
-    documents: list[PaperStatus]
+    """GET /documents."""
+
+    documents: list[PaperStatus] = Field(description="Indexed papers, then uploads still being indexed")
 
 
 class Health(BaseModel):
-    status: str
+    """GET /health."""
+
+    status: str = Field(description="'ok' while the process answers")
 
 
 class Readiness(BaseModel):
-    ready: bool
-    generation: str | None = None
-    documents: int = 0
-    passages: int = 0
-    reason: str | None = None
+    """GET /ready: whether an index generation is loaded and its store answers."""
+
+    ready: bool = Field(description="True when questions can be answered")
+    generation: str | None = Field(None, description="The published index generation answers come from")
+    documents: int = Field(0, description="Documents in it")
+    passages: int = Field(0, description="Passages (vectors) in its store")
+    reason: str | None = Field(None, description="Why it is not ready")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer: a message for the person using the service."""
+
+    detail: str = Field(description="What went wrong and, where it can be, what to do")

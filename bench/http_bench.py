@@ -71,7 +71,7 @@ class MemorySampler:
 
 def start(command: list[str], port: int, env: dict, timeout_s: float = 600) -> subprocess.Popen:
     # The server's log goes to a file: a pipe nobody reads would fill and stall it under load.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - it lives as long as the server, closed when the file object goes
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -122,12 +122,21 @@ def load(url: str, questions: list[str], clients: int, seconds: float) -> dict:
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else float("nan")
 
-    return {"clients": clients, "seconds": round(wall, 1), "requests": len(latencies) + len(errors),
-            "requests_per_s": len(latencies) / wall, "p50_ms": pct(50), "p95_ms": pct(95),
-            "errors": len(errors), "error_kinds": sorted(set(errors))}
+    return {
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "requests": len(latencies) + len(errors),
+        "requests_per_s": len(latencies) / wall,
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+    }
 
 
-def bench(name: str, command: list[str], env: dict, port: int, questions: list[str], clients: list[int], seconds: float) -> dict:
+def bench(
+    name: str, command: list[str], env: dict, port: int, questions: list[str], clients: list[int], seconds: float
+) -> dict:
     server = start(command, port, env)
     sampler = MemorySampler(server.pid)
     try:
@@ -139,10 +148,17 @@ def bench(name: str, command: list[str], env: dict, port: int, questions: list[s
             run = load(f"http://127.0.0.1:{port}", questions, n, seconds)
             run["server_peak_mib"] = sampler.peak / 2**20
             runs.append(run)
-            print(f"{name}: {n} clients: {run['requests_per_s']:.1f} req/s, p50 {run['p50_ms']:.0f} ms, "
-                  f"p95 {run['p95_ms']:.0f} ms, errors {run['errors']}, peak {run['server_peak_mib']:.0f} MiB", flush=True)
-        return {"ready_rss_mib": started_mib, "startup_peak_mib": startup_peak / 2**20,
-                "peak_under_load_mib": max(r["server_peak_mib"] for r in runs), "runs": runs}
+            print(
+                f"{name}: {n} clients: {run['requests_per_s']:.1f} req/s, p50 {run['p50_ms']:.0f} ms, "
+                f"p95 {run['p95_ms']:.0f} ms, errors {run['errors']}, peak {run['server_peak_mib']:.0f} MiB",
+                flush=True,
+            )
+        return {
+            "ready_rss_mib": started_mib,
+            "startup_peak_mib": startup_peak / 2**20,
+            "peak_under_load_mib": max(r["server_peak_mib"] for r in runs),
+            "runs": runs,
+        }
     finally:
         sampler.stop()
         server.terminate()
@@ -151,20 +167,35 @@ def bench(name: str, command: list[str], env: dict, port: int, questions: list[s
 
 def markdown(summary: dict) -> str:
     ours, naive = summary["ours"], summary["naive"]
-    lines = [f"# POST /ask over HTTP, {summary['seconds']:g} s per client count", "",
-             "Command: `python bench/http_bench.py`", "",
-             f"Machine: {os.cpu_count()} cores; the clients run on the same machine as the server.", "",
-             "| clients | ours req/s | ours p50 | ours p95 | ours errors | naive req/s | naive p50 | naive p95 | naive errors |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for o, n in zip(ours["runs"], naive["runs"]):
-        lines.append(f"| {o['clients']} | {o['requests_per_s']:.1f} | {o['p50_ms']:.0f} ms | {o['p95_ms']:.0f} ms | {o['errors']} "
-                     f"| {n['requests_per_s']:.1f} | {n['p50_ms']:.0f} ms | {n['p95_ms']:.0f} ms | {n['errors']} |")
-    lines += ["", "| server memory (RSS, MiB) | ours | naive |", "|---|---|---|",
-              f"| ready, warmed up | {ours['ready_rss_mib']:.0f} | {naive['ready_rss_mib']:.0f} |",
-              f"| peak under load | {ours['peak_under_load_mib']:.0f} | {naive['peak_under_load_mib']:.0f} |", "",
-              "The naive server answers with its retriever's top 2 chunks (no quotes, no pages checked, no abstention);",
-              "ours returns the full contract response.", "",
-              *[f"- {k}: {'met' if ok else 'MISSED'}" for k, ok in summary["targets"].items()]]
+    lines = [
+        f"# POST /ask over HTTP, {summary['seconds']:g} s per client count",
+        "",
+        "Command: `python bench/http_bench.py`",
+        "",
+        f"Machine: {os.cpu_count()} cores; the clients run on the same machine as the server.",
+        "",
+        "| clients | ours req/s | ours p50 | ours p95 | ours errors "
+        "| naive req/s | naive p50 | naive p95 | naive errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o, n in zip(ours["runs"], naive["runs"], strict=True):
+        lines.append(
+            f"| {o['clients']} | {o['requests_per_s']:.1f} | {o['p50_ms']:.0f} ms | {o['p95_ms']:.0f} ms "
+            f"| {o['errors']} "
+            f"| {n['requests_per_s']:.1f} | {n['p50_ms']:.0f} ms | {n['p95_ms']:.0f} ms | {n['errors']} |"
+        )
+    lines += [
+        "",
+        "| server memory (RSS, MiB) | ours | naive |",
+        "|---|---|---|",
+        f"| ready, warmed up | {ours['ready_rss_mib']:.0f} | {naive['ready_rss_mib']:.0f} |",
+        f"| peak under load | {ours['peak_under_load_mib']:.0f} | {naive['peak_under_load_mib']:.0f} |",
+        "",
+        "The naive server answers with its retriever's top 2 chunks (no quotes, no pages checked, no abstention);",
+        "ours returns the full contract response.",
+        "",
+        *[f"- {k}: {'met' if ok else 'MISSED'}" for k, ok in summary["targets"].items()],
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -174,19 +205,33 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
 
+    from core.settings import load_settings
     from eval.gold import load_gold
-    from qa.settings import load_settings
 
     settings = load_settings(ROOT / "config.toml")
     questions = [g.question for g in load_gold(settings.eval.gold_file)]
     env = {**os.environ, "QA_API__REQUESTS_PER_MINUTE": "0", "QA_API__KEYS": "{}"}
     subprocess.run([sys.executable, "-m", "qa.cli", "index"], cwd=ROOT, env=env, check=True)  # incremental
     port = free_port()
-    ours = bench("ours", [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], env, port,
-                 questions, args.clients, args.seconds)
+    ours = bench(
+        "ours",
+        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        port,
+        questions,
+        args.clients,
+        args.seconds,
+    )
     port = free_port()
-    naive = bench("naive", [sys.executable, str(ROOT / "bench" / "naive_server.py"), "--port", str(port)], env, port,
-                  questions, args.clients, args.seconds)
+    naive = bench(
+        "naive",
+        [sys.executable, str(ROOT / "bench" / "naive_server.py"), "--port", str(port)],
+        env,
+        port,
+        questions,
+        args.clients,
+        args.seconds,
+    )
     summary = {"seconds": args.seconds, "questions": len(questions), "ours": ours, "naive": naive}
     summary["targets"] = {
         "no errors at any concurrency": all(r["errors"] == 0 for r in ours["runs"]),

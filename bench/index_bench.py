@@ -1,6 +1,6 @@
 """Index the sample corpus with this project and with the naive llama-index pipeline, side by side.
 
-    python bench/index_bench.py            # runs every pipeline in its own process, writes bench/results/index.{json,md}
+    python bench/index_bench.py    # every pipeline in its own process; writes bench/results/index.{json,md}
 
 Each pipeline runs in a fresh process so peak memory (max RSS) is its own.
 """
@@ -25,8 +25,8 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def corpus_dir() -> Path:
+    from core.settings import load_settings
     from eval.naive import corpus_dir as configured_corpus
-    from qa.settings import load_settings
 
     return configured_corpus(load_settings(ROOT / "config.toml"))
 
@@ -36,8 +36,8 @@ def peak_mib() -> float:
 
 
 def run_ours(data_dir: Path) -> dict:
+    from core.settings import Settings
     from indexer.pipeline import Indexer
-    from qa.settings import Settings
 
     settings = Settings()
     settings.index.data_dir = data_dir
@@ -51,7 +51,11 @@ def run_ours(data_dir: Path) -> dict:
 def coverage(token_counts: list[int], limit: int = 256) -> dict:
     """How much of the indexed text the embedder reads: MiniLM ignores word-pieces past 256."""
     seen = sum(min(n, limit - 2) for n in token_counts)  # [CLS] and [SEP] take two places
-    return {"tokens": sum(token_counts), "tokens_embedded": seen, "text_seen_by_embedder": seen / max(1, sum(token_counts))}
+    return {
+        "tokens": sum(token_counts),
+        "tokens_embedded": seen,
+        "text_seen_by_embedder": seen / max(1, sum(token_counts)),
+    }
 
 
 def coverage_of_ours(settings) -> dict:
@@ -64,12 +68,12 @@ def coverage_of_ours(settings) -> dict:
 
 def run_embed_only() -> dict:
     """Only the embedding of exactly the passages our indexer embeds (the floor for our indexing time)."""
+    from core.settings import Settings
     from indexer.embed import Embedder
     from indexer.passages import PassageBuilder
     from indexer.read import read_document
     from indexer.stores import embedding_text
     from indexer.structure import structure_document
-    from qa.settings import Settings
 
     settings = Settings()
     embedder = Embedder(settings.embedding)
@@ -92,7 +96,7 @@ def run_naive(data_dir: Path) -> dict:
     from eval.naive import build_naive_index
 
     started = time.perf_counter()
-    from qa.settings import load_settings
+    from core.settings import load_settings
 
     _, nodes, pages = build_naive_index(corpus_dir(), data_dir, load_settings(ROOT / "config.toml").embedding)
     seconds = time.perf_counter() - started
@@ -120,13 +124,19 @@ def main() -> None:
         return
     results = {}
     for name in ("naive", "ours", "embed-only"):
-        out = subprocess.run([sys.executable, __file__, "--child", name], capture_output=True, text=True, check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", name], capture_output=True, text=True, check=True, cwd=ROOT
+        )
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[name]
         r["pages_per_s"] = r["pages"] / r["seconds"]
         r["passages_per_s"] = r["passages"] / r["seconds"]
-        print(f"{name:10s} {r['seconds']:7.1f}s  {r['pages_per_s']:6.2f} pages/s  {r['passages_per_s']:6.2f} passages/s  "
-              f"{r['passages']:5d} passages  peak {r['peak_mib']:.0f} MiB  text seen {r.get('text_seen_by_embedder', 1):.0%}", flush=True)
+        print(
+            f"{name:10s} {r['seconds']:7.1f}s  {r['pages_per_s']:6.2f} pages/s  {r['passages_per_s']:6.2f} passages/s  "
+            f"{r['passages']:5d} passages  peak {r['peak_mib']:.0f} MiB  "
+            f"text seen {r.get('text_seen_by_embedder', 1):.0%}",
+            flush=True,
+        )
     ours, naive, embed = results["ours"], results["naive"], results["embed-only"]
     verdict = {
         "ours_vs_naive_time": ours["seconds"] / naive["seconds"],
@@ -139,13 +149,27 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "index.json").write_text(json.dumps({"results": results, **verdict}, indent=2))
-    lines = ["# Indexing the sample corpus (456 pages)", "", "Command: `python bench/index_bench.py`", "",
-             "| pipeline | seconds | pages/s | passages/s | passages | peak MiB | word-pieces embedded | text the embedder reads |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Indexing the sample corpus (456 pages)",
+        "",
+        "Command: `python bench/index_bench.py`",
+        "",
+        "| pipeline | seconds | pages/s | passages/s | passages | peak MiB | word-pieces embedded "
+        "| text the embedder reads |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
         seen = f"{r['tokens_embedded']} | {r['text_seen_by_embedder']:.0%}" if "tokens" in r else "- | -"
-        lines.append(f"| {name} | {r['seconds']:.1f} | {r['pages_per_s']:.2f} | {r['passages_per_s']:.2f} | {r['passages']} | {r['peak_mib']:.0f} | {seen} |")
-    lines += ["", f"ours / naive time: {verdict['ours_vs_naive_time']:.2f}x; ours / embedding alone: {verdict['ours_vs_embedding_alone']:.2f}x", ""]
+        lines.append(
+            f"| {name} | {r['seconds']:.1f} | {r['pages_per_s']:.2f} | {r['passages_per_s']:.2f} | {r['passages']} "
+            f"| {r['peak_mib']:.0f} | {seen} |"
+        )
+    lines += [
+        "",
+        f"ours / naive time: {verdict['ours_vs_naive_time']:.2f}x; "
+        f"ours / embedding alone: {verdict['ours_vs_embedding_alone']:.2f}x",
+        "",
+    ]
     lines += [f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in verdict["targets"].items()]
     (RESULTS / "index.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-4:]))

@@ -29,8 +29,8 @@ def create_naive_app(corpus: Path, data_dir: Path):
     """A FastAPI app answering POST /ask with the naive retriever's top 2 chunks and their pages."""
     from fastapi import FastAPI
 
+    from core.settings import Settings
     from eval.naive import build_naive_index
-    from qa.settings import Settings
 
     index, _, _ = build_naive_index(corpus, data_dir, Settings().embedding)
     retriever = index.as_retriever(similarity_top_k=2)
@@ -40,8 +40,11 @@ def create_naive_app(corpus: Path, data_dir: Path):
     @app.post("/ask")
     def ask(body: Question) -> dict:
         nodes = retriever.retrieve(body.question)
-        return {"question": body.question, "answer": "\n".join(n.node.get_content() for n in nodes),
-                "citations": [{"file": n.node.metadata["file"], "page": n.node.metadata["page"]} for n in nodes]}
+        return {
+            "question": body.question,
+            "answer": "\n".join(n.node.get_content() for n in nodes),
+            "citations": [{"file": n.node.metadata["file"], "page": n.node.metadata["page"]} for n in nodes],
+        }
 
     @app.get("/ready")
     def ready() -> dict:
@@ -53,8 +56,8 @@ def create_naive_app(corpus: Path, data_dir: Path):
 def main() -> None:
     import uvicorn
 
+    from core.settings import load_settings
     from eval.naive import corpus_dir
-    from qa.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)

@@ -11,6 +11,7 @@ held-out third is only measured with it, never used to choose it.
 from __future__ import annotations
 
 import argparse
+import itertools
 from dataclasses import dataclass
 
 from eval.gold import GoldQuestion, load_gold
@@ -35,7 +36,7 @@ def calibrate(evidence: list[tuple[GoldQuestion, float]]) -> Calibration:
         raise ValueError("calibration needs both answerable and unanswerable gold questions")
     scores = sorted({round(e, 6) for _, e in evidence})
     # Candidate thresholds: midway between neighbouring scores, and just outside both ends.
-    candidates = [scores[0] - 0.01, *[(a + b) / 2 for a, b in zip(scores, scores[1:])], scores[-1] + 0.01]
+    candidates = [scores[0] - 0.01, *[(a + b) / 2 for a, b in itertools.pairwise(scores)], scores[-1] + 0.01]
 
     measured = [measure(evidence, t) for t in candidates]
     best = max(m.balanced_accuracy for m in measured)
@@ -48,8 +49,11 @@ def measure(evidence: list[tuple[GoldQuestion, float]], threshold: float) -> Cal
     """How a threshold does: the share of answerable questions answered, of the others abstained on."""
     answerable = [e for q, e in evidence if q.answerable]
     unanswerable = [e for q, e in evidence if not q.answerable]
-    return Calibration(threshold, sum(e >= threshold for e in answerable) / max(1, len(answerable)),
-                       sum(e < threshold for e in unanswerable) / max(1, len(unanswerable)))
+    return Calibration(
+        threshold,
+        sum(e >= threshold for e in answerable) / max(1, len(answerable)),
+        sum(e < threshold for e in unanswerable) / max(1, len(unanswerable)),
+    )
 
 
 def main() -> None:
@@ -57,8 +61,8 @@ def main() -> None:
     parser.add_argument("--config", help="config file (default: $QA_CONFIG, else ./config.toml)")
     args = parser.parse_args()
 
+    from core.settings import load_settings
     from qa.service import QAService
-    from qa.settings import load_settings
 
     settings = load_settings(args.config)
     service = QAService(settings)
@@ -69,8 +73,10 @@ def main() -> None:
     result = calibrate(dev)
     held_out = measure([(q, e) for q, e in evidence if q.split == "held-out"], result.threshold)
     for name, c, n in (("dev (calibrated on)", result, len(dev)), ("held-out", held_out, len(evidence) - len(dev))):
-        print(f"{name}: {n} questions; answered when answerable {c.answered_when_answerable:.0%}, "
-              f"abstained when unanswerable {c.abstained_when_unanswerable:.0%}")
+        print(
+            f"{name}: {n} questions; answered when answerable {c.answered_when_answerable:.0%}, "
+            f"abstained when unanswerable {c.abstained_when_unanswerable:.0%}"
+        )
     print(f"[answer]\nabstain_below = {result.threshold}")
 
 

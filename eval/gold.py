@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.models import Answer
+from core.errors import GoldFileError
+from core.records import Answer
 
 GOLD_FILE = Path(__file__).resolve().parent / "questions.jsonl"
 Kind = Literal["decision", "figure", "person", "date", "cross", "general", "unanswerable"]
@@ -70,14 +71,18 @@ def _term(term: str) -> re.Pattern:
 
 
 def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
-    """Read a JSON-lines gold file, naming the line of any record that does not validate."""
+    """Read a JSON-lines gold file; GoldFileError naming the file, or the line of a record that does not validate."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GoldFileError(f"gold questions: cannot read {path} ({getattr(exc, 'strerror', None) or exc})") from None
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
                 questions.append(GoldQuestion.model_validate(json.loads(line)))
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from None
+                raise GoldFileError(f"gold questions: {path}:{number}: {exc}") from None
     return questions
 
 

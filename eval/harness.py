@@ -7,30 +7,50 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core.records import Answer
+from core.settings import Settings
 from eval.faithful import quote_on_page
 from eval.gold import GoldQuestion
 from eval.metrics import CitedPage, QuestionResult
-from qa.models import Answer
 from qa.retrieve import Retrieval
 from qa.service import QAService
-from qa.settings import Settings
 
 RANK_DEPTH = 10  # pages ranked for hit@k, MRR and nDCG
 
 
-def _result(question: GoldQuestion, answer_text: str, abstained: bool, cited: list[tuple[str, Path, int, str]],
-            ranked: list[tuple[str, int]], latency_ms: float) -> QuestionResult:
-    citations = [CitedPage(file=file, page=page, quote=quote, faithful=quote_on_page(quote, path, page),
-                           on_gold_page=question.expects(file, page)) for file, path, page, quote in cited]
-    seen: set[tuple[str, int]] = set()
-    unique = [p for p in ranked if not (p in seen or seen.add(p))]
+def _result(
+    question: GoldQuestion,
+    answer_text: str,
+    abstained: bool,
+    cited: list[tuple[str, Path, int, str]],
+    ranked: list[tuple[str, int]],
+    latency_ms: float,
+) -> QuestionResult:
+    citations = [
+        CitedPage(
+            file=file,
+            page=page,
+            quote=quote,
+            faithful=quote_on_page(quote, path, page),
+            on_gold_page=question.expects(file, page),
+        )
+        for file, path, page, quote in cited
+    ]
+    unique = list(dict.fromkeys(ranked))  # each page once, where it first ranks
     quotes = " ".join(c.quote for c in citations)
     return QuestionResult(
-        id=question.id, question=question.question, kind=question.kind, split=question.split,
-        answerable=question.answerable, abstained=abstained, answer=answer_text,
+        id=question.id,
+        question=question.question,
+        kind=question.kind,
+        split=question.split,
+        answerable=question.answerable,
+        abstained=abstained,
+        answer=answer_text,
         correct=question.answerable and not abstained and question.is_correct(f"{answer_text} {quotes}"),
-        citations=citations, ranked_pages=unique[:RANK_DEPTH],
-        gold_pages=[(e.file, p) for e in question.expected for p in e.pages], latency_ms=latency_ms,
+        citations=citations,
+        ranked_pages=unique[:RANK_DEPTH],
+        gold_pages=[(e.file, p) for e in question.expected for p in e.pages],
+        latency_ms=latency_ms,
     )
 
 
@@ -44,7 +64,9 @@ def ranked_pages(answer: Answer, retrieval: Retrieval) -> list[tuple[str, int]]:
     return pages
 
 
-def run_ours(service: QAService, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
+def run_ours(
+    service: QAService, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None
+) -> list[QuestionResult]:
     """Ask this project every gold question, as `qa ask` would, and score what comes back."""
     service.warm_up()
     paths = service.indexed_files()
@@ -54,13 +76,17 @@ def run_ours(service: QAService, gold: list[GoldQuestion], progress: Callable[[]
         answer, retrieval = service.answer_with_retrieval(question.question, depth=RANK_DEPTH)
         latency = (time.perf_counter() - started) * 1000
         cited = [(c.document.file, paths[c.document.file], c.page, c.quote) for c in answer.citations]
-        results.append(_result(question, answer.answer, answer.abstained, cited, ranked_pages(answer, retrieval), latency))
+        results.append(
+            _result(question, answer.answer, answer.abstained, cited, ranked_pages(answer, retrieval), latency)
+        )
         progress()
     return results
 
 
-def run_naive(settings: Settings, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None) -> list[QuestionResult]:
-    """One Document per page, default SentenceSplitter, VectorStoreIndex, same embedder: its top 2 chunks are its answer."""
+def run_naive(
+    settings: Settings, gold: list[GoldQuestion], progress: Callable[[], None] = lambda: None
+) -> list[QuestionResult]:
+    """One Document per page, default SentenceSplitter, VectorStoreIndex, same embedder: its top 2 chunks answer."""
     from eval.naive import build_naive_index, corpus_dir
 
     corpus = corpus_dir(settings)
@@ -74,8 +100,15 @@ def run_naive(settings: Settings, gold: list[GoldQuestion], progress: Callable[[
             nodes = answerer.retrieve(question.question)
             latency = (time.perf_counter() - started) * 1000
             ranked = [(n.node.metadata["file"], n.node.metadata["page"]) for n in ranker.retrieve(question.question)]
-            cited = [(n.node.metadata["file"], corpus / n.node.metadata["file"], n.node.metadata["page"], n.node.get_content())
-                     for n in nodes]
+            cited = [
+                (
+                    n.node.metadata["file"],
+                    corpus / n.node.metadata["file"],
+                    n.node.metadata["page"],
+                    n.node.get_content(),
+                )
+                for n in nodes
+            ]
             text = "\n".join(n.node.get_content() for n in nodes)
             results.append(_result(question, text, False, cited, ranked, latency))
             progress()

@@ -7,8 +7,11 @@ import statistics
 
 from pydantic import BaseModel, Field
 
-from qa.settings import EVAL_METRICS as METRICS
+from core.settings import EVAL_METRICS
 
+# Every metric, in report order. The names live in core.settings, which checks [eval.gate] and [eval.targets] keys
+# against them when the config loads.
+METRICS = EVAL_METRICS
 # Metrics where a smaller value is better; a gate threshold on them is a ceiling, not a floor.
 LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from qa.settings import EmbeddingSettings, Settings
+from core.settings import EmbeddingSettings, Settings
 
 
-def configure_llama_index(embedding: EmbeddingSettings):
+def configure_llama_index(embedding: EmbeddingSettings) -> Any:
     """Point llama-index at our embedding model and a mock LLM, so it never reaches for OpenAI."""
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core.llms.mock import MockLLM
@@ -26,7 +27,7 @@ def corpus_dir(settings: Settings) -> Path:
     return first if first.is_dir() else first.parent
 
 
-def build_naive_index(corpus: Path, data_dir: Path, embedding: EmbeddingSettings):
+def build_naive_index(corpus: Path, data_dir: Path, embedding: EmbeddingSettings) -> tuple[Any, list[Any], int]:
     """Index every PDF page as a Document with file and page metadata; returns (index, nodes, pages)."""
     import chromadb
     import pymupdf

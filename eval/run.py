@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import EvalError
+from core.settings import Settings
 from eval import report as reports
 from eval.gold import GoldQuestion, load_gold
 from eval.harness import run_naive, run_ours
-from qa.settings import Settings
+from indexer.embed import TextEmbedder
 
 
 @dataclass
@@ -23,26 +25,38 @@ class EvalOutcome:
     gate_failures: list[str] = field(default_factory=list)
 
 
-def run_eval(settings: Settings, compare_with: Path | None = None, with_naive: bool | None = None,
-             progress: Callable[[], None] | None = None, gold: list[GoldQuestion] | None = None) -> EvalOutcome:
-    """Index what the config names (incrementally), answer every gold question, and report."""
+def run_eval(
+    settings: Settings,
+    compare_with: Path | None = None,
+    with_naive: bool | None = None,
+    progress: Callable[[], None] | None = None,
+    gold: list[GoldQuestion] | None = None,
+    embedder: TextEmbedder | None = None,
+) -> EvalOutcome:
+    """Index what the config names (incrementally), answer every gold question, and report.
+
+    EvalError when a paper fails to index; GoldFileError for a bad gold file. `embedder` defaults to the real model.
+    """
     from indexer.pipeline import Indexer
     from qa.service import QAService
 
     gold = gold if gold is not None else load_gold(settings.eval.gold_file)
-    indexed = Indexer(settings).run()
+    indexed = Indexer(settings, embedder=embedder).run()
     if not indexed.ok:
         failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)
-        raise RuntimeError(f"indexing failed, so the evaluation would not be of the papers named: {failed}")
+        raise EvalError(f"indexing failed, so the evaluation would not be of the papers named: {failed}")
     tick = progress or (lambda: None)
-    ours = run_ours(QAService(settings), gold, tick)
+    ours = run_ours(QAService(settings, embedder=embedder), gold, tick)
     naive = None
     if settings.eval.naive if with_naive is None else with_naive:
         naive = run_naive(settings, gold, tick)
     compare_path = compare_with or settings.eval.compare_with
     # The configured baseline may not exist yet (the first run); an explicit --compare must.
-    compare = (json.loads(Path(compare_path).read_text(encoding="utf-8"))
-               if compare_path and (compare_with or Path(compare_path).exists()) else None)
+    compare = (
+        json.loads(Path(compare_path).read_text(encoding="utf-8"))
+        if compare_path and (compare_with or Path(compare_path).exists())
+        else None
+    )
     report = reports.build(ours, naive, settings.eval.gate, settings.eval.targets, settings.eval.gold_file, compare)
     json_path, md_path = reports.write(report, settings.eval.report_dir)
     return EvalOutcome(report, json_path, md_path, reports.gate_failures(report))

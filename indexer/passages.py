@@ -4,80 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
+from core.lexicon import AGREED, DEFERRED, RESOLUTION_WORDS
+from core.records import PageSpan, Passage
+from core.settings import PassageSettings
+from core.text import Span, line_spans, searchable_text, sentence_spans, strip_span, word_count
 from indexer.structure import Segment, StructuredDocument
-from qa.models import PageSpan, Passage
-from qa.settings import PassageSettings
 
 TokenCounter = Callable[[list[str]], list[int]]  # word-pieces of each text
-
-# A new line that starts a list item, a numbered paragraph or a heading also starts a sentence.
-_LINE_STARTS_UNIT = re.compile(r"^\s*(?:[-•▪ᓼ]\s|\d{1,2}(?:\.\d{1,2})*[.)]?\s|\(?[a-z]\)\s|[A-Z][A-Z ]{3,}$|RESOLVED|UNRESOLVED)")
-DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
-AGREED = re.compile(r"\b(?:agreed|approved)\b[^.]*\brecommendations?\b|\brecommendations?\b[^.]*\b(?:were|was) (?:agreed|approved)\b", re.I)
-_MARKUP = re.compile(r"\[([^\]]*)\]\(#?[^)]*\)|\^\{([^}]*)\}|\^\[(\d+)\]")
-_ABBREVIATIONS = {"cllr", "cllrs", "no", "nos", "e.g", "i.e", "etc", "mr", "mrs", "ms", "dr", "st", "approx", "para", "paras",
-                  "ref", "vs", "cf", "fig", "dept", "govt", "p", "pp", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-                  "sep", "sept", "oct", "nov", "dec", "incl", "est", "ltd", "co", "op"}
-
-
-@lru_cache(maxsize=1)
-def _sentence_tokenizer():
-    # llama-index ships NLTK's Punkt model; load it from there (no download, no llama-index import cost).
-    import importlib.util
-
-    import nltk
-    from nltk.tokenize.punkt import PunktTokenizer
-
-    core = importlib.util.find_spec("llama_index.core")
-    nltk_data = str(Path(core.submodule_search_locations[0]) / "_static" / "nltk_cache")
-    if nltk_data not in nltk.data.path:
-        nltk.data.path.append(nltk_data)
-    tokenizer = PunktTokenizer("english")
-    tokenizer._params.abbrev_types.update(_ABBREVIATIONS)
-    return tokenizer
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def searchable_text(text: str) -> str:
-    """Text for embedding and keyword search: conversion markup removed, whitespace collapsed."""
-    cleaned = _MARKUP.sub(lambda m: m.group(1) or m.group(2) or "", text)
-    return " ".join(cleaned.split())
-
-
-@dataclass
-class _Span:
-    start: int
-    end: int
-
-
-def sentence_spans(text: str) -> list[_Span]:
-    """Sentence boundaries in a block of wrapped lines, also breaking where a list item or heading starts."""
-    flat = text.replace("\n", " ")
-    starts = {start for start, _ in _sentence_tokenizer().span_tokenize(flat)}
-    offset = 0
-    for line in text.split("\n"):
-        if offset and _LINE_STARTS_UNIT.match(line):
-            starts.add(offset)
-        offset += len(line) + 1
-    starts.add(0)
-    ordered = sorted(s for s in starts if s < len(text))
-    return [_Span(s, e) for s, e in zip(ordered, ordered[1:] + [len(text)])]
-
-
-def line_spans(text: str) -> list[_Span]:
-    spans, offset = [], 0
-    for line in text.split("\n"):
-        spans.append(_Span(offset, offset + len(line) + 1))
-        offset += len(line) + 1
-    spans[-1].end = len(text)
-    return spans
+# What the embedder reads of a decision passage's context: RESOLVED or UNRESOLVED as the minutes print it.
+_STATUS_MARKERS: dict[str, str] = {status: word for word, status in RESOLUTION_WORDS.items()}
 
 
 class PassageBuilder:
@@ -115,10 +51,13 @@ class PassageBuilder:
                 groups.append([index])
                 totals.append([words, tokens])
         # A short tail joins the passage before it when the two still fit.
-        if len(groups) > 1 and totals[-1][0] < self.settings.min_words:
-            if self._fits(totals[-2][0] + totals[-1][0], totals[-2][1] + totals[-1][1], budget):
-                groups[-2].extend(groups.pop())
-                totals.pop()
+        if (
+            len(groups) > 1
+            and totals[-1][0] < self.settings.min_words
+            and self._fits(totals[-2][0] + totals[-1][0], totals[-2][1] + totals[-1][1], budget)
+        ):
+            groups[-2].extend(groups.pop())
+            totals.pop()
         chunks = []
         for group in groups:
             start, end = strip_span(text, sized[group[0]][0].start, sized[group[-1]][0].end)
@@ -129,36 +68,40 @@ class PassageBuilder:
     def _fits(self, words: int, tokens: int, budget: int) -> bool:
         return words <= self.settings.max_words and tokens <= budget
 
-    def _sized(self, text: str, units: list[_Span], budget: int) -> list[tuple[_Span, int, int]]:
+    def _sized(self, text: str, units: list[Span], budget: int) -> list[tuple[Span, int, int]]:
         """Each unit with its words and word-pieces; one too long for a passage is split at lines, then words."""
         pieces = [text[u.start : u.end] for u in units]
-        sized: list[tuple[_Span, int, int]] = []
-        for unit, piece, tokens in zip(units, pieces, self.count_tokens([searchable_text(p) for p in pieces])):
+        sized: list[tuple[Span, int, int]] = []
+        counts = self.count_tokens([searchable_text(p) for p in pieces])
+        for unit, piece, tokens in zip(units, pieces, counts, strict=True):
             words = word_count(piece)
             if self._fits(words, tokens, budget):
                 sized.append((unit, words, tokens))
                 continue
             lines = line_spans(piece)
             if len(lines) > 1:
-                sized.extend(self._sized(text, [_Span(unit.start + s.start, unit.start + s.end) for s in lines], budget))
+                sized.extend(self._sized(text, [Span(unit.start + s.start, unit.start + s.end) for s in lines], budget))
             else:
                 sized.extend(self._split_words(text, unit, budget))
         return sized
 
-    def _split_words(self, text: str, unit: _Span, budget: int) -> list[tuple[_Span, int, int]]:
-        pieces: list[tuple[_Span, int, int]] = []
+    def _split_words(self, text: str, unit: Span, budget: int) -> list[tuple[Span, int, int]]:
+        pieces: list[tuple[Span, int, int]] = []
         start, words, tokens = unit.start, 0, 0
         matches = list(re.finditer(r"\S+\s*", text[unit.start : unit.end]))
-        for match, word_tokens in zip(matches, self.count_tokens([searchable_text(m.group()) for m in matches])):
+        counts = self.count_tokens([searchable_text(m.group()) for m in matches])
+        for match, word_tokens in zip(matches, counts, strict=True):
             if words and not self._fits(words + 1, tokens + word_tokens, budget):
-                pieces.append((_Span(start, unit.start + match.start()), words, tokens))
+                pieces.append((Span(start, unit.start + match.start()), words, tokens))
                 start, words, tokens = unit.start + match.start(), 0, 0
             words += 1
             tokens += word_tokens
-        pieces.append((_Span(start, unit.end), words, tokens))
+        pieces.append((Span(start, unit.end), words, tokens))
         return pieces
 
-    def _passage(self, doc: StructuredDocument, doc_id: str, segment: Segment, text: str, pages: list[PageSpan], n: int) -> Passage:
+    def _passage(
+        self, doc: StructuredDocument, doc_id: str, segment: Segment, text: str, pages: list[PageSpan], n: int
+    ) -> Passage:
         ctx = segment.context
         decision, status = ctx.decision_status is not None, ctx.decision_status
         if ctx.part == "minutes" and not decision and not ctx.boilerplate:
@@ -193,7 +136,7 @@ def _context(segment: Segment, doc: StructuredDocument) -> str:
     ctx = segment.context
     parts = [" > ".join(ctx.section_path[-2:]) or doc.title]
     if ctx.decision_status:
-        parts.append({"resolved": "RESOLVED", "not agreed": "UNRESOLVED"}.get(ctx.decision_status, ctx.decision_status))
+        parts.append(_STATUS_MARKERS.get(ctx.decision_status, ctx.decision_status))
     return ". ".join(parts)
 
 
@@ -207,15 +150,6 @@ def _join_lines(segment: Segment) -> tuple[str, list[PageSpan]]:
         text_parts.append(line.text)
         offset += len(line.text) + 1
     return "\n".join(text_parts), pages
-
-
-def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without the whitespace at either end."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _pages_between(pages: list[PageSpan], start: int, end: int) -> list[PageSpan]:

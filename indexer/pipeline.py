@@ -11,17 +11,14 @@ from typing import Protocol
 
 from filelock import FileLock, Timeout
 
-from indexer.embed import Embedder
+from core.errors import ConfigError, IndexBusyError, ReadError, StoreError
+from core.records import DocumentRecord
+from core.settings import Settings
+from indexer.embed import Embedder, TextEmbedder
 from indexer.passages import PassageBuilder
-from indexer.read import ReadError, file_sha256, page_ranges, read_bytes, read_document
-from indexer.stores import DocArtifacts, IndexStore, embedding_text
+from indexer.read import file_sha256, page_ranges, read_bytes, read_document
+from indexer.stores import Checkpoint, DocArtifacts, IndexStore, Manifest, embedding_text, no_checkpoint
 from indexer.structure import structure_document
-from qa.models import DocumentRecord
-from qa.settings import Settings
-
-
-class IndexBusyError(Exception):
-    """Another `qa index` holds the data directory."""
 
 
 class Progress(Protocol):
@@ -79,7 +76,11 @@ def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Pa
         path = Path(path)
         try:
             if path.is_dir():
-                found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted and not p.name.startswith("."))
+                found = sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in wanted and not p.name.startswith(".")
+                )
                 files.extend(found)
             elif path.exists() or path.is_symlink():
                 files.append(path)
@@ -92,13 +93,24 @@ def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Pa
 
 
 class Indexer:
-    """Runs one indexing pass over files against a data directory."""
+    """Runs one indexing pass over files against a data directory.
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None):
+    `checkpoint(name)` is called as each file's artifacts are saved ("artifacts saved") and at each step of
+    publishing (indexer.stores.PUBLISH_STEPS): the points where a crash must leave the index whole.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: TextEmbedder | None = None,
+        progress: Progress | None = None,
+        checkpoint: Checkpoint = no_checkpoint,
+    ):
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.embedding)
-        self.store = IndexStore(settings)
-        self.progress = progress or SilentProgress()
+        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
+        self.store = IndexStore(settings, checkpoint)
+        self.progress: Progress = progress or SilentProgress()
+        self.checkpoint = checkpoint
 
     def run(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
         return self._exclusively(lambda: self._run(paths if paths else list(self.settings.index.paths), rebuild))
@@ -134,7 +146,12 @@ class Indexer:
     def _run(self, paths: list[Path], rebuild: bool) -> IndexReport:
         report = IndexReport()
         files, report.failed = collect_files(paths, self.settings.index.extensions)
-        manifest = self.store.manifest()
+        try:
+            manifest = self.store.manifest()
+        except StoreError:
+            if not rebuild:
+                raise
+            manifest = Manifest()  # a damaged index is what --rebuild is for: start clean
         model = self.embedder.name
         if manifest.embedding_model and manifest.embedding_model != model:
             rebuild = True  # vectors from another model cannot be mixed with new ones
@@ -159,8 +176,12 @@ class Indexer:
                 if twin and twin.path != key and Path(twin.path).exists():
                     raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
                 record, pages, passages = self._index_file(path, data, sha, rebuild, report)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
-                reason = str(exc) if isinstance(exc, ReadError) else f"could not be indexed: {type(exc).__name__}: {exc}"
+            except ConfigError:
+                raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
+            except Exception as exc:
+                reason = (
+                    str(exc) if isinstance(exc, ReadError) else f"could not be indexed: {type(exc).__name__}: {exc}"
+                )
                 report.failed.append(Failure(key, reason))
                 if old:
                     kept[key] = old  # the indexed version stays until a good one replaces it
@@ -191,7 +212,9 @@ class Indexer:
             report.generation = self.store.current_generation()
         return report
 
-    def _index_file(self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport) -> tuple[DocumentRecord, int, int]:
+    def _index_file(
+        self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport
+    ) -> tuple[DocumentRecord, int, int]:
         self.progress.stage(f"reading {path.name}")
         source = read_document(path, data)
         if source.no_text_pages:
@@ -207,6 +230,7 @@ class Indexer:
             self.progress.stage(f"embedding {len(passages)} passages of {path.name} ({len(source.pages)} pages)")
             embeddings = self.embedder.embed([embedding_text(p) for p in passages])
             self.store.save_artifacts(doc_id, DocArtifacts(passages, embeddings), model)
+            self.checkpoint("artifacts saved")
         else:
             passages = self.store.load_passages(doc_id)
         record = DocumentRecord(

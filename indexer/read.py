@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pymupdf
 
+from core.errors import ReadError
+
 # Footers and headers sit in these top/bottom fractions of the page height.
 _FOOTER_ZONE = 0.88
 _HEADER_ZONE = 0.055
@@ -20,10 +22,6 @@ _DIGITS = re.compile(r"\d+")
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
-
-
-class ReadError(Exception):
-    """A file that cannot be read, with a one-line reason."""
 
 
 @dataclass
@@ -119,7 +117,7 @@ def _read_pdf(path: Path, data: bytes) -> SourceDocument:
         has_labels = bool(doc.get_page_labels())
         raw_pages: list[tuple[list[Line], str | None]] = []
         try:
-            for page in doc:
+            for page in doc.pages():
                 raw_pages.append((_pdf_lines(page), (page.get_label() if has_labels else None) or None))
         except Exception as exc:
             raise ReadError(f"corrupt PDF: page {len(raw_pages) + 1} cannot be read ({_short(exc)})") from None
@@ -127,7 +125,9 @@ def _read_pdf(path: Path, data: bytes) -> SourceDocument:
     pages, no_text = _finish_pages(raw_pages)
     if len(no_text) == len(pages):
         raise ReadError(f"no text layer on pages {page_ranges(no_text)} (scanned? run OCR first)")
-    return SourceDocument(path=path, sha256=file_sha256(data), kind="pdf", pages=pages, title=title, no_text_pages=no_text)
+    return SourceDocument(
+        path=path, sha256=file_sha256(data), kind="pdf", pages=pages, title=title, no_text_pages=no_text
+    )
 
 
 def _short(exc: Exception) -> str:
@@ -163,7 +163,9 @@ def _read_text(path: Path, data: bytes) -> SourceDocument:
         rows = [row for row in rows if row.strip()]
         n = len(rows)
         # Plain text has no geometry: first line counts as header zone, last as footer zone.
-        lines = [Line(row, top=(0.0 if i == 0 else 0.5), bottom=(1.0 if i == n - 1 else 0.5)) for i, row in enumerate(rows)]
+        lines = [
+            Line(row, top=(0.0 if i == 0 else 0.5), bottom=(1.0 if i == n - 1 else 0.5)) for i, row in enumerate(rows)
+        ]
         raw_pages.append((lines, None))
     while len(raw_pages) > 1 and not raw_pages[-1][0]:
         raw_pages.pop()  # a trailing form feed is not a page

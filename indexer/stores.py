@@ -5,7 +5,8 @@ Layout of the data directory:
     generations/<gen>/        manifest.json, chroma/ (embedded mode), lexical/ (BM25)
     CURRENT                   the name of the published generation, replaced atomically
 A generation is built beside the published one and only then named in CURRENT, so a crash
-or kill at any moment leaves the previous index complete and queryable.
+or kill at any moment leaves the previous index complete and queryable. The steps of a publish call
+`checkpoint(name)` as they complete (PUBLISH_STEPS), so a test can kill the process at each one.
 """
 
 from __future__ import annotations
@@ -15,20 +16,30 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from indexer.passages import searchable_text
-from qa.models import DocumentRecord, Passage
-from qa.settings import Settings
+from core.errors import StoreError
+from core.records import DocumentRecord, Passage
+from core.settings import Settings
+from core.text import searchable_text
 
 MANIFEST_VERSION = 1
 # Bump when reading, structure or passage rules change, so cached artifacts are rebuilt.
 PIPELINE_VERSION = "1"
 KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
+# The points of a publish where a crash must leave the previous generation whole, in order.
+PUBLISH_STEPS = ("chroma written", "lexical written", "manifest written", "generation renamed", "current switched")
+Checkpoint = Callable[[str], None]
+
+
+def no_checkpoint(name: str) -> None:
+    """The default checkpoint: nothing happens between steps."""
 
 
 class Manifest(BaseModel):
@@ -43,7 +54,7 @@ class Manifest(BaseModel):
         return {doc.path: doc for doc in self.documents}
 
 
-def chroma_client(settings: Settings, path: Path | None):
+def chroma_client(settings: Settings, path: Path | None) -> Any:
     """A Chroma client with telemetry off: embedded at `path`, or the configured server."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -55,21 +66,21 @@ def chroma_client(settings: Settings, path: Path | None):
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def _stemmer():
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
 
 
-def lexical_tokens(texts: list[str], stemmer=None):
+def lexical_tokens(texts: list[str], stemmer: Any = None) -> Any:
     import bm25s
 
     return bm25s.tokenize(texts, lower=True, stopwords="en", stemmer=stemmer or _stemmer(), show_progress=False)
 
 
-def chroma_metadata(passage: Passage) -> dict:
+def chroma_metadata(passage: Passage) -> dict[str, str | int | bool]:
     """Flat scalar metadata for Chroma's filters (it stores no None or lists)."""
-    meta = {
+    meta: dict[str, str | int | bool] = {
         "doc_id": passage.doc_id,
         "file": passage.file,
         "page_start": passage.page_start,
@@ -80,7 +91,7 @@ def chroma_metadata(passage: Passage) -> dict:
         "boilerplate": passage.boilerplate,
         "table": passage.table,
     }
-    optional = {
+    optional: dict[str, str | int | None] = {
         "label_start": passage.label_start,
         "section": passage.section,
         "committee": passage.committee,
@@ -105,11 +116,12 @@ class DocArtifacts:
 
 
 class IndexStore:
-    """Reads and writes one data directory."""
+    """Reads and writes one data directory; `checkpoint` hears each step of a publish (PUBLISH_STEPS)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, checkpoint: Checkpoint = no_checkpoint):
         self.settings = settings
         self.root = Path(settings.data_dir)
+        self.checkpoint = checkpoint
 
     # ---- paths
     @property
@@ -135,7 +147,14 @@ class IndexStore:
         return self.manifest_of(generation) if generation else Manifest()
 
     def manifest_of(self, generation: str) -> Manifest:
-        return Manifest.model_validate_json((self.generation_path(generation) / "manifest.json").read_text())
+        """The manifest of one generation; StoreError naming it when it is missing or damaged."""
+        path = self.generation_path(generation) / "manifest.json"
+        try:
+            return Manifest.model_validate_json(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"index generation {generation} cannot be read ({_short(exc)}); run `qa index --rebuild`"
+            ) from exc
 
     # ---- per-document artifacts
     def has_artifacts(self, doc_id: str, model: str) -> bool:
@@ -183,19 +202,27 @@ class IndexStore:
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
         collection_name = f"{self.settings.store.collection}-{name}"
         self._write_chroma(staging / "chroma", collection_name, passages, embeddings)
+        self.checkpoint("chroma written")
         self._write_lexical(staging / "lexical", passages)
-        manifest = Manifest(generation=name, created_at=dt.datetime.now(dt.UTC), embedding_model=model, documents=documents)
+        self.checkpoint("lexical written")
+        manifest = Manifest(
+            generation=name, created_at=dt.datetime.now(dt.UTC), embedding_model=model, documents=documents
+        )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
         _fsync_dir(staging)
+        self.checkpoint("manifest written")
         os.replace(staging, generations / name)
+        self.checkpoint("generation renamed")
         _atomic_write(self.root / "CURRENT", name)
+        self.checkpoint("current switched")
         self._collect_garbage()
         return name
 
     def _write_chroma(self, path: Path, collection_name: str, passages: list[Passage], embeddings: np.ndarray) -> None:
         client = chroma_client(self.settings, path)
-        collection = client.create_collection(collection_name, embedding_function=None,
-                                              configuration={"hnsw": {"space": "cosine"}})
+        collection = client.create_collection(
+            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
         batch = 1000
         for start in range(0, len(passages), batch):
             chunk = passages[start : start + batch]
@@ -230,8 +257,10 @@ class IndexStore:
                 self._drop_generation(path)
         used: set[str] = set()
         for name in keep:
-            if (generations / name / "manifest.json").exists():
+            try:
                 used |= {d.id for d in self.manifest_of(name).documents}
+            except StoreError:
+                continue  # unreadable: nothing can be answered from it, so it keeps nothing alive
         docs = self.root / "docs"
         if docs.is_dir():
             for path in docs.iterdir():
@@ -243,12 +272,12 @@ class IndexStore:
             try:
                 client = chroma_client(self.settings, None)
                 client.delete_collection(f"{self.settings.store.collection}-{path.name}")
-            except Exception:  # noqa: BLE001 - a missing collection on the server is already gone
+            except Exception:
                 pass
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _close_chroma(client) -> None:
+def _close_chroma(client: Any) -> None:
     # Release the embedded system so its files are complete before the directory is renamed.
     try:
         from chromadb.api.client import SharedSystemClient
@@ -259,7 +288,7 @@ def _close_chroma(client) -> None:
             system.stop()
         if identifier is not None:
             SharedSystemClient._identifier_to_system.pop(identifier, None)
-    except Exception:  # noqa: BLE001 - best effort: closing never changes the data written
+    except Exception:
         pass
 
 
@@ -293,25 +322,55 @@ class IndexSnapshot:
     passages: dict[str, Passage]
     vectors: np.ndarray  # one normalised embedding per passage, rows in `vector_rows` order
     vector_rows: dict[str, int]
-    collection: object
-    lexical: object | None
+    collection: Any  # the generation's Chroma collection
+    lexical: Any  # its bm25s.BM25 index, None when it holds no passages
     lexical_ids: list[str]
 
     def vector_count(self) -> int:
-        return self.collection.count()
+        """Vectors in the store; StoreError when the store does not answer."""
+        import chromadb.errors
+        import httpx
+
+        try:
+            return int(self.collection.count())
+        except (chromadb.errors.ChromaError, httpx.HTTPError, OSError, ValueError) as exc:
+            raise StoreError(f"the vector store does not answer ({_short(exc)})") from exc
 
     def documents(self) -> dict[str, DocumentRecord]:
         return {doc.id: doc for doc in self.manifest.documents}
 
 
 def open_snapshot(settings: Settings) -> IndexSnapshot | None:
-    """Open the current generation, or None when nothing has been indexed yet."""
-    import bm25s
+    """Open the current generation, or None when nothing has been indexed yet.
 
+    Raises StoreError, naming the generation, when its files or its Chroma collection cannot be read.
+    """
     store = IndexStore(settings)
     generation = store.current_generation()
     if generation is None:
         return None
+    import chromadb.errors
+    import httpx
+
+    try:
+        return _open_generation(settings, store, generation)
+    except (OSError, ValueError, KeyError, chromadb.errors.ChromaError, httpx.HTTPError) as exc:
+        where = (
+            "" if settings.store.mode == "embedded" else f" (Chroma server {settings.store.host}:{settings.store.port})"
+        )
+        raise StoreError(
+            f"index generation {generation}{where} cannot be read ({_short(exc)}); run `qa index --rebuild`"
+        ) from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _open_generation(settings: Settings, store: IndexStore, generation: str) -> IndexSnapshot:
+    import bm25s
+
     # Everything below comes from this one generation, even if a new one is published meanwhile.
     gen_dir = store.generation_path(generation)
     manifest = store.manifest_of(generation)

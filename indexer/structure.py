@@ -5,15 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from core.lexicon import BOILERPLATE_START, DATE_PATTERN, RESOLUTION_LINE, RESOLUTION_WORDS, long_date, parse_date
+from core.records import DecisionStatus, DocType, Part
 from indexer.read import SourceDocument
-from qa.models import DecisionStatus, DocType, Part, long_date
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august",
-     "september", "october", "november", "december"], start=1)}
-DATE = r"(\d{1,2})(?:st|nd|rd|th)?\s+(January|February|March|April|May|June|July|August|September|October|November|December)\s+(\d{4})"
-_DATE = re.compile(DATE, re.I)
+DATE = DATE_PATTERN
 _HELD_ON = re.compile(r"meeting will be held\b.*?\bon\s+" + DATE, re.I | re.S)
 _COVER = re.compile(r"^\s*" + DATE + r"\s+ITEM:\s*(\d{1,3})\b", re.I)
 _AGENDA_ITEM_HEADER = re.compile(r"^\s*Agenda Item\s+(\d{1,3})\s*$", re.I)
@@ -22,7 +20,6 @@ _MINUTES_HELD = re.compile(r"^(.*?)\s+held on\s+" + DATE, re.I | re.S)
 _MINUTE = re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$")
 _SECTION = re.compile(r"^\s*(?:[-•]\s+)?(\d{1,2})\.\s+([A-Z][^\n]{1,100})$")
 _APPENDIX = re.compile(r"^\s*Appendix\s+(\d{1,2}|One|Two|Three|Four|Five|Six|[A-H])\b\s*[:\-–—]?\s*(.*)$", re.I)
-_DECISION = re.compile(r"^\s*(RESOLVED|UNRESOLVED)\b\s*:?\s*(.*)$")
 _MEETING_CLOSED = re.compile(r"^\s*The meeting (?:finished|closed|ended) at\b", re.I)
 _AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\s+(\S.*?)(?:\s{2,}(\d+)\s*-\s*(\d+))?\s*$")
 _AGENDA_END = re.compile(r"^\s*(Queries regarding this Agenda|Agenda published on)", re.I)
@@ -31,34 +28,13 @@ _COVER_STOP = re.compile(r"^\s*(Wards and communities affected|Report of|Key Dec
 _PERIOD = re.compile(r"\b(20\d\d)\s*[/-]\s*(\d{2}|20\d\d)\b")
 _TABLE_GAP = re.compile(r"\S\s{3,}\S")
 _NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
-_WORK_PROGRAMME = re.compile(r"^\s*(?:Children's\s+)?(?:O&S\s+)?Work Programme\b.{0,30}$", re.I)
+# A work programme's title line: "Work Programme 2021/22", "WORK PROGRAMME", "O&S Work Programme", up to two
+# capitalised words before it. (A committee's whole name before it is not recognised yet: such a page stays with
+# the item before it.)
+_WORK_PROGRAMME = re.compile(r"^\s*(?:[A-Z][\w'’&]*\s+){0,2}(?:Work Programme|Work programme|WORK PROGRAMME)\b.{0,30}$")
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
 
-BOILERPLATE_MARKERS = (
-    "information for members of the public",
-    "access to information and meetings",
-    "thurrock council wi-fi",
-    "evacuation procedures",
-    "how to view this agenda",
-    "declaring interests flowchart",
-    "recording of meetings",
-    "guidelines on filming",
-    "helpful reminders for members",
-    "vision: ",
-)
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
-
-
-def parse_date(text: str) -> dt.date | None:
-    """The first '11 July 2017'-style date in text."""
-    match = _DATE.search(text)
-    if not match:
-        return None
-    day, month, year = match.groups()
-    try:
-        return dt.date(int(year), _MONTHS[month.lower()], int(day))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -139,7 +115,8 @@ def _committee(lines: list[SourceLine]) -> str | None:
     for i, line in enumerate(lines):
         if _MINUTES_HEADING.match(line.text):
             heading = " ".join(x.text.strip() for x in lines[i : i + 3])
-            held = _MINUTES_HELD.match(_MINUTES_HEADING.match(heading).group(1))
+            whole = _MINUTES_HEADING.match(heading)  # matches: the heading starts with the line that matched
+            held = _MINUTES_HELD.match(whole.group(1)) if whole else None
             if held:
                 return " ".join(held.group(1).split())
     return None
@@ -213,7 +190,7 @@ class _PackParser:
                 segments[-1].lines.append(line)
         return segments
 
-    def _set(self, **changes) -> None:
+    def _set(self, **changes: Any) -> None:
         self.context = replace(self.context, **changes)
 
     def _start_item(self, number: str, title: str | None) -> None:
@@ -223,8 +200,15 @@ class _PackParser:
         self.last_section = 0
         self.appendix = None
         self.minutes_closed = False
-        self._set(part=part, section_path=(label,), item=number, minute=None, meeting_date=self.pack_date,
-                  decision_status=None, boilerplate=False)
+        self._set(
+            part=part,
+            section_path=(label,),
+            item=number,
+            minute=None,
+            meeting_date=self.pack_date,
+            decision_status=None,
+            boilerplate=False,
+        )
 
     def _advance(self, line: SourceLine, lines: list[SourceLine], i: int) -> bool:
         """Update the context for this line; False when the line is a marker that is not text."""
@@ -247,11 +231,18 @@ class _PackParser:
             self.last_minute = 0
             self.minutes_closed = False
             label = f"Minutes of the meeting held on {long_date(date)}" if date else "Minutes"
-            self._set(part="minutes", section_path=(label,), minute=None, item=None, meeting_date=date or ctx.meeting_date,
-                      decision_status=None, boilerplate=False)
+            self._set(
+                part="minutes",
+                section_path=(label,),
+                minute=None,
+                item=None,
+                meeting_date=date or ctx.meeting_date,
+                decision_status=None,
+                boilerplate=False,
+            )
             return True
         if ctx.part in ("agenda", "front_matter") or ctx.boilerplate:
-            if any(lowered.startswith(marker) for marker in BOILERPLATE_MARKERS):
+            if BOILERPLATE_START.match(lowered):
                 self._set(part="front_matter", section_path=("Front matter",), boilerplate=True)
             return True
         if ctx.part == "minutes":
@@ -266,11 +257,13 @@ class _PackParser:
         if minute and self._next_minute(int(minute.group(1))) and _looks_like_title(minute.group(2)):
             self.last_minute = int(minute.group(1))
             title = " ".join(minute.group(2).split())
-            self._set(section_path=(f"Minute {minute.group(1)}: {title}",), minute=minute.group(1), decision_status=None)
+            self._set(
+                section_path=(f"Minute {minute.group(1)}: {title}",), minute=minute.group(1), decision_status=None
+            )
             return True
-        decision = _DECISION.match(text)
+        decision = RESOLUTION_LINE.match(text)
         if decision and self.context.minute:
-            self._set(decision_status="resolved" if decision.group(1) == "RESOLVED" else "not agreed")
+            self._set(decision_status=RESOLUTION_WORDS[decision.group(1)])
             return True
         if _MEETING_CLOSED.match(text):
             self.minutes_closed = True
@@ -301,8 +294,10 @@ class _PackParser:
             self.last_section = 0
             title = " ".join(appendix.group(2).split())
             label = f"Appendix {number}: {title}" if title else f"Appendix {number}"
-            self._set(part="appendix" if self.context.part != "work_programme" else "work_programme",
-                      section_path=self.context.section_path[:1] + (label,))
+            self._set(
+                part="appendix" if self.context.part != "work_programme" else "work_programme",
+                section_path=(*self.context.section_path[:1], label),
+            )
             return True
         section = _SECTION.match(text)
         if section and _looks_like_title(section.group(2)) and len(section.group(2).split()) <= 12:
@@ -310,7 +305,7 @@ class _PackParser:
             if self.last_section < number <= self.last_section + 2 and not _in_numbered_list(lines, i, number):
                 self.last_section = number
                 base = self.context.section_path[: 2 if self.appendix else 1]
-                self._set(section_path=base + (f"{number}. {' '.join(section.group(2).split())}",))
+                self._set(section_path=(*base, f"{number}. {' '.join(section.group(2).split())}"))
         return True
 
 
@@ -326,7 +321,11 @@ def _in_numbered_list(lines: list[SourceLine], i: int, number: int) -> bool:
 
 def _looks_like_title(title: str) -> bool:
     words = title.split()
-    return bool(words) and words[0] not in {"That", "The", "To", "Members", "It"} and not title.rstrip().endswith((",", ";"))
+    return (
+        bool(words)
+        and words[0] not in {"That", "The", "To", "Members", "It"}
+        and not title.rstrip().endswith((",", ";"))
+    )
 
 
 def _ends_block(previous: SourceLine | None) -> bool:
@@ -389,7 +388,7 @@ def _split_tables(segments: list[Segment]) -> list[Segment]:
                 if len(heading) < 100 and not heading.endswith("."):
                     in_table[j - 1] = True
         current: Segment | None = None
-        for line, flag in zip(segment.lines, in_table):
+        for line, flag in zip(segment.lines, in_table, strict=True):
             context = replace(segment.context, table=flag)
             if current is None or current.context != context:
                 current = Segment(context)
@@ -403,7 +402,7 @@ def _table_runs(rows: list[bool]) -> list[bool]:
     flags = [False] * len(rows)
     indices = [i for i, row in enumerate(rows) if row]
     run: list[int] = []
-    for index in indices + [None]:
+    for index in [*indices, None]:
         if index is not None and run and index - run[-1] <= 3:
             run.append(index)
             continue

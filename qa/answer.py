@@ -5,37 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from qa.citations import cite
+from core.lexicon import long_date
+from core.records import Citation
+from core.settings import AnswerSettings
+from qa.citations import CitationBuilder
 from qa.decisions import FoundDecision, oldest_first
-from qa.models import Citation, DocumentRecord, Passage, long_date
 from qa.retrieve import Retrieval
 from qa.sentences import Sentence
-from qa.settings import AnswerSettings
 
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
-_STATUS_WORDS = {"resolved": "resolved", "not agreed": "not agreed (unresolved)", "deferred": "deferred", "agreed": "agreed"}
-
-
-def describe(passage: Passage, documents: dict[str, DocumentRecord]) -> str:
-    """Where a passage comes from, in words a member would use."""
-    section = f" ({passage.section})" if passage.section else ""
-    if passage.part == "minutes" and passage.meeting_date:
-        return f"The minutes of the meeting of {long_date(passage.meeting_date)}{section}"
-    if passage.doc_type == "agenda_pack" and passage.pack_date:
-        return f"The papers for the meeting of {long_date(passage.pack_date)}{section}"
-    return f"{documents[passage.doc_id].title}{section}"
+_STATUS_WORDS = {
+    "resolved": "resolved",
+    "not agreed": "not agreed (unresolved)",
+    "deferred": "deferred",
+    "agreed": "agreed",
+}
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text.startswith("The ") else text
-
-
-def _when(passage: Passage, documents: dict[str, DocumentRecord]) -> str:
-    if passage.dated:
-        return long_date(passage.dated)
-    doc = documents[passage.doc_id]
-    return doc.period or doc.title
 
 
 class ExtractiveAnswerer:
@@ -45,30 +34,32 @@ class ExtractiveAnswerer:
         self.settings = settings
 
     def abstains(self, retrieval: Retrieval) -> bool:
+        """Whether to abstain: nothing retrieved, or evidence under `answer.abstain_below` (calibrated on dev)."""
         return not retrieval.candidates or retrieval.evidence < self.settings.abstain_below
 
-    def see_also(self, retrieval: Retrieval, documents: dict[str, DocumentRecord]) -> list[Citation]:
+    def see_also(self, retrieval: Retrieval, citations: CitationBuilder) -> list[Citation]:
         """The nearest passages, each by its best sentence, for a reader to check by hand."""
-        out = []
+        out: list[Citation] = []
         for candidate in retrieval.candidates[: self.settings.see_also]:
             if candidate.sentences:
-                out.append(self._cite(len(out) + 1, candidate.sentences[0], documents))
+                out.append(self._cite(len(out) + 1, candidate.sentences[0], citations))
         return out
 
-    def answer(self, retrieval: Retrieval, documents: dict[str, DocumentRecord],
-               decisions: list[FoundDecision] | None = None) -> tuple[str, list[Citation]]:
+    def answer(
+        self, retrieval: Retrieval, citations: CitationBuilder, decisions: list[FoundDecision] | None = None
+    ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, numbered in the order the text uses them."""
         if retrieval.question.decision and decisions:
-            return self._decision_answer(decisions, documents)
+            return self._decision_answer(decisions, citations)
         chosen = self._choose(retrieval)
         if not chosen:
             return ABSTAIN_TEXT, []
         if retrieval.question.across_meetings:
-            return self._timeline_answer(chosen, documents)
-        citations = [self._cite(i + 1, s, documents) for i, s in enumerate(chosen)]
-        lead = f"From {_lower_first(describe(chosen[0].passage, documents))}: “{citations[0].quote}” [1]"
-        rest = [f"“{c.quote}” [{c.n}] ({_where(c)})" for c in citations[1:]]
-        return "\n".join([lead, *(f"Also: {line}" for line in rest)]), citations
+            return self._timeline_answer(chosen, citations)
+        cited = [self._cite(i + 1, s, citations) for i, s in enumerate(chosen)]
+        lead = f"From {_lower_first(citations.describe(chosen[0].passage))}: “{cited[0].quote}” [1]"
+        rest = [f"“{c.quote}” [{c.n}] ({_where(c)})" for c in cited[1:]]
+        return "\n".join([lead, *(f"Also: {line}" for line in rest)]), cited
 
     def _choose(self, retrieval: Retrieval) -> list[Sentence]:
         """The best sentence of each leading passage; for a question across meetings, one passage per meeting."""
@@ -106,16 +97,19 @@ class ExtractiveAnswerer:
             return sentence
         return Sentence(sentence.passage, sentence.start, following.end, sentence.score, sentence.coverage)
 
-    def _timeline_answer(self, chosen: list[Sentence], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
+    def _timeline_answer(self, chosen: list[Sentence], citations: CitationBuilder) -> tuple[str, list[Citation]]:
         """Quotes from several meetings, oldest first."""
         ordered = sorted(chosen, key=lambda s: s.passage.dated or dt.date.min)
-        citations = [self._cite(i + 1, s, documents) for i, s in enumerate(ordered)]
-        lines = [f"{_when(s.passage, documents)}: “{c.quote}” [{c.n}] ({_where(c)})" for s, c in zip(ordered, citations)]
-        return "\n".join(lines), citations
+        cited = [self._cite(i + 1, s, citations) for i, s in enumerate(ordered)]
+        lines = [
+            f"{citations.when(s.passage)}: “{c.quote}” [{c.n}] ({_where(c)})"
+            for s, c in zip(ordered, cited, strict=True)
+        ]
+        return "\n".join(lines), cited
 
-    def _cite(self, n: int, sentence: Sentence, documents: dict[str, DocumentRecord]) -> Citation:
+    def _cite(self, n: int, sentence: Sentence, citations: CitationBuilder) -> Citation:
         start, end = self._window(sentence)
-        return cite(n, sentence.passage, start, end, documents, self.settings.url_base)
+        return citations.cite(n, sentence.passage, start, end)
 
     def _window(self, sentence: Sentence) -> tuple[int, int]:
         """At most max_quote_words words of the sentence, from its start: a quote stays verbatim."""
@@ -125,25 +119,30 @@ class ExtractiveAnswerer:
             return sentence.start, sentence.end
         return sentence.start, sentence.start + words[self.settings.max_quote_words - 1].end()
 
-    def _decision_answer(self, decisions: list[FoundDecision], documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]]:
+    def _decision_answer(
+        self, decisions: list[FoundDecision], citations: CitationBuilder
+    ) -> tuple[str, list[Citation]]:
         """What was decided, when and with what status: the closest decisions, told oldest first."""
         shown = sorted(decisions, key=lambda f: -f.relevance)[: self.settings.max_quotes]
-        citations, lines = [], []
+        cited: list[Citation] = []
+        lines: list[str] = []
         for found in oldest_first(shown):
-            n = len(citations) + 1
+            n = len(cited) + 1
             if len(found.decision.text.split()) <= self.settings.max_quote_words or not found.sentences:
                 # A short decision is quoted whole: every point of a RESOLVED block, not just the closest.
-                citation = cite(n, found.passage, found.start, found.end, documents, self.settings.url_base)
+                citation = citations.cite(n, found.passage, found.start, found.end)
             else:
-                citation = self._cite(n, found.sentences[0], documents)
-            citations.append(citation)
+                citation = self._cite(n, found.sentences[0], citations)
+            cited.append(citation)
             decision = found.decision
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
-            lines.append(f"On {when} ({decision.section or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
-                         f"“{citation.quote}” [{citation.n}]")
+            lines.append(
+                f"On {when} ({decision.section or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
+                f"“{citation.quote}” [{citation.n}]"
+            )
         if len(decisions) > len(shown):
             lines.append(f"({len(decisions) - len(shown)} more decisions recorded: see `qa decisions`.)")
-        return "\n".join(lines), citations
+        return "\n".join(lines), cited
 
 
 def _overlaps(a: Sentence, b: Sentence) -> bool:

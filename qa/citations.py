@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from indexer.passages import strip_span
-from qa.models import Citation, DocumentRecord, DocumentRef, Passage
+from collections.abc import Mapping
+
+from core.lexicon import long_date
+from core.records import Citation, Decision, DecisionStatus, DocumentRecord, DocumentRef, Passage
+from core.text import strip_span
 
 # Fewer words than this before a page break inside a quote are a heading left at the foot of the page.
 _HEADING_WORDS = 6
 
 
-def document_ref(doc: DocumentRecord) -> DocumentRef:
-    return DocumentRef(id=doc.id, file=doc.file, title=doc.title, committee=doc.committee, meeting_date=doc.meeting_date)
-
-
 def page_url(url_base: str, doc_id: str, page: int) -> str:
+    """`<url_base>/documents/<id>/file#page=N`: the PDF opened at a 1-based page."""
     return f"{url_base.rstrip('/')}/documents/{doc_id}/file#page={page}"
 
 
-def cite(n: int, passage: Passage, start: int, end: int, documents: dict[str, DocumentRecord], url_base: str) -> Citation:
-    """A citation of passage.text[start:end]: verbatim, with the page the quote starts on."""
+def quote_bounds(passage: Passage, start: int, end: int) -> tuple[int, int]:
+    """passage.text[start:end] trimmed, and moved off a page break that only a heading or a few words cross.
+
+    A quote names the page it starts on, so a heading left at the foot of one page moves the quote to the next;
+    a few words run on past the last break (often the next page's heading) are cut.
+    """
     start, end = strip_span(passage.text, start, end)
     breaks = [s.offset for s in passage.pages if start < s.offset < end]
     if breaks and len(passage.text[start : breaks[0]].split()) < _HEADING_WORDS:
@@ -28,9 +32,72 @@ def cite(n: int, passage: Passage, start: int, end: int, documents: dict[str, Do
     if breaks and len(passage.text[breaks[-1] : end].split()) < _HEADING_WORDS + 2:
         # Only a few words run on past the last page break (often the next page's heading): end at the break.
         start, end = strip_span(passage.text, start, breaks[-1])
-    span = passage.page_at(start)
-    return Citation(
-        n=n, quote=" ".join(passage.text[start:end].split()), page=span.page, page_label=span.label,
-        section=passage.section, meeting_date=passage.meeting_date, url=page_url(url_base, passage.doc_id, span.page),
-        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
-    )
+    return start, end
+
+
+class CitationBuilder:
+    """Makes citations and decision records for one index generation: it holds that generation's documents
+    (for each citation's document reference and the words describing where a passage comes from) and the
+    base of citation links (`answer.url_base`)."""
+
+    def __init__(self, documents: Mapping[str, DocumentRecord], url_base: str = ""):
+        self.documents = documents
+        self.url_base = url_base
+
+    def document(self, doc_id: str) -> DocumentRef:
+        doc = self.documents[doc_id]
+        return DocumentRef(
+            id=doc.id, file=doc.file, title=doc.title, committee=doc.committee, meeting_date=doc.meeting_date
+        )
+
+    def url(self, doc_id: str, page: int) -> str:
+        return page_url(self.url_base, doc_id, page)
+
+    def cite(self, n: int, passage: Passage, start: int, end: int) -> Citation:
+        """Citation [n] of passage.text[start:end]: verbatim, with the page the quote starts on."""
+        start, end = quote_bounds(passage, start, end)
+        span = passage.page_at(start)
+        return Citation(
+            n=n,
+            quote=" ".join(passage.text[start:end].split()),
+            page=span.page,
+            page_label=span.label,
+            section=passage.section,
+            meeting_date=passage.meeting_date,
+            url=self.url(passage.doc_id, span.page),
+            document=self.document(passage.doc_id),
+            passage_id=passage.id,
+        )
+
+    def decision(self, passage: Passage, start: int, end: int, status: DecisionStatus) -> Decision:
+        """The decision recorded in passage.text[start:end], on the page where it starts."""
+        page = passage.page_at(start)
+        return Decision(
+            meeting_date=passage.meeting_date,
+            committee=passage.committee,
+            minute=passage.minute,
+            status=status,
+            text=" ".join(passage.text[start:end].split()),
+            page=page.page,
+            page_label=page.label,
+            section=passage.section,
+            url=self.url(passage.doc_id, page.page),
+            document=self.document(passage.doc_id),
+            passage_id=passage.id,
+        )
+
+    def describe(self, passage: Passage) -> str:
+        """Where a passage comes from, in words a member would use."""
+        section = f" ({passage.section})" if passage.section else ""
+        if passage.part == "minutes" and passage.meeting_date:
+            return f"The minutes of the meeting of {long_date(passage.meeting_date)}{section}"
+        if passage.doc_type == "agenda_pack" and passage.pack_date:
+            return f"The papers for the meeting of {long_date(passage.pack_date)}{section}"
+        return f"{self.documents[passage.doc_id].title}{section}"
+
+    def when(self, passage: Passage) -> str:
+        """The date a passage speaks for, or its report's period or title."""
+        if passage.dated:
+            return long_date(passage.dated)
+        doc = self.documents[passage.doc_id]
+        return doc.period or doc.title

@@ -1,16 +1,21 @@
-"""Decisions on a topic: the RESOLVED, UNRESOLVED, agreed and deferred records of the minutes that discuss it."""
+"""Decisions on a topic: the RESOLVED, UNRESOLVED, agreed and deferred records of the minutes that discuss it.
+
+Decision-finding reads the index only through `MinutesIndex` (the decision passages, by minute and by meeting)
+and ranks a passage's sentences through the `SentenceScorer`; it never reaches into the retriever.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexer.passages import AGREED, DEFERRED
-from qa.citations import document_ref, page_url
-from qa.models import Decision, DocumentRecord, Passage
-from qa.query import Question
-from qa.retrieve import Candidate, Retrieval, Retriever
-from qa.sentences import Sentence
+from core.lexicon import AGREED, DEFERRED
+from core.records import Decision, Passage
+from qa.citations import CitationBuilder
+from qa.plan import SearchPlan
+from qa.retrieve import Candidate, Retrieval
+from qa.sentences import Sentence, SentenceScorer
 
 # A minute is about the topic when one of its passages names the topic or is close to it in meaning.
 _MIN_COVERAGE = 0.5
@@ -20,6 +25,8 @@ _MINUTE_RATIO = 0.85
 
 
 SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
+
+MinuteKey = tuple[str, str]  # (document id, minute number or section): one minute of one set of minutes
 
 
 @dataclass
@@ -34,28 +41,75 @@ class FoundDecision:
     relevance: float = 0.0
 
 
-def find_decisions(retriever: Retriever, retrieval: Retrieval, documents: dict[str, DocumentRecord],
-                   url_base: str) -> list[FoundDecision]:
-    """Every decision recorded in the minutes that discuss the retrieved topic, oldest first."""
-    question = retrieval.question
-    minute_scores: dict[tuple[str, str], float] = {}
-    for candidate in retrieval.candidates:
-        key = _minute_key(candidate.passage)
-        if key and _about_topic(candidate):
-            minute_scores[key] = max(minute_scores.get(key, 0.0), candidate.score)
-    best = max(minute_scores.values(), default=0.0)
-    found = [_found(retriever, passage, question, documents, url_base, score)
-             for key, score in minute_scores.items() if score >= _MINUTE_RATIO * best
-             for passage in _decisions_in(retriever, key)]
-    return oldest_first(found)
+class MinutesIndex:
+    """The passages of one index generation that record decisions, by minute and by meeting date."""
+
+    def __init__(self, passages: Iterable[Passage]):
+        self._by_minute: dict[MinuteKey, list[Passage]] = {}
+        self._all: list[Passage] = []
+        for passage in passages:
+            if not passage.decision or passage.boilerplate:
+                continue
+            self._all.append(passage)
+            key = minute_key(passage)
+            if key:
+                self._by_minute.setdefault(key, []).append(passage)
+
+    def in_minute(self, key: MinuteKey) -> list[Passage]:
+        """The decision passages of one minute, in document order."""
+        return list(self._by_minute.get(key, []))
+
+    def at_meetings(self, days: Iterable[dt.date]) -> list[Passage]:
+        """The decision passages recording any of these meetings, in index order."""
+        wanted = set(days)
+        return [p for p in self._all if p.meeting_date in wanted]
 
 
-def decisions_between(retriever: Retriever, question: Question, documents: dict[str, DocumentRecord],
-                      url_base: str) -> list[FoundDecision]:
-    """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
-    days = retriever.meetings_named(question)
-    passages = [p for p in retriever.snapshot.passages.values() if p.decision and not p.boilerplate and p.meeting_date in days]
-    return oldest_first([_found(retriever, p, question, documents, url_base, 0.0) for p in passages])
+def minute_key(passage: Passage) -> MinuteKey | None:
+    """Which minute a passage of minutes belongs to; None outside minutes."""
+    if passage.part != "minutes":
+        return None
+    return passage.doc_id, passage.minute or passage.section or ""
+
+
+class DecisionFinder:
+    """Finds the decisions that answer a question, as citable records, for one index generation."""
+
+    def __init__(self, minutes: MinutesIndex, sentences: SentenceScorer, citations: CitationBuilder):
+        self.minutes = minutes
+        self.sentences = sentences
+        self.citations = citations
+
+    def on_topic(self, retrieval: Retrieval) -> list[FoundDecision]:
+        """Every decision recorded in the minutes that discuss the retrieved topic, oldest first."""
+        minute_scores: dict[MinuteKey, float] = {}
+        for candidate in retrieval.candidates:
+            key = minute_key(candidate.passage)
+            if key and _about_topic(candidate):
+                minute_scores[key] = max(minute_scores.get(key, 0.0), candidate.score)
+        best = max(minute_scores.values(), default=0.0)
+        found = [
+            self._found(passage, retrieval.plan, score)
+            for key, score in minute_scores.items()
+            if score >= _MINUTE_RATIO * best
+            for passage in self.minutes.in_minute(key)
+        ]
+        return oldest_first(found)
+
+    def at_meetings(self, plan: SearchPlan) -> list[FoundDecision]:
+        """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
+        return oldest_first([self._found(p, plan, 0.0) for p in self.minutes.at_meetings(plan.named_meetings)])
+
+    def _found(self, passage: Passage, plan: SearchPlan, relevance: float) -> FoundDecision:
+        sentences = self.sentences.rank(passage, plan)
+        if _is_record(passage) or not sentences:
+            start, end = 0, len(passage.text)
+        else:
+            # Agreed or deferred in the discussion: the first sentence that records it is the decision.
+            own = min((s for s in sentences if _records_decision(s.text)), key=lambda s: s.start, default=sentences[0])
+            start, end, sentences = own.start, own.end, [own]
+        decision = self.citations.decision(passage, start, end, passage.decision_status or "resolved")
+        return FoundDecision(decision, passage, start, end, sentences, relevance)
 
 
 def oldest_first(found: list[FoundDecision]) -> list[FoundDecision]:
@@ -63,37 +117,8 @@ def oldest_first(found: list[FoundDecision]) -> list[FoundDecision]:
     return sorted(found, key=lambda f: (f.passage.dated or dt.date.min, -f.relevance, f.passage.id))
 
 
-def _found(retriever: Retriever, passage: Passage, question: Question, documents: dict[str, DocumentRecord],
-           url_base: str, relevance: float) -> FoundDecision:
-    sentences = retriever.rank_sentences(passage, question)
-    if _is_record(passage) or not sentences:
-        start, end = 0, len(passage.text)
-    else:
-        # Agreed or deferred in the discussion: the first sentence that records it is the decision.
-        own = min((s for s in sentences if _records_decision(s.text)), key=lambda s: s.start, default=sentences[0])
-        start, end, sentences = own.start, own.end, [own]
-    page = passage.page_at(start)
-    decision = Decision(
-        meeting_date=passage.meeting_date, committee=passage.committee, minute=passage.minute,
-        status=passage.decision_status or "resolved", text=" ".join(passage.text[start:end].split()), page=page.page,
-        page_label=page.label, section=passage.section, url=page_url(url_base, passage.doc_id, page.page),
-        document=document_ref(documents[passage.doc_id]), passage_id=passage.id,
-    )
-    return FoundDecision(decision, passage, start, end, sentences, relevance)
-
-
 def _about_topic(candidate: Candidate) -> bool:
     return candidate.names > 0 or candidate.coverage >= _MIN_COVERAGE or candidate.dense >= _MIN_DENSE
-
-
-def _minute_key(passage: Passage) -> tuple[str, str] | None:
-    if passage.part != "minutes":
-        return None
-    return passage.doc_id, passage.minute or passage.section or ""
-
-
-def _decisions_in(retriever: Retriever, key: tuple[str, str]) -> list[Passage]:
-    return [p for p in retriever.snapshot.passages.values() if p.decision and not p.boilerplate and _minute_key(p) == key]
 
 
 def _is_record(passage: Passage) -> bool:

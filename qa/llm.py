@@ -7,25 +7,30 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from qa.answer import describe
-from qa.citations import cite
-from qa.models import Citation, DocumentRecord, Passage
+from core.errors import ConfigError, PromptError
+from core.records import Citation, Passage
+from core.settings import LLMSettings
+from qa.citations import CitationBuilder
 from qa.retrieve import Retrieval
 from qa.sentences import split_sentences
-from qa.settings import AnswerSettings, LLMSettings
-from qa.text import Terms
+from qa.terms import Terms
 
 log = logging.getLogger(__name__)
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without|refused|rejected|declined|unresolved|"
-                       r"\w+n't)\b", re.I)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|neither|nor|cannot|without|refused|rejected|declined|unresolved|"
+    r"\w+n't)\b",
+    re.I,
+)
 _QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})
 # A claim must say what its quote says: most of its content words are in the quote ...
 _MIN_SUPPORT = 0.6
 # ... and the quote is long enough to say something on its own.
 _MIN_QUOTE_WORDS = 5
+PROMPT_FILES = ("answer_system.md", "answer_user.md", "passage.md")
 
 
 @dataclass
@@ -37,70 +42,88 @@ class Claim:
     passage: int
 
 
-def build_llm(settings: LLMSettings):
+def build_llm(settings: LLMSettings) -> Any:
     """A llama-index LLM for the configured backend; never a default that would call a hosted service."""
     if settings.backend == "openai":
         from llama_index.llms.openai_like import OpenAILike
 
-        return OpenAILike(model=settings.model, api_base=settings.base_url, api_key=settings.api_key or "none",
-                          is_chat_model=True, timeout=settings.timeout_s, max_retries=0, temperature=settings.temperature,
-                          max_tokens=settings.max_tokens, context_window=8192)
+        return OpenAILike(
+            model=settings.model,
+            api_base=settings.base_url,
+            api_key=settings.api_key or "none",
+            is_chat_model=True,
+            timeout=settings.timeout_s,
+            max_retries=0,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            context_window=8192,
+        )
     if settings.backend == "ollama":
         from llama_index.llms.ollama import Ollama
 
-        return Ollama(model=settings.model, base_url=settings.base_url, request_timeout=settings.timeout_s,
-                      temperature=settings.temperature, json_mode=True, additional_kwargs={"num_predict": settings.max_tokens})
-    raise ValueError(f"llm.backend: no LLM for {settings.backend!r}")
+        return Ollama(
+            model=settings.model,
+            base_url=settings.base_url,
+            request_timeout=settings.timeout_s,
+            temperature=settings.temperature,
+            json_mode=True,
+            additional_kwargs={"num_predict": settings.max_tokens},
+        )
+    raise ConfigError(f"llm.backend: no LLM for {settings.backend!r}")
 
 
 class LLMAnswerer:
     """Asks the model for claims with quotes; returns only claims whose quotes check, or None to fall back."""
 
-    def __init__(self, settings: LLMSettings, answer_settings: AnswerSettings, llm=None, terms: Terms | None = None):
+    def __init__(self, settings: LLMSettings, llm: Any = None, terms: Terms | None = None):
         self.settings = settings
-        self.answer_settings = answer_settings
+        self.system_prompt, self.user_template, self.passage_template = load_prompts(Path(settings.prompt_dir))
         self.llm = llm if llm is not None else build_llm(settings)
         self.terms = terms or Terms()
-        prompts = Path(settings.prompt_dir)
-        self.system_prompt = (prompts / "answer_system.md").read_text(encoding="utf-8")
-        self.user_template = (prompts / "answer_user.md").read_text(encoding="utf-8")
-        self.passage_template = (prompts / "passage.md").read_text(encoding="utf-8")
 
-    def messages(self, question: str, passages: list[Passage], documents: dict[str, DocumentRecord]):
+    def messages(self, question: str, passages: list[Passage], citations: CitationBuilder) -> list[Any]:
         from llama_index.core.llms import ChatMessage, MessageRole
 
-        blocks = [self.passage_template.format(n=i, source=describe(p, documents), text=_neutralise(p).strip())
-                  for i, p in enumerate(passages, start=1)]
+        blocks = [
+            self.passage_template.format(n=i, source=citations.describe(p), text=_neutralise(p).strip())
+            for i, p in enumerate(passages, start=1)
+        ]
         user = self.user_template.format(question=question, passages="\n".join(blocks))
-        return [ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt), ChatMessage(role=MessageRole.USER, content=user)]
+        return [
+            ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt),
+            ChatMessage(role=MessageRole.USER, content=user),
+        ]
 
-    def answer(self, retrieval: Retrieval, documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]] | None:
+    def answer(self, retrieval: Retrieval, citations: CitationBuilder) -> tuple[str, list[Citation]] | None:
+        """The model's answer with only the claims whose quotes check, or None to keep the extractive answer."""
         passages = [c.passage for c in retrieval.candidates[: self.settings.passages]]
         if not passages:
             return None
         try:
-            reply = self.llm.chat(self.messages(retrieval.question.text, passages, documents)).message.content or ""
+            reply = self.llm.chat(self.messages(retrieval.question.text, passages, citations)).message.content or ""
         except Exception as exc:  # timeouts, refused connections, 5xx: the extractive answer stands
             log.warning("LLM answerer failed (%s: %s); using the extractive answer", type(exc).__name__, exc)
             return None
         claims = parse_claims(reply)
-        citations: list[Citation] = []
+        cited: list[Citation] = []
         sentences = []
         for claim in claims:
-            citation = self._check(claim, passages, documents, len(citations) + 1)
+            citation = self._check(claim, passages, citations, len(cited) + 1)
             if citation is None:
                 log.info("dropped a claim whose quote does not check: %r", claim.quote[:80])
                 continue
-            existing = next((c for c in citations if c.passage_id == citation.passage_id and c.quote == citation.quote), None)
+            existing = next(
+                (c for c in cited if c.passage_id == citation.passage_id and c.quote == citation.quote), None
+            )
             if existing is None:
-                citations.append(citation)
+                cited.append(citation)
                 existing = citation
             sentences.append(f"{claim.text.strip()} [{existing.n}]")
-        if not citations:
+        if not cited:
             return None
-        return " ".join(sentences), citations
+        return " ".join(sentences), cited
 
-    def _check(self, claim: Claim, passages: list[Passage], documents: dict[str, DocumentRecord], n: int) -> Citation | None:
+    def _check(self, claim: Claim, passages: list[Passage], citations: CitationBuilder, n: int) -> Citation | None:
         """A citation for the claim if its quote is verbatim in the passage it names and supports the claim."""
         if not 1 <= claim.passage <= len(passages) or not claim.quote.strip() or not claim.text.strip():
             return None
@@ -111,7 +134,7 @@ class LLMAnswerer:
         quoted = passage.text[span[0] : span[1]]
         if not self._supports(quoted, claim.text):
             return None
-        return cite(n, passage, span[0], span[1], documents, self.answer_settings.url_base)
+        return citations.cite(n, passage, span[0], span[1])
 
     def _supports(self, quote: str, claim: str) -> bool:
         """The claim adds no figure, no negation and few words that the quote does not have."""
@@ -125,6 +148,20 @@ class LLMAnswerer:
         if not claim_terms:
             return False
         return len(claim_terms & set(self.terms.of(quote))) / len(claim_terms) >= _MIN_SUPPORT
+
+
+def load_prompts(prompt_dir: Path) -> tuple[str, str, str]:
+    """The system prompt, the user template and the passage template; PromptError naming a missing file."""
+    texts = []
+    for name in PROMPT_FILES:
+        path = prompt_dir / name
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PromptError(
+                f"llm.prompt_dir: cannot read {path} ({exc.strerror or exc}); it must hold {', '.join(PROMPT_FILES)}"
+            ) from None
+    return texts[0], texts[1], texts[2]
 
 
 def parse_claims(reply: str) -> list[Claim]:

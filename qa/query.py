@@ -7,37 +7,29 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+from core.lexicon import DECISION_QUESTION, MONTH_WORD_PATTERN, MONTHS, NOT_NAMES
+
+_MONTH = MONTH_WORD_PATTERN
 _FULL_DATE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s+((?:19|20)\d\d)\b", re.I)
 _MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+((?:19|20)\d\d)\b", re.I)
 _LAST_MONTH = re.compile(rf"\b(?:last|previous|this)\s+{_MONTH}\b", re.I)
-_MONTH_MEETING = re.compile(rf"\b(?:the|in|at)\s+{_MONTH}(?:'s)?\s+(?:meeting|committee|minutes|papers?|agenda)\b", re.I)
+_MONTH_MEETING = re.compile(
+    rf"\b(?:the|in|at)\s+{_MONTH}(?:'s)?\s+(?:meeting|committee|minutes|papers?|agenda)\b", re.I
+)
 # "2016/17" or "2016-17" is a financial year the papers talk about, not a meeting date.
 _YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?![/-]\d)")
-_DECISION = re.compile(
-    r"\b(?:decid\w*|decision\w*|agree\w*|approve|approval|resolv\w*|resolution\w*|vot(?:e|ed|ing)|recommend\w*|reject\w*|"
-    r"defer\w*|endors\w*|sign(?:ed)? off|outcome)\b|"
-    # "approved" is a decision only as a verb ("was it approved"), not in "approved foster carers".
-    r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:[\w-]+\s+){0,4}approved\b|\bapproved\s*\?", re.I)
-_FIGURE = re.compile(r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I)
+_FIGURE = re.compile(
+    r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I
+)
 _PERSON = re.compile(r"\b(?:who|whom|whose|chair(?:ed|man|woman)?|officer|councillor|cllr|director|presented)\b", re.I)
 _ACROSS_MEETINGS = re.compile(
     r"\b(?:over (?:the|recent) (?:years|months|meetings)|over time|each year|every year|year on year|changed?|changing|"
-    r"trends?|history|so far|across (?:the )?meetings|between (?:the )?(?:years|meetings)|since \d{4}|timeline)\b", re.I)
+    r"trends?|history|so far|across (?:the )?meetings|between (?:the )?(?:years|meetings)|since \d{4}|timeline)\b",
+    re.I,
+)
 _WHEN = re.compile(r"\bwhen\b", re.I)
 # Quote marks only at word edges, so the apostrophe in "committee's" opens no quotation.
 _QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"”’]{3,}?)[\"”'’](?!\w)")
-# Capitalised words that start questions or are too common in council papers to single out a topic.
-_NOT_NAMES = {
-    "what", "who", "when", "where", "why", "how", "which", "did", "does", "do", "was", "were", "is", "are", "has", "have",
-    "had", "can", "could", "would", "should", "will", "tell", "show", "list", "give", "find", "any", "the", "a", "an", "in",
-    "on", "at", "of", "for", "and", "or", "we", "i", "our", "my", "me", "us", "council", "committee", "councillor",
-    "councillors", "members", "member", "cabinet", "chair", "meeting", "minutes", "report", "item", "page", "thurrock",
-    "children", "children's", "services", "overview", "scrutiny", "please", "about", "there", "it", "this", "that",
-} | set(_MONTHS)
 
 
 @dataclass
@@ -61,35 +53,41 @@ class Question:
         return bool(self.since or self.until or self.months)
 
 
-def parse_question(text: str, meeting_dates: list[dt.date] | None = None) -> Question:
-    """Read dates, intent and names out of a question; relative months resolve against the indexed meetings."""
+def parse_question(
+    text: str, meeting_dates: list[dt.date] | None = None, not_names: frozenset[str] = NOT_NAMES
+) -> Question:
+    """Read dates, intent and names out of a question; relative months resolve against the indexed meetings.
+
+    `not_names` are the capitalised words never taken as names to match (the lexicon's, plus the council's
+    and its committees' words from a CouncilVocabulary).
+    """
     question = Question(text=text.strip())
     _read_dates(question, meeting_dates or [])
-    question.decision = bool(_DECISION.search(text))
+    question.decision = bool(DECISION_QUESTION.search(text))
     question.figure = bool(_FIGURE.search(text))
     question.person = bool(_PERSON.search(text))
     question.when = bool(_WHEN.search(text))
     question.across_meetings = bool(_ACROSS_MEETINGS.search(text))
-    question.names = _names(text)
+    question.names = _names(text, not_names)
     return question
 
 
 def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:
     text = question.text
     if match := _FULL_DATE.search(text):
-        day = _date(int(match.group(3)), _MONTHS[match.group(2).lower()[:3]], int(match.group(1)))
+        day = _date(int(match.group(3)), MONTHS[match.group(2).lower()[:3]], int(match.group(1)))
         if day:
             question.since = question.until = day
             question.date_words.append(match.group(0))
             return
     if match := _MONTH_YEAR.search(text):
-        year, month = int(match.group(2)), _MONTHS[match.group(1).lower()[:3]]
+        year, month = int(match.group(2)), MONTHS[match.group(1).lower()[:3]]
         question.since = dt.date(year, month, 1)
         question.until = dt.date(year, month, calendar.monthrange(year, month)[1])
         question.date_words.append(match.group(0))
         return
     if match := _LAST_MONTH.search(text) or _MONTH_MEETING.search(text):
-        month = _MONTHS[match.group(1).lower()[:3]]
+        month = MONTHS[match.group(1).lower()[:3]]
         question.date_words.append(match.group(1))
         latest = max((d for d in meeting_dates if d.month == month), default=None)
         if latest and match.re is _LAST_MONTH:
@@ -114,15 +112,17 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _names(text: str) -> list[str]:
+def _names(text: str, not_names: frozenset[str]) -> list[str]:
     """Quoted phrases, capitalised words not opening the question, acronyms and numbers like 'Item 7'."""
     names = [m.group(1).strip() for m in _QUOTED.finditer(text)]
     words = re.findall(r"[A-Za-z][A-Za-z'&.-]*[A-Za-z]|\d+(?:\.\d+)?%?", text)
     for i, word in enumerate(words):
         bare = word.rstrip(".").removesuffix("'s")
-        if bare.lower() in _NOT_NAMES:
+        if bare.lower() in not_names:
             continue
-        if bare.isupper() and len(bare) >= 2 or (bare[0].isupper() and i > 0) or any(c.isdigit() for c in bare) and not _YEAR.fullmatch(bare):
-            if bare not in names:
-                names.append(bare)
+        acronym = bare.isupper() and len(bare) >= 2
+        proper_noun = bare[0].isupper() and i > 0  # a capital that does not just open the question
+        number = any(c.isdigit() for c in bare) and not _YEAR.fullmatch(bare)  # "Item 7", "22%"; years are dates
+        if (acronym or proper_noun or number) and bare not in names:
+            names.append(bare)
     return names

@@ -1,53 +1,83 @@
-"""The question-answering service the CLI and the API share: retrieve, answer, check, time."""
+"""The question-answering service the CLI and the API share: plan, retrieve, answer, check, time.
+
+`QAService` loads the model once and opens the published index generation on first use, reopening it when a
+newer one is published; everything built on a generation (planner, retriever, citations, decisions) is built
+once per generation, in `Generation.open`.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from indexer.embed import Embedder
+from core.errors import NotFound, NotIndexedError
+from core.lexicon import CouncilVocabulary
+from core.records import Answer, Citation, Decision, DocumentRecord, Passage, SearchFilters, Timings
+from core.settings import Settings
+from indexer.embed import Embedder, TextEmbedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
-from qa.decisions import SEARCH_DEPTH, FoundDecision, decisions_between, find_decisions
-from qa.models import Answer, Citation, Decision, DocumentRecord, SearchFilters, Timings
+from qa.citations import CitationBuilder
+from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
+from qa.pages import page_png
+from qa.plan import Planner, SearchPlan
 from qa.query import parse_question
 from qa.retrieve import Retrieval, Retriever
-from qa.settings import Settings
-from qa.text import Terms
+from qa.sentences import SentenceScorer
+from qa.terms import CorpusTerms, Terms
 
 log = logging.getLogger(__name__)
-
-
-class NotIndexedError(Exception):
-    """Nothing has been indexed in this data directory yet."""
-
-
-@dataclass
-class _Loaded:
-    snapshot: IndexSnapshot
-    retriever: Retriever
 
 
 class Answerer(Protocol):
     """An answerer that may replace the extractive answer: text and checked citations, or None to keep it."""
 
-    def answer(self, retrieval: Retrieval, documents: dict[str, DocumentRecord]) -> tuple[str, list[Citation]] | None: ...
+    def answer(self, retrieval: Retrieval, citations: CitationBuilder) -> tuple[str, list[Citation]] | None: ...
+
+
+@dataclass
+class Generation:
+    """One published index generation opened for answering, with everything built on it."""
+
+    snapshot: IndexSnapshot
+    planner: Planner
+    retriever: Retriever
+    citations: CitationBuilder
+    decisions: DecisionFinder
+
+    @classmethod
+    def open(cls, settings: Settings, snapshot: IndexSnapshot, embedder: TextEmbedder, terms: Terms) -> Generation:
+        committees = {doc.committee for doc in snapshot.manifest.documents if doc.committee}
+        vocabulary = CouncilVocabulary.build(settings.council.names, settings.council.places, committees)
+        corpus = CorpusTerms(snapshot.passages, terms)
+        sentences = SentenceScorer(terms, corpus.idf, vocabulary.institution_words)
+        citations = CitationBuilder(snapshot.documents(), settings.answer.url_base)
+        return cls(
+            snapshot=snapshot,
+            planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
+            retriever=Retriever(settings.retrieval, snapshot, corpus, sentences),
+            citations=citations,
+            decisions=DecisionFinder(MinutesIndex(snapshot.passages.values()), sentences, citations),
+        )
 
 
 class QAService:
     """Answers questions from the current index generation; models are loaded once and reused."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm_answerer: Answerer | None = None):
+    def __init__(self, settings: Settings, embedder: TextEmbedder | None = None, llm_answerer: Answerer | None = None):
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.embedding)
-        self.terms = Terms()
+        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
+        # The council's own name never makes a question's topic; its committees come with each generation.
+        self.terms = Terms(CouncilVocabulary.build(settings.council.names).question_words)
         self.extractive = ExtractiveAnswerer(settings.answer)
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
-        self._loaded: _Loaded | None = None
+        self._loaded: Generation | None = None
+        self._opening = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the model and the current index now, so the first question is as fast as the rest."""
@@ -55,16 +85,23 @@ class QAService:
         if self._store.current_generation() is not None:
             self._current()
 
-    def _current(self) -> _Loaded:
-        """The retriever over the published generation, reopened when a new one is published."""
+    def _current(self) -> Generation:
+        """The published generation, opened for answering; reopened when a newer one is published."""
         generation = self._store.current_generation()
         if generation is None:
             raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
-        if self._loaded is None or self._loaded.snapshot.generation != generation:
-            snapshot = open_snapshot(self.settings)
-            self._loaded = _Loaded(snapshot, Retriever(self.settings.retrieval, self.embedder, snapshot, self.terms))
-        return self._loaded
+        loaded = self._loaded
+        if loaded is None or loaded.snapshot.generation != generation:
+            with self._opening:  # one thread opens it; the others wait and use it
+                loaded = self._loaded
+                if loaded is None or loaded.snapshot.generation != generation:
+                    snapshot = open_snapshot(self.settings)
+                    if snapshot is None:  # unpublished between the two reads: nothing to answer from
+                        raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
+                    loaded = self._loaded = Generation.open(self.settings, snapshot, self.embedder, self.terms)
+        return loaded
 
+    # ---- the papers
     def snapshot(self) -> IndexSnapshot:
         """The published index generation answers come from (reopened when a newer one is published)."""
         return self._current().snapshot
@@ -73,57 +110,88 @@ class QAService:
         """Where each indexed document's file is, by file name."""
         return {doc.file: Path(doc.path) for doc in self._current().snapshot.manifest.documents}
 
+    def document(self, doc_id: str) -> DocumentRecord:
+        """An indexed document by id; NotFound if the published index has none."""
+        found = self._current().snapshot.documents().get(doc_id)
+        if found is None:
+            raise NotFound(f"no indexed document {doc_id}")
+        return found
+
+    def document_file(self, doc_id: str) -> DocumentRecord:
+        """An indexed document whose file is still on disk; NotFound if not."""
+        doc = self.document(doc_id)
+        if not Path(doc.path).is_file():  # removed from disk, and the index without it not yet published
+            raise NotFound(f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
+        return doc
+
+    def page_image(self, doc_id: str, page: int, quote: str | None = None) -> bytes:
+        """PNG of one page of an indexed document with `quote` highlighted; NotFound for a page it lacks."""
+        return page_png(Path(self.document_file(doc_id).path), page, quote)
+
+    def passage(self, passage_id: str) -> Passage:
+        """An indexed passage by id; NotFound if the published index has none."""
+        found = self._current().snapshot.passages.get(passage_id)
+        if found is None:
+            raise NotFound(f"no passage {passage_id}")
+        return found
+
+    # ---- questions
     def ask(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None) -> Answer:
-        """Answer one question from the papers, or abstain; timed."""
+        """Answer one question from the papers, or abstain; timed. NotIndexedError before anything is indexed."""
         return self.answer_with_retrieval(question, filters, top_k)[0]
 
-    def answer_with_retrieval(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None,
-                              depth: int = 0) -> tuple[Answer, Retrieval]:
+    def answer_with_retrieval(
+        self, question: str, filters: SearchFilters | None = None, top_k: int | None = None, depth: int = 0
+    ) -> tuple[Answer, Retrieval]:
         """The answer, and the passages searched for it (at least `depth` of them), for evaluation."""
         started = time.perf_counter()
         if not question.strip():
-            return Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True), Retrieval(parse_question(""), [])
-        loaded = self._current()
-        retriever = loaded.retriever
-        documents = loaded.snapshot.documents()
-        parsed = parse_question(question, retriever.meeting_dates)
+            return (
+                Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True),
+                Retrieval(SearchPlan.nothing(parse_question("")), []),
+            )
+        generation = self._current()
+        parsed = generation.planner.parse(question)
         top_k = top_k or self.settings.retrieval.top_k
         # One search, deep enough for every use: the answer, the minutes on a decision topic, the LLM's passages.
-        depth = max(depth, top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0)
-        searched = retriever.search(parsed, filters, depth)
-        retrieval = Retrieval(parsed, searched.candidates[:top_k])
+        depth = max(
+            depth, top_k, SEARCH_DEPTH if parsed.decision else 0, self.settings.llm.passages if self.llm_answerer else 0
+        )
+        plan = generation.planner.plan(parsed, filters)
+        searched = generation.retriever.search(plan, depth)
+        retrieval = searched.leading(top_k)
         abstains = self.extractive.abstains(retrieval)
         decisions: list[FoundDecision] = []
-        if parsed.decision and not retriever.topic(parsed) and parsed.dated:
+        if parsed.decision and not plan.topic and parsed.dated:
             # "What did we decide in December 2017?": every decision of the meetings named.
-            decisions = decisions_between(retriever, parsed, documents, self.settings.answer.url_base)
+            decisions = generation.decisions.at_meetings(plan)
         elif parsed.decision and not abstains:
-            decisions = find_decisions(retriever, searched, documents, self.settings.answer.url_base)
+            decisions = generation.decisions.on_topic(searched)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
         if decisions or not abstains:
-            text, citations = self.extractive.answer(retrieval, documents, decisions)
+            text, citations = self.extractive.answer(retrieval, generation.citations, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
         if answer.abstained:
             answer.answer = ABSTAIN_TEXT
-            answer.see_also = self.extractive.see_also(retrieval, documents)
+            answer.see_also = self.extractive.see_also(retrieval, generation.citations)
         elif self.llm_answerer is not None:
-            generated = self.llm_answerer.answer(Retrieval(parsed, searched.candidates[: self.settings.llm.passages]), documents)
+            generated = self.llm_answerer.answer(searched.leading(self.settings.llm.passages), generation.citations)
             if generated is not None:
                 answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
         done = time.perf_counter()
-        answer.timings_ms = Timings(retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000,
-                                    total=(done - started) * 1000)
+        answer.timings_ms = Timings(
+            retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000, total=(done - started) * 1000
+        )
         return answer, searched
 
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
         """Every decision the minutes record on a topic, oldest first."""
-        loaded = self._current()
-        question = parse_question(topic, loaded.retriever.meeting_dates)
+        generation = self._current()
+        question = generation.planner.parse(topic)
         question.decision = True
-        retrieval = loaded.retriever.search(question, filters, SEARCH_DEPTH)
-        found = find_decisions(loaded.retriever, retrieval, loaded.snapshot.documents(), self.settings.answer.url_base)
-        return [f.decision for f in found]
+        retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
+        return [found.decision for found in generation.decisions.on_topic(retrieval)]
 
 
 def _llm_answerer(settings: Settings) -> Answerer | None:
@@ -131,4 +199,4 @@ def _llm_answerer(settings: Settings) -> Answerer | None:
         return None
     from qa.llm import LLMAnswerer
 
-    return LLMAnswerer(settings.llm, settings.answer)
+    return LLMAnswerer(settings.llm)

@@ -1,21 +1,40 @@
-"""Shared fixtures: settings on temporary data dirs, one real embedder, the sample corpus index."""
+"""Shared fixtures: settings on temporary data dirs, the fake and the real embedder, the sample pack and indexes.
+
+Markers (see pyproject.toml): a test that uses the real `embedder` fixture is marked `model` automatically;
+`corpus`, `browser` and `slow` are set by the modules that need them. The fast lane is
+`pytest -m "not model and not browser"`.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from indexer.embed import Embedder  # noqa: E402
-from indexer.pipeline import Indexer  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from fakes import HashEmbedder
+from pdfs import sample_pack
+
+from core.settings import Settings
+from indexer.embed import Embedder, TextEmbedder
+from indexer.pipeline import Indexer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "papers"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that loads the real model (directly or through a fixture) as `model`."""
+    for item in items:
+        if "embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
 
 
 def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
@@ -31,23 +50,46 @@ def free_port() -> int:
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
-def wait_for_job(client, job: dict, headers: dict | None = None) -> dict:
+def wait_for_job(client: Any, job: dict, headers: dict | None = None) -> dict:
     """Poll /jobs/{id} (through a TestClient or an httpx.Client) until the job is done or failed."""
-    import time
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        current = client.get(f"/jobs/{job['id']}", headers=headers or {}).json()
+        current: dict = client.get(f"/jobs/{job['id']}", headers=headers or {}).json()
         if current["status"] in ("done", "failed"):
             return current
-        time.sleep(0.2)
+        time.sleep(0.05)
     pytest.fail(f"job {job['id']} did not finish")
 
 
-def indexed_settings(data_dir: Path, papers: list[Path], embedder: Embedder) -> Settings:
+class LiveServer:
+    """One app served by a real uvicorn on a loopback port, in a background thread; a context manager."""
+
+    def __init__(self, app: Any):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def indexed_settings(data_dir: Path, papers: list[Path], embedder: TextEmbedder) -> Settings:
     """Settings on a fresh data dir with these papers indexed into it (every file must index)."""
     settings = make_settings(data_dir, papers)
     report = Indexer(settings, embedder=embedder).run()
@@ -57,13 +99,41 @@ def indexed_settings(data_dir: Path, papers: list[Path], embedder: Embedder) -> 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real packaged MiniLM, loaded once for the whole run."""
+    """The real packaged MiniLM, loaded once for the whole run: for tests about what the model retrieves."""
     return Embedder(Settings().embedding)
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> HashEmbedder:
+    """The deterministic hashing embedder: for tests about everything but retrieval quality."""
+    return HashEmbedder()
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def sample_pack_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small agenda pack of tests/pdfs.py, built once; copy it (`papers_with_pack`) before changing it."""
+    return sample_pack(tmp_path_factory.mktemp("sample") / "pack.pdf")
+
+
+def papers_with_pack(folder: Path, sample: Path) -> Path:
+    """A papers folder holding a copy of the sample pack as pack.pdf."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sample, folder / "pack.pdf")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pack_index(
+    tmp_path_factory: pytest.TempPathFactory, sample_pack_pdf: Path, fake_embedder: HashEmbedder
+) -> Settings:
+    """The sample pack indexed once with the fake embedder; read it, never change it."""
+    papers = papers_with_pack(tmp_path_factory.mktemp("pack-papers"), sample_pack_pdf)
+    return indexed_settings(tmp_path_factory.mktemp("pack-data"), [papers], fake_embedder)
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +144,10 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     return indexed_settings(tmp_path_factory.mktemp("corpus-data"), [CORPUS], embedder)
 
 
-
-def assert_quote_on_page(citation, pdf_path: Path) -> None:
+def assert_quote_on_page(citation: Any, pdf_path: Path) -> None:
     """The quote is verbatim on the page it names, or starts there and runs on over the page break."""
     from eval.faithful import quote_on_page
 
     assert quote_on_page(citation.quote, pdf_path, citation.page), (
-        f"quote not verbatim on page {citation.page} of {pdf_path.name}: {citation.quote[:120]!r}")
+        f"quote not verbatim on page {citation.page} of {pdf_path.name}: {citation.quote[:120]!r}"
+    )

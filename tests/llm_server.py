@@ -36,9 +36,17 @@ def _handler(script: ScriptedLLM):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             if self.path == "/api/show":  # Ollama clients ask what the model is before chatting
-                self._send(200, {"modelfile": "", "parameters": "", "template": "", "capabilities": ["completion"],
-                                 "details": {"family": "llama"},
-                                 "model_info": {"general.architecture": "llama", "llama.context_length": 8192}})
+                self._send(
+                    200,
+                    {
+                        "modelfile": "",
+                        "parameters": "",
+                        "template": "",
+                        "capabilities": ["completion"],
+                        "details": {"family": "llama"},
+                        "model_info": {"general.architecture": "llama", "llama.context_length": 8192},
+                    },
+                )
                 return
             script.requests.append({"path": self.path, "body": body})
             reply = script.next_reply()
@@ -46,14 +54,34 @@ def _handler(script: ScriptedLLM):
             if reply.status != 200:
                 self._send(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}})
             elif self.path.endswith("/chat/completions"):
-                self._send(200, {
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": reply.content},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
             elif self.path == "/api/chat":
-                self._send(200, {"model": body.get("model"), "created_at": "2026-01-01T00:00:00Z",
-                                 "message": {"role": "assistant", "content": reply.content}, "done": True, "done_reason": "stop"})
+                self._send(
+                    200,
+                    {
+                        "model": body.get("model"),
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "message": {"role": "assistant", "content": reply.content},
+                        "done": True,
+                        "done_reason": "stop",
+                    },
+                )
             else:
                 self._send(404, {"error": f"no route {self.path}"})
 

@@ -19,7 +19,9 @@ class PageSpec:
     image_only: bool = False  # a scanned page: an image and no text layer
 
 
-def make_pdf(path: Path, pages: list[PageSpec], title: str | None = None, page_labels: list[dict] | None = None) -> Path:
+def make_pdf(
+    path: Path, pages: list[PageSpec], title: str | None = None, page_labels: list[dict] | None = None
+) -> Path:
     doc = pymupdf.open()
     for spec in pages:
         page = doc.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
@@ -132,7 +134,9 @@ def sample_pack(path: Path) -> Path:
         "1. Recommendation(s)",
         "1.1 That the Committee comment on the proposed opening hours.",
         "2. Introduction and Background",
-        *wrap("2.1 The Riverside Play Centre opened in 2019 and now welcomes families from across the borough. " + FILLER),
+        *wrap(
+            "2.1 The Riverside Play Centre opened in 2019 and now welcomes families from across the borough. " + FILLER
+        ),
         "Attendance by year",
         "Year   Visits   Change",
         "2021   12,400   -",

@@ -1,33 +1,46 @@
-"""Answers on a fixture pack indexed into real Chroma and BM25: quotes, pages, decisions, filters, abstention."""
+"""Answers on a fixture pack indexed into real Chroma and BM25: quotes, pages, decisions, filters, abstention.
+
+What MiniLM retrieves is tested with the real model (`service`); the command line's contract and the filters'
+plumbing with the fake embedder (`fake_service`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import assert_quote_on_page, indexed_settings, make_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
-from conftest import assert_quote_on_page, indexed_settings, make_settings
-from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
+from cli.main import AppContext, cli
+from core.errors import NotIndexedError
+from core.records import SearchFilters
 from qa.answer import ABSTAIN_TEXT
-from qa.cli import cli
-from qa.models import SearchFilters
-from qa.query import parse_question
-from qa.service import NotIndexedError, QAService
+from qa.service import QAService
 
 
 @pytest.fixture(scope="module")
-def papers(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("papers")
-    sample_pack(folder / "pack.pdf")
+def papers(tmp_path_factory, sample_pack_pdf) -> Path:
+    folder = papers_with_pack(tmp_path_factory.mktemp("papers"), sample_pack_pdf)
     # The same options section republished in a later pack: a near-duplicate that must not be quoted twice.
-    make_pdf(folder / "republished.pdf", [PageSpec([
-        "Riverside Play Centre Review (republished)",
-        "3. Issues, Options and Analysis of Options",
-        *wrap("3.1 The preferred option is to extend weekend opening to 6pm from April. " + FILLER),
-    ], footer="Page 3")], title="Riverside Play Centre Review (republished)")
+    make_pdf(
+        folder / "republished.pdf",
+        [
+            PageSpec(
+                [
+                    "Riverside Play Centre Review (republished)",
+                    "3. Issues, Options and Analysis of Options",
+                    *wrap("3.1 The preferred option is to extend weekend opening to 6pm from April. " + FILLER),
+                ],
+                footer="Page 3",
+            )
+        ],
+        title="Riverside Play Centre Review (republished)",
+    )
     return folder
 
 
@@ -35,6 +48,18 @@ def papers(tmp_path_factory) -> Path:
 def service(tmp_path_factory, papers, embedder) -> QAService:
     settings = indexed_settings(tmp_path_factory.mktemp("answer-data"), [papers], embedder)
     return QAService(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def fake_service(tmp_path_factory, papers, fake_embedder) -> QAService:
+    settings = indexed_settings(tmp_path_factory.mktemp("answer-fake-data"), [papers], fake_embedder)
+    return QAService(settings, embedder=fake_embedder)
+
+
+def search(service: QAService, question: str, filters: SearchFilters | None = None, top_k: int = 5):
+    generation = service._current()
+    plan = generation.planner.plan(generation.planner.parse(question), filters)
+    return generation.retriever.search(plan, top_k), plan, generation
 
 
 def test_decision_question_answers_with_the_resolutions_their_status_and_the_minuted_meeting(service, papers):
@@ -96,33 +121,39 @@ def test_question_the_papers_do_not_answer_abstains_and_offers_the_nearest_passa
 def test_near_duplicate_passages_are_not_returned_twice(service):
     answer = service.ask("What is the preferred option for weekend opening at the play centre?")
     assert "extend weekend opening to 6pm" in answer.citations[0].quote
-    loaded = service._current()
-    retrieval = loaded.retriever.search(parse_question("preferred option weekend opening 6pm"))
+    retrieval = search(service, "preferred option weekend opening 6pm")[0]
     texts = [c.passage.text for c in retrieval.candidates if "extend weekend opening to 6pm" in c.passage.text]
     assert len(texts) == 1
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
 
 
-@pytest.mark.parametrize("filters, allowed", [
-    (SearchFilters(committee="children's services overview and scrutiny committee"), {"pack.pdf"}),
-    (SearchFilters(doc_type="report"), {"republished.pdf"}),
-    (SearchFilters(document="republished.pdf"), {"republished.pdf"}),
-    (SearchFilters(document="no-such-file.pdf"), set()),
-])
-def test_filters_agree_between_chroma_and_the_passages_allowed(service, filters, allowed):
+@pytest.mark.parametrize(
+    "filters, allowed",
+    [
+        (SearchFilters(committee="children's services overview and scrutiny committee"), {"pack.pdf"}),
+        (SearchFilters(doc_type="report"), {"republished.pdf"}),
+        (SearchFilters(document="republished.pdf"), {"republished.pdf"}),
+        (SearchFilters(document="no-such-file.pdf"), set()),
+    ],
+)
+def test_filters_agree_between_chroma_and_the_passages_allowed(fake_service, filters, allowed):
     """Every filter limits both halves of the hybrid search alike: what comes back is only what is allowed."""
-    retriever = service._current().retriever
-    retrieval = retriever.search(parse_question("preferred option weekend opening play centre"), filters, top_k=20)
+    retrieval, plan, generation = search(fake_service, "preferred option weekend opening play centre", filters, 20)
     assert {c.passage.file for c in retrieval.candidates} == allowed
+    passages = generation.snapshot.passages
+    assert {passages[pid].file for pid in plan.allowed} == allowed
     if allowed:
-        dense = retriever._dense(retriever.embedder.embed(["weekend opening"])[0], filters,
-                                 parse_question("weekend opening"), False, set(retriever.snapshot.passages))
-        assert dense and {retriever.snapshot.passages[pid].file for pid in dense} == allowed
+        # Chroma's own filter (the plan's `where`), with nothing dropped afterwards, returns only allowed passages.
+        everything = dataclasses.replace(plan, allowed=frozenset(passages))
+        dense = generation.retriever.dense_candidates(everything)
+        assert dense and {passages[pid].file for pid in dense} == allowed
 
 
 def test_date_filters_limit_answers_to_meetings_in_range(service):
     later = service.ask("What did we decide about Grangewaters?", SearchFilters(since=dt.date(2023, 3, 1)))
-    assert all(c.meeting_date is None or c.meeting_date >= dt.date(2023, 3, 1) for c in later.citations + later.see_also)
+    assert all(
+        c.meeting_date is None or c.meeting_date >= dt.date(2023, 3, 1) for c in later.citations + later.see_also
+    )
     earlier = service.ask("What did we decide about Grangewaters?", SearchFilters(until=dt.date(2023, 1, 31)))
     assert earlier.citations and all(c.meeting_date == dt.date(2023, 1, 10) for c in earlier.citations)
 
@@ -154,18 +185,24 @@ def test_timings_are_reported(service):
     assert t.retrieve > 0 and t.answer >= 0 and t.total >= t.retrieve
 
 
-def test_asking_before_anything_is_indexed_says_to_run_index(tmp_path, embedder):
+def test_asking_before_anything_is_indexed_says_to_run_index(tmp_path, fake_embedder):
     with pytest.raises(NotIndexedError, match="qa index"):
-        QAService(make_settings(tmp_path / "empty"), embedder=embedder).ask("anything")
+        QAService(make_settings(tmp_path / "empty"), embedder=fake_embedder).ask("anything")
 
 
-# ---- the command line, per ../shared/contract.md
+# ---- the command line, per ../shared/contract.md (on the fake embedder's index)
+
 
 @pytest.fixture
-def env(service, monkeypatch):
-    monkeypatch.setenv("QA_DATA_DIR", str(service.settings.data_dir))
-    monkeypatch.setenv("QA_ANSWER__ABSTAIN_BELOW", str(service.settings.answer.abstain_below))
-    monkeypatch.setattr("qa.cli._service", lambda settings: QAService(settings, embedder=service.embedder))
+def env(fake_service, monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_DATA_DIR", str(fake_service.settings.data_dir))
+    monkeypatch.setenv("QA_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    return AppContext(embedder=fake_service.embedder)
+
+
+def run(env: AppContext, args: list[str], stdin: str | None = None):
+    return CliRunner().invoke(cli, args, input=stdin, obj=env)
 
 
 def _check_contract(response: dict) -> None:
@@ -181,7 +218,7 @@ def _check_contract(response: dict) -> None:
 
 
 def test_cli_ask_json_prints_the_contract_response(env):
-    result = CliRunner().invoke(cli, ["ask", "What did we decide about Grangewaters?", "--json", "--until", "2023-02-01"])
+    result = run(env, ["ask", "What did we decide about Grangewaters?", "--json", "--until", "2023-02-01"])
     assert result.exit_code == 0, result.output
     response = json.loads(result.stdout)
     _check_contract(response)
@@ -191,7 +228,7 @@ def test_cli_ask_json_prints_the_contract_response(env):
 
 def test_cli_ask_reads_one_question_per_line_from_stdin(env):
     stdin = "What did we decide about Grangewaters?\n\nHow many visits did the play centre have in 2022?\n"
-    result = CliRunner().invoke(cli, ["ask", "--json", "-"], input=stdin)
+    result = run(env, ["ask", "--json", "-"], stdin)
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 3  # one response per input line, the blank one included
@@ -204,45 +241,50 @@ def test_cli_ask_reads_one_question_per_line_from_stdin(env):
 
 
 def test_cli_ask_prints_a_readable_answer_with_its_citations(env):
-    result = CliRunner().invoke(cli, ["ask", "How many schools used the outdoor education centre?"])
+    result = run(env, ["ask", "How many schools used the outdoor education centre?"])
     assert result.exit_code == 0, result.output
     assert "41 schools" in result.stdout and "[1]" in result.stdout and "page 13" in result.stdout
 
 
 def test_cli_ask_rejects_an_empty_question(env):
-    result = CliRunner().invoke(cli, ["ask", "  "])
+    result = run(env, ["ask", "  "])
     assert result.exit_code == 2
     assert "QUESTION is empty" in result.output
 
 
 def test_cli_ask_filters_by_document(env):
-    result = CliRunner().invoke(cli, ["ask", "What is the preferred option for weekend opening?", "--json",
-                                      "--document", "republished.pdf"])
+    result = run(
+        env, ["ask", "What is the preferred option for weekend opening?", "--json", "--document", "republished.pdf"]
+    )
     assert result.exit_code == 0, result.output
     citations = json.loads(result.stdout)["citations"]
     assert citations and all(c["document"]["file"] == "republished.pdf" for c in citations)
 
 
 def test_cli_ask_rejects_a_bad_date(env):
-    result = CliRunner().invoke(cli, ["ask", "anything", "--since", "March 2023"])
+    result = run(env, ["ask", "anything", "--since", "March 2023"])
     assert result.exit_code == 2
     assert "--since" in result.output
 
 
 def test_cli_decisions_json(env):
-    result = CliRunner().invoke(cli, ["decisions", "Grangewaters", "--json"])
+    result = run(env, ["decisions", "Grangewaters", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["topic"] == "Grangewaters"
     first = payload["decisions"][0]
     assert set(first) >= {"meeting_date", "committee", "minute", "status", "text", "page", "page_label", "document"}
-    assert (first["meeting_date"], first["minute"], first["status"], first["page"]) == ("2023-01-10", "13", "resolved", 4)
+    assert (first["meeting_date"], first["minute"], first["status"], first["page"]) == (
+        "2023-01-10",
+        "13",
+        "resolved",
+        4,
+    )
 
 
-def test_cli_ask_on_an_empty_index_fails_with_a_message(tmp_path, monkeypatch, embedder):
+def test_cli_ask_on_an_empty_index_fails_with_a_message(env, monkeypatch, tmp_path):
     monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "nothing"))
-    monkeypatch.setattr("qa.cli._service", lambda settings: QAService(settings, embedder=embedder))
-    result = CliRunner().invoke(cli, ["ask", "anything"])
+    result = run(env, ["ask", "anything"])
     assert result.exit_code == 1
     assert "qa index" in result.stderr
 
@@ -260,19 +302,37 @@ def test_a_question_that_is_only_a_date_abstains(service):
 
 
 def test_a_quote_whose_page_holds_only_its_heading_starts_on_the_next_page():
-    from qa.citations import cite
-    from qa.models import DocumentRecord, PageSpan, Passage
+    from core.records import DocumentRecord, PageSpan, Passage
+    from qa.citations import CitationBuilder
 
     text = "Compliments\nThe council welcomes compliments from families and records each one carefully."
-    passage = Passage(id="d-0001", doc_id="d", file="f.pdf", text=text,
-                      pages=[PageSpan(offset=0, page=25, label="25"), PageSpan(offset=12, page=26, label="26")])
-    doc = DocumentRecord(id="d", file="f.pdf", path="/f.pdf", sha256="x", title="T", doc_type="report", pages=30,
-                         passages=1, indexed_at=dt.datetime(2026, 1, 1))
-    citation = cite(1, passage, 0, len(text), {"d": doc}, "")
+    passage = Passage(
+        id="d-0001",
+        doc_id="d",
+        file="f.pdf",
+        text=text,
+        pages=[PageSpan(offset=0, page=25, label="25"), PageSpan(offset=12, page=26, label="26")],
+    )
+    doc = DocumentRecord(
+        id="d",
+        file="f.pdf",
+        path="/f.pdf",
+        sha256="x",
+        title="T",
+        doc_type="report",
+        pages=30,
+        passages=1,
+        indexed_at=dt.datetime(2026, 1, 1),
+    )
+    citations = CitationBuilder({"d": doc})
+    citation = citations.cite(1, passage, 0, len(text))
     assert (citation.page, citation.page_label) == (26, "26")
     assert citation.quote.startswith("The council welcomes")
     sentence_break = text.index("records")  # six words before the break: a sentence, not a heading
-    long_before_break = cite(1, passage.model_copy(update={"pages": [PageSpan(offset=0, page=25),
-                                                                     PageSpan(offset=sentence_break, page=26)]}),
-                             0, len(text), {"d": doc}, "")
+    long_before_break = citations.cite(
+        1,
+        passage.model_copy(update={"pages": [PageSpan(offset=0, page=25), PageSpan(offset=sentence_break, page=26)]}),
+        0,
+        len(text),
+    )
     assert long_before_break.page == 25 and long_before_break.quote.startswith("Compliments")

@@ -1,30 +1,34 @@
-"""The HTTP API through FastAPI's in-process client, over a fixture pack indexed into real stores."""
+"""The HTTP API through FastAPI's in-process client, over a fixture pack indexed into real stores.
+
+The fake embedder stands in for MiniLM: these tests are about the service, not what the model retrieves.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import LiveServer, free_port, indexed_settings, make_settings, papers_with_pack, wait_for_job
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from conftest import free_port, indexed_settings, make_settings, wait_for_job
-from pdfs import sample_pack
+from api.errors import INTERNAL
+from core.errors import InvalidRequest, RateLimited, StoreError
 from qa.service import QAService
+
+GRANGEWATERS = "What did we decide about Grangewaters?"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, embedder) -> TestClient:
-    papers = tmp_path_factory.mktemp("api-papers")
-    sample_pack(papers / "pack.pdf")
-    settings = indexed_settings(tmp_path_factory.mktemp("api-data"), [papers], embedder)
-    return TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+def client(pack_index, fake_embedder) -> TestClient:
+    return TestClient(create_app(pack_index, QAService(pack_index, embedder=fake_embedder)))
 
 
 def test_ask_answers_per_the_contract(client):
-    response = client.post("/ask", json={"question": "What did we decide about Grangewaters?",
-                                         "filters": {"until": "2023-02-01"}, "top_k": 5})
+    response = client.post("/ask", json={"question": GRANGEWATERS, "filters": {"until": "2023-02-01"}, "top_k": 5})
     assert response.status_code == 200
     body = response.json()
     assert set(body) >= {"question", "answer", "abstained", "citations", "timings_ms"}
@@ -45,7 +49,7 @@ def test_ask_needs_only_a_question_and_refuses_bad_ones(client):
 
 
 def test_citation_url_opens_the_pdf(client):
-    citation = client.post("/ask", json={"question": "What did we decide about Grangewaters?"}).json()["citations"][0]
+    citation = client.post("/ask", json={"question": GRANGEWATERS}).json()["citations"][0]
     response = client.get(citation["url"].split("#")[0])
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf" and response.content.startswith(b"%PDF")
@@ -57,7 +61,7 @@ def test_documents_passages_health_and_ready(client):
     assert [d["file"] for d in documents] == ["pack.pdf"] and documents[0]["meeting_date"] == "2023-03-14"
     assert (documents[0]["status"], documents[0]["source"], documents[0]["pages"]) == ("indexed", "papers folder", 8)
     assert "path" not in documents[0]  # readers are not shown where the server keeps files
-    citation = client.post("/ask", json={"question": "What did we decide about Grangewaters?"}).json()["citations"][0]
+    citation = client.post("/ask", json={"question": GRANGEWATERS}).json()["citations"][0]
     passage = client.get(f"/passages/{citation['passage_id']}").json()
     assert passage["minute"] == "13" and passage["meeting_date"] == str(dt.date(2023, 1, 10))
     assert client.get("/passages/nope").status_code == 404
@@ -66,17 +70,39 @@ def test_documents_passages_health_and_ready(client):
     assert ready["ready"] and ready["documents"] == 1 and ready["passages"] > 0
 
 
-def test_not_ready_before_anything_is_indexed(tmp_path, embedder):
+def test_filters_limit_what_ask_answers_from(client):
+    """Each filter of POST /ask reaches the search: the answer changes when a filter takes its passages away."""
+    ask = lambda **filters: client.post("/ask", json={"question": GRANGEWATERS, "filters": filters}).json()
+    unfiltered = ask()
+    assert unfiltered["citations"][0]["meeting_date"] == "2023-01-10"
+    assert ask(until="2023-01-10")["citations"][0]["meeting_date"] == "2023-01-10"  # a meeting on the bound is in
+    assert ask(since="2023-01-10")["citations"][0]["meeting_date"] == "2023-01-10"
+    for excluded in (
+        {"until": "2023-01-09"},
+        {"since": "2023-01-11", "until": "2023-03-01"},
+        {"doc_type": "report"},
+        {"committee": "Planning Committee"},
+        {"document": "no-such-file.pdf"},
+    ):
+        answer = ask(**excluded)
+        assert all(c["meeting_date"] != "2023-01-10" for c in answer["citations"] + answer["see_also"]), excluded
+    kept = ask(committee="CHILDREN'S SERVICES OVERVIEW AND SCRUTINY COMMITTEE", document="pack.pdf")
+    assert kept["citations"] == unfiltered["citations"]
+
+
+def test_not_ready_before_anything_is_indexed(tmp_path, fake_embedder):
     settings = make_settings(tmp_path / "empty")
-    client = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+    client = TestClient(create_app(settings, QAService(settings, embedder=fake_embedder)))
     assert client.get("/health").status_code == 200
     ready = client.get("/ready")
     assert ready.status_code == 503 and "qa index" in ready.json()["reason"]
     assert client.post("/ask", json={"question": "anything"}).status_code == 503
 
 
-def test_qa_serve_runs_a_real_server(tmp_path):
-    """`qa serve` starts uvicorn on the given port and answers over HTTP."""
+@pytest.mark.model
+@pytest.mark.slow
+def test_qa_serve_runs_a_real_server(tmp_path, sample_pack_pdf):
+    """`qa serve` starts uvicorn on the given port and answers over HTTP (the installed command, the real model)."""
     import os
     import subprocess
     import sys
@@ -84,15 +110,18 @@ def test_qa_serve_runs_a_real_server(tmp_path):
 
     import httpx
 
-    papers = tmp_path / "papers"
-    sample_pack(papers / "pack.pdf")
+    papers_with_pack(tmp_path / "papers", sample_pack_pdf)
     config = tmp_path / "config.toml"
     config.write_text('[index]\npaths = ["papers"]\ndata_dir = "data"\n')
     env = {**os.environ, "QA_CONFIG": str(config)}
-    subprocess.run([sys.executable, "-m", "qa.cli", "index"], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "cli", "index"], env=env, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -103,8 +132,9 @@ def test_qa_serve_runs_a_real_server(tmp_path):
                 time.sleep(0.5)
         else:
             pytest.fail("qa serve did not become ready")
-        answer = httpx.post(f"http://127.0.0.1:{port}/ask", json={"question": "What did we decide about Grangewaters?"},
-                            timeout=30).json()
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/ask", json={"question": "What did we decide about Grangewaters?"}, timeout=30
+        ).json()
         assert answer["citations"][0]["page_label"] == "14"
     finally:
         server.terminate()
@@ -121,12 +151,19 @@ def secured(client) -> TestClient:
     return TestClient(create_app(settings, client.app.state.service))
 
 
-READER_ROUTES = [("post", "/ask", {"json": {"question": "Grangewaters?"}}),
-                 ("post", "/ask/stream", {"json": {"question": "Grangewaters?"}}),
-                 ("get", "/documents", {}), ("get", "/jobs/some-job", {}), ("get", "/passages/some-passage", {}),
-                 ("get", "/documents/some-doc/file", {}), ("get", "/documents/some-doc/pages/1.png?quote=x", {})]
-EDITOR_ROUTES = [("post", "/documents", {"files": {"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
-                 ("delete", "/documents/some-doc", {})]
+READER_ROUTES = [
+    ("post", "/ask", {"json": {"question": "Grangewaters?"}}),
+    ("post", "/ask/stream", {"json": {"question": "Grangewaters?"}}),
+    ("get", "/documents", {}),
+    ("get", "/jobs/some-job", {}),
+    ("get", "/passages/some-passage", {}),
+    ("get", "/documents/some-doc/file", {}),
+    ("get", "/documents/some-doc/pages/1.png?quote=x", {}),
+]
+EDITOR_ROUTES = [
+    ("post", "/documents", {"files": {"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}}),
+    ("delete", "/documents/some-doc", {}),
+]
 
 
 @pytest.mark.parametrize("method,path,kwargs", READER_ROUTES + EDITOR_ROUTES)
@@ -166,7 +203,9 @@ def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     limited = secured.get("/documents", headers=headers)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
-    assert secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200  # its own budget
+    assert (
+        secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200
+    )  # its own budget
     secured.get("/documents", headers={"Authorization": "Bearer wrong-secret-key"})
     assert key_label("editor-key") in caplog.text  # callers are logged, by label
     for key in ("editor-key", "reader-key", "wrong-secret-key"):
@@ -174,43 +213,71 @@ def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
 
 
 def test_cors_admits_only_the_configured_origin(secured):
-    allowed = secured.options("/ask", headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST",
-                                               "Access-Control-Request-Headers": "authorization,content-type"})
+    allowed = secured.options(
+        "/ask",
+        headers={
+            "Origin": "https://intranet.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert allowed.headers.get("access-control-allow-origin") == "https://intranet.example"
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
     other = secured.options("/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in other.headers
-    answered = secured.post("/ask", headers={"Origin": "https://intranet.example", "Authorization": "Bearer reader-key"},
-                            json={"question": "Grangewaters?"})
+    answered = secured.post(
+        "/ask",
+        headers={"Origin": "https://intranet.example", "Authorization": "Bearer reader-key"},
+        json={"question": "Grangewaters?"},
+    )
     assert answered.headers.get("access-control-allow-origin") == "https://intranet.example"
-    refused = secured.post("/ask", headers={"Origin": "https://evil.example", "Authorization": "Bearer reader-key"},
-                           json={"question": "Grangewaters?"})
+    refused = secured.post(
+        "/ask",
+        headers={"Origin": "https://evil.example", "Authorization": "Bearer reader-key"},
+        json={"question": "Grangewaters?"},
+    )
     assert "access-control-allow-origin" not in refused.headers
 
 
 def test_bodies_over_the_limit_are_refused_before_they_are_read(secured):
-    big = secured.post("/ask", headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"},
-                       content=b'{"question": "' + b"x" * 70_000 + b'"}')
+    big = secured.post(
+        "/ask",
+        headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"},
+        content=b'{"question": "' + b"x" * 70_000 + b'"}',
+    )
     assert big.status_code == 413 and "KB" in big.json()["detail"]
 
     def chunks():  # no Content-Length: the body is counted as it arrives
         for _ in range(100):
             yield b"x" * 1024
 
-    streamed = secured.post("/ask", headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"},
-                            content=chunks())
+    streamed = secured.post(
+        "/ask", headers={"Authorization": "Bearer reader-key", "Content-Type": "application/json"}, content=chunks()
+    )
     assert streamed.status_code == 413
     # An upload without a key is refused before its body is read: a malformed form would otherwise answer 400/422 first.
-    no_key = secured.post("/documents", headers={"Content-Type": "multipart/form-data; boundary=zzz"}, content=b"x" * 2**20)
+    no_key = secured.post(
+        "/documents", headers={"Content-Type": "multipart/form-data; boundary=zzz"}, content=b"x" * 2**20
+    )
     assert no_key.status_code == 401
 
 
-def test_no_keys_configured_is_warned_about(tmp_path, embedder, caplog):
+def test_rate_limit_holds_with_no_keys_configured(client):
+    """Without keys callers are told apart by address, and each still has its budget a minute."""
+    settings = client.app.state.settings.model_copy(deep=True)
+    settings.api.requests_per_minute = 3
+    open_service = TestClient(create_app(settings, client.app.state.service))
+    codes = [open_service.get("/documents").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert int(open_service.get("/documents").headers["retry-after"]) > 0
+
+
+def test_no_keys_configured_is_warned_about(tmp_path, fake_embedder, caplog):
     import logging
 
     settings = make_settings(tmp_path / "data")
     with caplog.at_level(logging.WARNING, logger="api.app"):
-        create_app(settings, QAService(settings, embedder=embedder))
+        create_app(settings, QAService(settings, embedder=fake_embedder))
     assert "no API keys are configured" in caplog.text
 
 
@@ -247,7 +314,7 @@ def _events(text: str) -> list[tuple[str, object]]:
 
 
 def test_ask_stream_sends_answer_then_citations_then_done(client):
-    question = {"question": "What did we decide about Grangewaters?"}
+    question = {"question": GRANGEWATERS}
     with client.stream("POST", "/ask/stream", json=question) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         events = _events(response.read().decode())
@@ -256,19 +323,19 @@ def test_ask_stream_sends_answer_then_citations_then_done(client):
     done = events[-1][1]
     assert "".join(data["text"] for name, data in events if name == "answer") == done["answer"]
     assert events[-2][1] == done["citations"] and done == client.post("/ask", json=question).json() | {
-        "timings_ms": done["timings_ms"]}
+        "timings_ms": done["timings_ms"]
+    }
     assert client.post("/ask/stream", json={"question": "why " * 400}).status_code == 422
 
 
 @pytest.fixture
-def library_client(tmp_path, embedder) -> TestClient:
+def library_client(tmp_path, sample_pack_pdf, fake_embedder) -> TestClient:
     """A service of its own whose index starts with the fixture pack, for uploads and deletes."""
-    papers = tmp_path / "papers"
-    sample_pack(papers / "pack.pdf")
-    settings = indexed_settings(tmp_path / "data", [papers], embedder)
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
+    settings = indexed_settings(tmp_path / "data", [papers], fake_embedder)
     settings.api.keys = {"reader-key": "reader", "editor-key": "editor"}
     settings.api.max_upload_mb = 0.5
-    return TestClient(create_app(settings, QAService(settings, embedder=embedder)))
+    return TestClient(create_app(settings, QAService(settings, embedder=fake_embedder)))
 
 
 EDITOR = {"Authorization": "Bearer editor-key"}
@@ -278,11 +345,24 @@ READER = {"Authorization": "Bearer reader-key"}
 def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(library_client, tmp_path):
     from pdfs import FILLER, PageSpec, make_pdf, wrap
 
-    pdf = make_pdf(tmp_path / "in.pdf", [PageSpec(["Skate Park Consultation Report",
-                                                   *wrap("The new skate park at Blackshots will open in May 2027. " + FILLER)],
-                                                  footer="Page 1")], title="Skate Park Consultation Report")
-    job = library_client.post("/documents", headers=EDITOR,
-                              files={"file": ("../../../etc/skate park.pdf", pdf.read_bytes(), "application/pdf")})
+    pdf = make_pdf(
+        tmp_path / "in.pdf",
+        [
+            PageSpec(
+                [
+                    "Skate Park Consultation Report",
+                    *wrap("The new skate park at Blackshots will open in May 2027. " + FILLER),
+                ],
+                footer="Page 1",
+            )
+        ],
+        title="Skate Park Consultation Report",
+    )
+    job = library_client.post(
+        "/documents",
+        headers=EDITOR,
+        files={"file": ("../../../etc/skate park.pdf", pdf.read_bytes(), "application/pdf")},
+    )
     assert job.status_code == 202 and job.json()["status"] in ("queued", "running", "done")
     done = wait_for_job(library_client, job.json(), READER)
     assert done["status"] == "done" and done["passages"] > 0
@@ -291,25 +371,41 @@ def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(lib
     assert uploaded["file"] == "skate park.pdf" and (uploaded["source"], uploaded["status"]) == ("upload", "indexed")
     stored = library_client.app.state.service.snapshot().documents()[uploaded["id"]].path
     assert Path(stored).parent == library_client.app.state.library.folder  # the name never leaves the upload folder
-    answer = library_client.post("/ask", headers=READER, json={"question": "When will the skate park at Blackshots open?"}).json()
-    assert answer["citations"][0]["document"]["id"] == done["document_id"] and "May 2027" in answer["citations"][0]["quote"]
+    answer = library_client.post(
+        "/ask", headers=READER, json={"question": "When will the skate park at Blackshots open?"}
+    ).json()
+    assert (
+        answer["citations"][0]["document"]["id"] == done["document_id"]
+        and "May 2027" in answer["citations"][0]["quote"]
+    )
 
     assert library_client.delete(f"/documents/{done['document_id']}", headers=READER).status_code == 403
     removal = library_client.delete(f"/documents/{done['document_id']}", headers=EDITOR)
     assert removal.status_code == 202 and wait_for_job(library_client, removal.json(), READER)["status"] == "done"
-    assert done["document_id"] not in [d["id"] for d in library_client.get("/documents", headers=READER).json()["documents"]]
+    assert done["document_id"] not in [
+        d["id"] for d in library_client.get("/documents", headers=READER).json()["documents"]
+    ]
     assert [d["file"] for d in library_client.get("/documents", headers=READER).json()["documents"]] == ["pack.pdf"]
 
 
 def test_uploads_refused_clearly(library_client):
-    assert library_client.post("/documents", headers=READER,
-                               files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}).status_code == 403
-    not_pdf = library_client.post("/documents", headers=EDITOR, files={"file": ("notes.pdf", b"hello", "application/pdf")})
+    assert (
+        library_client.post(
+            "/documents", headers=READER, files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}
+        ).status_code
+        == 403
+    )
+    not_pdf = library_client.post(
+        "/documents", headers=EDITOR, files={"file": ("notes.pdf", b"hello", "application/pdf")}
+    )
     assert not_pdf.status_code == 415 and "not a PDF" in not_pdf.json()["detail"]
-    too_big = library_client.post("/documents", headers=EDITOR,
-                                  files={"file": ("big.pdf", b"%PDF" + b"0" * 600_000, "application/pdf")})
+    too_big = library_client.post(
+        "/documents", headers=EDITOR, files={"file": ("big.pdf", b"%PDF" + b"0" * 600_000, "application/pdf")}
+    )
     assert too_big.status_code == 413
-    broken = library_client.post("/documents", headers=EDITOR, files={"file": ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")})
+    broken = library_client.post(
+        "/documents", headers=EDITOR, files={"file": ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")}
+    )
     failed = wait_for_job(library_client, broken.json(), READER)
     assert failed["status"] == "failed" and "broken.pdf" in failed["error"]
     assert library_client.get("/jobs/nope", headers=READER).status_code == 404
@@ -330,13 +426,24 @@ def test_demo_page_and_widget_are_served_without_external_assets(client):
     assert '<script src="/widget.js"' in page.text
     script = client.get("/widget.js")
     style = client.get("/widget.css")
-    assert script.headers["content-type"].startswith("text/javascript") and style.headers["content-type"].startswith("text/css")
-    code = "\n".join(line for line in script.text.splitlines() if not line.lstrip().startswith("//"))  # usage comments aside
+    assert script.headers["content-type"].startswith("text/javascript") and style.headers["content-type"].startswith(
+        "text/css"
+    )
+    code = "\n".join(
+        line for line in script.text.splitlines() if not line.lstrip().startswith("//")
+    )  # usage comments aside
     for asset in (page.text, code, style.text):
         # Nothing fetched from outside the service: the intranet may have no internet.
-        assert not re.search(r"""(?:src|href)=["']https?://|@import|url\(\s*["']?https?:|fonts\.googleapis|cdn""", asset)
-    # Document text only ever goes in as text, never as markup.
-    assert "innerHTML" not in script.text and "textContent" in script.text
+        assert not re.search(
+            r"""(?:src|href)=["']https?://|@import|url\(\s*["']?https?:|fonts\.googleapis|cdn""", asset
+        )
+    # Document text only ever goes in as text, never as markup: no HTML sink appears in the widget at all.
+    sinks = re.findall(
+        r"\b(?:innerHTML|outerHTML|insertAdjacentHTML|document\.write(?:ln)?|srcdoc|"
+        r"createContextualFragment|DOMParser|parseHTMLUnsafe|setHTMLUnsafe)\b|\.html\(",
+        code,
+    )
+    assert sinks == [] and "textContent" in script.text
     assert "/ask/stream" in script.text and "aria-live" in script.text
 
 
@@ -354,15 +461,17 @@ def test_openapi_docs_are_served_without_a_cdn_and_declare_the_bearer_key(client
     assert {"/ask", "/ask/stream", "/documents", "/jobs/{job_id}", "/ready"} <= set(schema["paths"])
 
 
-def test_an_upload_left_unindexed_by_a_stop_is_indexed_at_start(tmp_path, embedder):
+def test_an_upload_left_unindexed_by_a_stop_is_indexed_at_start(tmp_path, sample_pack_pdf, fake_embedder):
     from pdfs import FILLER, PageSpec, make_pdf, wrap
 
-    papers = tmp_path / "papers"
-    sample_pack(papers / "pack.pdf")
+    embedder = fake_embedder
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
     settings = indexed_settings(tmp_path / "data", [papers], embedder)
     # Stored by POST /documents, then the service stopped before its job ran.
-    make_pdf(tmp_path / "data" / "uploads" / "ferry.pdf",
-             [PageSpec(["Ferry Timetable Report", *wrap("The Tilbury ferry timetable changes in April 2027. " + FILLER)])])
+    make_pdf(
+        tmp_path / "data" / "uploads" / "ferry.pdf",
+        [PageSpec(["Ferry Timetable Report", *wrap("The Tilbury ferry timetable changes in April 2027. " + FILLER)])],
+    )
     client = TestClient(create_app(settings, QAService(settings, embedder=embedder)))
     (job,) = client.app.state.library.jobs.values()
     assert job.file == "ferry.pdf" and wait_for_job(client, job.model_dump())["status"] == "done"
@@ -375,14 +484,23 @@ def test_jobs_queued_behind_a_delete_each_report_their_own_document(library_clie
     from pdfs import FILLER, PageSpec, make_pdf, wrap
 
     def paper(name: str, topic: str) -> bytes:
-        pages = [PageSpec([f"{topic} Report", *wrap(f"The {topic} scheme is reviewed in 2027. " + FILLER)], footer="Page 1")]
+        pages = [
+            PageSpec([f"{topic} Report", *wrap(f"The {topic} scheme is reviewed in 2027. " + FILLER)], footer="Page 1")
+        ]
         return make_pdf(tmp_path / name, pages, title=f"{topic} Report").read_bytes()
 
-    first = wait_for_job(library_client, library_client.post("/documents", headers=EDITOR,
-                                                          files={"file": ("a.pdf", paper("a.pdf", "Cycle Lane"))}).json(), READER)
+    first = wait_for_job(
+        library_client,
+        library_client.post(
+            "/documents", headers=EDITOR, files={"file": ("a.pdf", paper("a.pdf", "Cycle Lane"))}
+        ).json(),
+        READER,
+    )
     removal = library_client.delete(f"/documents/{first['document_id']}", headers=EDITOR).json()
     long_name = "é" * 200 + ".pdf"  # 400 bytes of UTF-8: more than a file system allows a name
-    second = library_client.post("/documents", headers=EDITOR, files={"file": (long_name, paper("b.pdf", "Bus Shelter"))}).json()
+    second = library_client.post(
+        "/documents", headers=EDITOR, files={"file": (long_name, paper("b.pdf", "Bus Shelter"))}
+    ).json()
     assert wait_for_job(library_client, removal, READER)["status"] == "done"
     second = wait_for_job(library_client, second, READER)
     assert second["status"] == "done" and second["document_id"] and second["passages"] > 0
@@ -422,30 +540,35 @@ def test_questions_beyond_the_answer_slots_wait_their_turn(client):
 
 
 def test_only_the_latest_finished_jobs_are_kept(library_client, monkeypatch):
-    import qa.uploads
+    import indexer.library
 
-    monkeypatch.setattr(qa.uploads, "KEPT_FINISHED_JOBS", 2)
+    monkeypatch.setattr(indexer.library, "KEPT_FINISHED_JOBS", 2)
     library = library_client.app.state.library
-    jobs = [wait_for_job(library_client, library_client.post("/documents", headers=EDITOR,
-                                                          files={"file": (f"bad{n}.pdf", b"%PDF-1.4 broken")}).json(), READER)
-            for n in range(4)]
+    jobs = [
+        wait_for_job(
+            library_client,
+            library_client.post(
+                "/documents", headers=EDITOR, files={"file": (f"bad{n}.pdf", b"%PDF-1.4 broken")}
+            ).json(),
+            READER,
+        )
+        for n in range(4)
+    ]
     library_client.post("/documents", headers=EDITOR, files={"file": ("bad4.pdf", b"%PDF-1.4 broken")})
     kept = [job["id"] for job in jobs if library_client.get(f"/jobs/{job['id']}", headers=READER).status_code == 200]
     assert kept == [jobs[2]["id"], jobs[3]["id"]] and len(library.jobs) <= 3
 
 
 def test_rate_limit_slides_and_forgets_quiet_callers():
-    from fastapi import HTTPException
-
     from api.access import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])
     limiter.check("a")
     limiter.check("a")
-    with pytest.raises(HTTPException) as refused:
+    with pytest.raises(RateLimited) as refused:
         limiter.check("a")
-    assert refused.value.status_code == 429 and refused.value.headers["Retry-After"] == "60"
+    assert refused.value.retry_after == 60
     now[0] = 60.0
     limiter.check("a")  # the first two have slid out of the minute
     for n in range(1001):
@@ -453,3 +576,103 @@ def test_rate_limit_slides_and_forgets_quiet_callers():
     now[0] = 200.0
     limiter.check("late")
     assert set(limiter._seen) == {"late"}
+
+
+class GatedEmbedder:
+    """The fake embedder, except that embedding a paper's passages (more than one text) waits for `release`:
+    the test decides when indexing may finish, so it can watch the service while a job is in the middle."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name, self.max_tokens, self.dimension = inner.name, inner.max_tokens, inner.dimension
+        self.count_tokens = inner.count_tokens
+        self.embedding = threading.Event()
+        self.release = threading.Event()
+
+    def embed(self, texts):
+        if len(texts) > 1:
+            self.embedding.set()
+            assert self.release.wait(60), "the test never released the indexing job"
+        return self.inner.embed(texts)
+
+
+def test_answers_keep_coming_while_a_paper_is_indexed(tmp_path, sample_pack_pdf, fake_embedder):
+    """An upload is indexed in the background; /ask answers from the published index all the while, and every
+    snapshot a question may read holds each document whole or not at all."""
+    import httpx
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    gated = GatedEmbedder(fake_embedder)
+    settings = indexed_settings(
+        tmp_path / "data", [papers_with_pack(tmp_path / "papers", sample_pack_pdf)], fake_embedder
+    )
+    settings.api.keys = {"editor-key": "editor"}
+    qa = QAService(settings, embedder=gated)
+    extra = [
+        PageSpec(
+            ["Allotments Review", *wrap(f"The allotment waiting list is reviewed in section {n}. " + FILLER * 3)],
+            footer=f"Page {n}",
+        )
+        for n in range(1, 25)
+    ]
+    pdf = make_pdf(tmp_path / "allotments.pdf", extra, title="Allotments Review")
+    auth = {"Authorization": "Bearer editor-key"}
+    with (
+        LiveServer(create_app(settings, qa)) as server,
+        httpx.Client(base_url=server.url, headers=auth, timeout=30) as http,
+    ):
+        job = http.post("/documents", files={"file": ("allotments.pdf", pdf.read_bytes())}).json()
+        assert gated.embedding.wait(30), "the job never started embedding"
+        status = http.get(f"/jobs/{job['id']}").json()
+        assert (
+            status["status"] == "running"
+            and status["stage"].startswith("embedding")
+            and "allotments.pdf" in status["stage"]
+        )
+        listed = {d["file"]: d["status"] for d in http.get("/documents").json()["documents"]}
+        assert listed["allotments.pdf"] == "indexing"
+        for _ in range(3):
+            reply = http.post("/ask", json={"question": GRANGEWATERS})
+            assert reply.status_code == 200 and reply.json()["citations"][0]["page_label"] == "14"
+            snapshot = qa.snapshot()  # what the next answer will read: every document whole, or not there
+            counts = Counter(p.doc_id for p in snapshot.passages.values())
+            assert {d.id: d.passages for d in snapshot.manifest.documents} == dict(counts)
+            assert snapshot.vector_count() == sum(counts.values())
+        gated.release.set()
+        done = wait_for_job(http, job)
+        assert done["status"] == "done" and done["stage"] is None and done["finished_at"]
+        after = http.post("/ask", json={"question": "What is reviewed about the allotment waiting list?"}).json()
+        assert after["citations"][0]["document"]["file"] == "allotments.pdf"
+        assert Counter(p.doc_id for p in qa.snapshot().passages.values())[done["document_id"]] == done["passages"] > 0
+
+
+class BrokenService:
+    """Stands in for QAService where a test needs a given failure from /ask: every question raises `error`."""
+
+    def __init__(self, real: QAService, error: Exception):
+        self.embedder, self.real, self.error = real.embedder, real, error
+
+    def ask(self, *args, **kwargs):
+        raise self.error
+
+    def snapshot(self):
+        return self.real.snapshot()
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (RuntimeError("a bug"), 500),
+        (StoreError("the vector store does not answer"), 503),
+        (InvalidRequest("question: longer than 10 characters"), 422),
+    ],
+)
+def test_the_stream_ends_in_an_error_event_for_any_failure(client, error, status):
+    app = create_app(client.app.state.settings, BrokenService(client.app.state.service, error))
+    with TestClient(app).stream("POST", "/ask/stream", json={"question": GRANGEWATERS}) as response:
+        assert response.status_code == 200  # the stream had started: its end says what happened
+        events = _events(response.read().decode())
+    assert [name for name, _ in events] == ["started", "error"]
+    detail = events[-1][1]
+    assert detail["status"] == status
+    assert detail["detail"] == (INTERNAL if status == 500 else str(error))  # a bug's own words stay in the log

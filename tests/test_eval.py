@@ -8,41 +8,65 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import papers_with_pack
 
-from conftest import make_settings
+from cli.main import AppContext, cli
 from eval import report as reports
 from eval.gold import GoldQuestion
 from eval.metrics import CitedPage, QuestionResult, compute, meets
-from pdfs import sample_pack
-from qa.cli import cli
 
 
-def result(id="q001", answerable=True, abstained=False, correct=True, ranked=(("a.pdf", 1),), gold=(("a.pdf", 1),),
-           cited=(("a.pdf", 1, True),), latency=10.0, kind="figure") -> QuestionResult:
+def result(
+    id="q001",
+    answerable=True,
+    abstained=False,
+    correct=True,
+    ranked=(("a.pdf", 1),),
+    gold=(("a.pdf", 1),),
+    cited=(("a.pdf", 1, True),),
+    latency=10.0,
+    kind="figure",
+) -> QuestionResult:
     return QuestionResult(
-        id=id, question="?", kind=kind, split="dev", answerable=answerable, abstained=abstained, answer="x", correct=correct,
-        citations=[CitedPage(file=f, page=p, quote="q", faithful=ok, on_gold_page=(f, p) in gold) for f, p, ok in cited],
-        ranked_pages=list(ranked), gold_pages=list(gold) if answerable else [], latency_ms=latency)
+        id=id,
+        question="?",
+        kind=kind,
+        split="dev",
+        answerable=answerable,
+        abstained=abstained,
+        answer="x",
+        correct=correct,
+        citations=[
+            CitedPage(file=f, page=p, quote="q", faithful=ok, on_gold_page=(f, p) in gold) for f, p, ok in cited
+        ],
+        ranked_pages=list(ranked),
+        gold_pages=list(gold) if answerable else [],
+        latency_ms=latency,
+    )
 
 
 def test_retrieval_metrics():
     results = [
-        result(ranked=[("a.pdf", 1), ("a.pdf", 2)]),                   # gold first
-        result(ranked=[("a.pdf", 5), ("a.pdf", 1)], cited=()),         # gold second
-        result(ranked=[("b.pdf", 1)] * 1 + [("a.pdf", 9)], cited=()),   # never
+        result(ranked=[("a.pdf", 1), ("a.pdf", 2)]),  # gold first
+        result(ranked=[("a.pdf", 5), ("a.pdf", 1)], cited=()),  # gold second
+        result(ranked=[("b.pdf", 1)] * 1 + [("a.pdf", 9)], cited=()),  # never
         result(answerable=False, abstained=True, ranked=[("a.pdf", 1)], cited=()),  # not counted in retrieval
     ]
     m = compute(results)
-    assert m["hit_at_1"] == pytest.approx(1 / 3) and m["hit_at_3"] == pytest.approx(2 / 3) and m["hit_at_10"] == pytest.approx(2 / 3)
+    assert (
+        m["hit_at_1"] == pytest.approx(1 / 3)
+        and m["hit_at_3"] == pytest.approx(2 / 3)
+        and m["hit_at_10"] == pytest.approx(2 / 3)
+    )
     assert m["mrr"] == pytest.approx((1 + 0.5 + 0) / 3)
     assert m["ndcg_at_10"] == pytest.approx((1 + 1 / math.log2(3) + 0) / 3)
 
 
 def test_citation_and_answer_metrics():
     results = [
-        result(cited=[("a.pdf", 1, True), ("a.pdf", 7, True)]),           # one of two citations on a gold page
-        result(cited=[("a.pdf", 3, False)], correct=False),               # unfaithful, off the gold page, wrong
-        result(abstained=True, correct=False, cited=()),                  # a false abstention
+        result(cited=[("a.pdf", 1, True), ("a.pdf", 7, True)]),  # one of two citations on a gold page
+        result(cited=[("a.pdf", 3, False)], correct=False),  # unfaithful, off the gold page, wrong
+        result(abstained=True, correct=False, cited=()),  # a false abstention
         result(answerable=False, abstained=False, cited=[("a.pdf", 2, True)]),
         result(answerable=False, abstained=True, cited=()),
     ]
@@ -67,7 +91,9 @@ def test_report_judges_gate_and_targets_and_shows_deltas(tmp_path):
     ours = [result(id="q001"), result(id="q003", ranked=[("b.pdf", 2)], cited=(), correct=False)]
     naive = [result(id="q001", ranked=[("b.pdf", 2)], cited=()), result(id="q003", ranked=[("b.pdf", 2)], cited=())]
     before = reports.build(ours[:1], None, {}, {}, Path("gold.jsonl"))
-    report = reports.build(ours, naive, {"hit_at_1": 0.9, "faithfulness": 1.0}, {"hit_at_1": 0.85}, Path("gold.jsonl"), before)
+    report = reports.build(
+        ours, naive, {"hit_at_1": 0.9, "faithfulness": 1.0}, {"hit_at_1": 0.85}, Path("gold.jsonl"), before
+    )
     assert report["gate"]["hit_at_1"] == {"threshold": 0.9, "value": 0.5, "ok": False}
     assert report["gate"]["faithfulness"]["ok"]
     assert [f["id"] for f in report["failures"]] == ["q003"]
@@ -81,7 +107,9 @@ def test_report_judges_gate_and_targets_and_shows_deltas(tmp_path):
 
 
 def test_correctness_needs_one_alternative_of_every_group_as_whole_words():
-    q = GoldQuestion(id="q1", question="?", answerable=True, kind="figure", must_contain=[["92", "ninety-two"], ["foster"]])
+    q = GoldQuestion(
+        id="q1", question="?", answerable=True, kind="figure", must_contain=[["92", "ninety-two"], ["foster"]]
+    )
     assert q.is_correct("There are 92 approved Foster carers")
     assert not q.is_correct("There are 92 approved carers")
     posts = GoldQuestion(id="q2", question="?", answerable=True, kind="figure", must_contain=[["15"], ["£37m"]])
@@ -95,45 +123,75 @@ def test_held_out_third_is_chosen_by_id_and_never_the_questions_tuned_on():
         return GoldQuestion(id=f"q{n:03d}", question="?", answerable=False, kind="unanswerable").split
 
     assert {split(n) for n in range(1, 61)} == {"dev"}  # used to tune the answerer before the split existed
-    assert [split(n) for n in (61, 62, 63, 66, 110, 111, 134)] == ["dev", "dev", "held-out", "held-out", "dev",
-                                                                   "held-out", "held-out"]
+    assert [split(n) for n in (61, 62, 63, 66, 110, 111, 134)] == [
+        "dev",
+        "dev",
+        "held-out",
+        "held-out",
+        "dev",
+        "held-out",
+        "held-out",
+    ]
 
 
 def test_faithfulness_needs_the_quote_on_the_page_it_names(tmp_path):
-    from eval.faithful import quote_on_page
     from pdfs import PageSpec, make_pdf
 
-    pdf = make_pdf(tmp_path / "two.pdf", [PageSpec(["The lease of the boathouse would end in"], footer="Page 1"),
-                                          PageSpec(["September 2024 after negotiations with the landlord."], footer="Page 2")])
+    from eval.faithful import quote_on_page
+
+    pdf = make_pdf(
+        tmp_path / "two.pdf",
+        [
+            PageSpec(["The lease of the boathouse would end in"], footer="Page 1"),
+            PageSpec(["September 2024 after negotiations with the landlord."], footer="Page 2"),
+        ],
+    )
     assert quote_on_page("The lease of the boathouse", pdf, 1)
     assert quote_on_page("boathouse would end in September 2024 after", pdf, 1)  # runs over the break
-    assert not quote_on_page("boathouse would end in September 2024", pdf, 2)      # does not start on page 2
-    assert not quote_on_page("in September 2024 after negotiations with the landlord.", pdf, 1)  # one stray word on page 1
+    assert not quote_on_page("boathouse would end in September 2024", pdf, 2)  # does not start on page 2
+    assert not quote_on_page(
+        "in September 2024 after negotiations with the landlord.", pdf, 1
+    )  # one stray word on page 1
     assert not quote_on_page("The lease of the garage", pdf, 1)
 
 
 FIXTURE_GOLD = [
-    {"id": "q001", "question": "How many schools used the outdoor education centre?", "answerable": True, "kind": "figure",
-     "expected": [{"file": "pack.pdf", "pages": [3]}],
-     "quotes": [{"file": "pack.pdf", "page": 3, "text": "The Chair asked how many schools had used the centre"}],
-     "must_contain": [["41"]]},
-    {"id": "q002", "question": "What did we decide about Grangewaters?", "answerable": True, "kind": "decision",
-     "expected": [{"file": "pack.pdf", "pages": [4]}],
-     "quotes": [{"file": "pack.pdf", "page": 4, "text": "That the Committee agree to the proposed lease extension."}],
-     "must_contain": [["lease extension"]]},
-    {"id": "q003", "question": "How much will the council spend on resurfacing potholes in Stanford-le-Hope?",
-     "answerable": False, "kind": "unanswerable"},
+    {
+        "id": "q001",
+        "question": "How many schools used the outdoor education centre?",
+        "answerable": True,
+        "kind": "figure",
+        "expected": [{"file": "pack.pdf", "pages": [3]}],
+        "quotes": [{"file": "pack.pdf", "page": 3, "text": "The Chair asked how many schools had used the centre"}],
+        "must_contain": [["41"]],
+    },
+    {
+        "id": "q002",
+        "question": "What did we decide about Grangewaters?",
+        "answerable": True,
+        "kind": "decision",
+        "expected": [{"file": "pack.pdf", "pages": [4]}],
+        "quotes": [
+            {"file": "pack.pdf", "page": 4, "text": "That the Committee agree to the proposed lease extension."}
+        ],
+        "must_contain": [["lease extension"]],
+    },
+    {
+        "id": "q003",
+        "question": "How much will the council spend on resurfacing potholes in Stanford-le-Hope?",
+        "answerable": False,
+        "kind": "unanswerable",
+    },
 ]
 
 
 @pytest.fixture
-def eval_config(tmp_path) -> Path:
-    papers = tmp_path / "papers"
-    sample_pack(papers / "pack.pdf")
+def eval_config(tmp_path, sample_pack_pdf) -> Path:
+    papers_with_pack(tmp_path / "papers", sample_pack_pdf)
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(q) for q in FIXTURE_GOLD) + "\n")
     config = tmp_path / "config.toml"
-    config.write_text(f"""
+    config.write_text("""
 [index]
 paths = ["papers"]
 data_dir = "data"
@@ -147,7 +205,10 @@ citation_recall = 0.5
     return config
 
 
+@pytest.mark.model
+@pytest.mark.slow
 def test_qa_eval_scores_both_systems_and_passes_the_gate(eval_config):
+    """The real model on both sides: ours, and the naive llama-index pipeline (which embeds with it)."""
     result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval", "--gate"])
     assert result.exit_code == 0, result.output
     latest = json.loads((eval_config.parent / "reports" / "latest.json").read_text())
@@ -158,9 +219,11 @@ def test_qa_eval_scores_both_systems_and_passes_the_gate(eval_config):
     assert (eval_config.parent / "reports" / "latest.md").read_text().startswith("# Evaluation report")
 
 
-def test_qa_eval_gate_fails_naming_the_metric(eval_config, monkeypatch):
+def test_qa_eval_gate_fails_naming_the_metric(eval_config, monkeypatch, fake_embedder):
     monkeypatch.setenv("QA_EVAL__GATE", '{"hit_at_1": 1.5}')
-    result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval", "--gate", "--no-naive"])
+    result = CliRunner().invoke(
+        cli, ["--config", str(eval_config), "eval", "--gate", "--no-naive"], obj=AppContext(embedder=fake_embedder)
+    )
     assert result.exit_code == 1
     assert "hit_at_1" in result.stderr and "below the threshold" in result.stderr
     assert "naive" not in json.loads((eval_config.parent / "reports" / "latest.json").read_text())["systems"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from conftest import CORPUS
+
 from eval.calibrate import calibrate, measure
 from eval.faithful import flat, page_text
 from eval.gold import GoldQuestion, load_gold
@@ -38,14 +38,17 @@ def test_every_gold_quote_is_on_its_gold_page():
         for quote in q.quotes:
             assert q.expects(quote.file, quote.page), f"{q.id}: quote page {quote.page} is not an expected page"
             assert flat(quote.text) in flat(page_text(CORPUS / quote.file, quote.page)), (
-                f"{q.id}: quote not on {quote.file} page {quote.page}: {quote.text[:80]!r}")
+                f"{q.id}: quote not on {quote.file} page {quote.page}: {quote.text[:80]!r}"
+            )
         # An answer quoting the gold text counts as correct: the required terms are in the quotes.
         assert q.is_correct(" ".join(quote.text for quote in q.quotes)), q.id
 
 
 def test_calibration_picks_the_threshold_that_separates_best():
     def q(answerable: bool) -> GoldQuestion:
-        return GoldQuestion(id="x", question="?", answerable=answerable, kind="general" if answerable else "unanswerable")
+        return GoldQuestion(
+            id="x", question="?", answerable=answerable, kind="general" if answerable else "unanswerable"
+        )
 
     evidence = [(q(True), 0.8), (q(True), 0.6), (q(True), 0.45), (q(False), 0.3), (q(False), 0.5), (q(False), 0.2)]
     result = calibrate(evidence)

@@ -1,30 +1,35 @@
-"""Indexing into real temporary Chroma + BM25 stores: incremental, bad input, crash safety, command line."""
+"""Indexing into real temporary Chroma + BM25 stores: incremental, bad input, crash safety, command line.
+
+The fake fake_embedder stands in for MiniLM throughout: these tests are about the indexer, not what it retrieves.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pymupdf
 import pytest
 from click.testing import CliRunner
+from conftest import make_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
-from conftest import make_settings
+from cli.main import AppContext, cli
 from indexer.pipeline import Indexer
-from indexer.stores import IndexStore, open_snapshot
-from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
-from qa.cli import cli
+from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
 
 
 def small_report(path: Path, topic: str, pages: int = 2) -> Path:
-    specs = [PageSpec([f"{topic} report", *wrap(f"This page {i} discusses {topic} in detail. " + FILLER * 2)], footer=f"Page {i}")
-             for i in range(1, pages + 1)]
+    specs = [
+        PageSpec(
+            [f"{topic} report", *wrap(f"This page {i} discusses {topic} in detail. " + FILLER * 2)], footer=f"Page {i}"
+        )
+        for i in range(1, pages + 1)
+    ]
     return make_pdf(path, specs, title=f"{topic} report")
 
 
@@ -46,29 +51,28 @@ def assert_consistent(settings) -> dict[str, int]:
 
 
 @pytest.fixture
-def papers(tmp_path):
-    folder = tmp_path / "papers"
-    sample_pack(folder / "pack.pdf")
+def papers(tmp_path, sample_pack_pdf):
+    folder = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
     small_report(folder / "fostering.pdf", "Fostering")
     return folder
 
 
-def test_index_then_nothing_changes_on_a_second_run(settings, papers, embedder):
-    first = Indexer(settings, embedder=embedder).run([papers])
+def test_index_then_nothing_changes_on_a_second_run(settings, papers, fake_embedder):
+    first = Indexer(settings, embedder=fake_embedder).run([papers])
     assert (len(first.indexed), len(first.failed)) == (2, 0)
     counts = assert_consistent(settings)
     assert set(counts) == {"pack.pdf", "fostering.pdf"}
-    second = Indexer(settings, embedder=embedder).run([papers])
+    second = Indexer(settings, embedder=fake_embedder).run([papers])
     assert (len(second.indexed), len(second.unchanged), len(second.removed)) == (0, 2, 0)
     assert second.generation == first.generation
     assert assert_consistent(settings) == counts
 
 
-def test_changed_files_are_replaced_and_deleted_files_removed(settings, papers, embedder):
-    Indexer(settings, embedder=embedder).run([papers])
+def test_changed_files_are_replaced_and_deleted_files_removed(settings, papers, fake_embedder):
+    Indexer(settings, embedder=fake_embedder).run([papers])
     before = assert_consistent(settings)
     small_report(papers / "fostering.pdf", "Adoption", pages=3)
-    report = Indexer(settings, embedder=embedder).run([papers])
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [d.file for d in report.indexed] == ["fostering.pdf"]
     after = assert_consistent(settings)
     assert after["pack.pdf"] == before["pack.pdf"]
@@ -77,15 +81,15 @@ def test_changed_files_are_replaced_and_deleted_files_removed(settings, papers, 
     assert any("discusses Adoption" in t for t in texts)
     assert len(texts) == len(set(texts)), "re-indexing duplicated a passage"
     (papers / "fostering.pdf").unlink()
-    report = Indexer(settings, embedder=embedder).run([papers])
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [d.file for d in report.removed] == ["fostering.pdf"]
     assert set(assert_consistent(settings)) == {"pack.pdf"}
 
 
-def test_rebuild_starts_clean(settings, papers, embedder):
-    Indexer(settings, embedder=embedder).run([papers])
+def test_rebuild_starts_clean(settings, papers, fake_embedder):
+    Indexer(settings, embedder=fake_embedder).run([papers])
     counts = assert_consistent(settings)
-    report = Indexer(settings, embedder=embedder).run([papers], rebuild=True)
+    report = Indexer(settings, embedder=fake_embedder).run([papers], rebuild=True)
     assert len(report.indexed) == 2
     assert assert_consistent(settings) == counts
     assert len(list((settings.data_dir / "docs").iterdir())) == 2
@@ -99,7 +103,8 @@ def bad_inputs(folder: Path, good: Path) -> dict[str, str]:
     (folder / "not-really.pdf").write_bytes(b"<html>Error 404: not found</html>")
     (folder / "zero-pages.pdf").write_bytes(
         b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
     (folder / "corrupt.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(3000))
     with pymupdf.open(good) as doc:
         doc.save(folder / "encrypted.pdf", encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")
@@ -118,11 +123,11 @@ def bad_inputs(folder: Path, good: Path) -> dict[str, str]:
     }
 
 
-def test_bad_input_fails_alone_with_a_reason_and_the_rest_is_indexed(settings, papers, embedder, tmp_path):
-    Indexer(settings, embedder=embedder).run([papers / "pack.pdf"])
+def test_bad_input_fails_alone_with_a_reason_and_the_rest_is_indexed(settings, papers, fake_embedder, tmp_path):
+    Indexer(settings, embedder=fake_embedder).run([papers / "pack.pdf"])
     expected = bad_inputs(papers, papers / "pack.pdf")
     missing = tmp_path / "no-such-folder"
-    report = Indexer(settings, embedder=embedder).run([papers, missing])
+    report = Indexer(settings, embedder=fake_embedder).run([papers, missing])
     assert [d.file for d in report.indexed] == ["fostering.pdf"]
     assert [d.file for d in report.unchanged] == ["pack.pdf"]
     reasons = {Path(f.path).name: f.reason for f in report.failed}
@@ -134,19 +139,19 @@ def test_bad_input_fails_alone_with_a_reason_and_the_rest_is_indexed(settings, p
     assert set(assert_consistent(settings)) == {"pack.pdf", "fostering.pdf"}
 
 
-def test_a_file_that_turns_bad_keeps_its_indexed_version(settings, papers, embedder):
-    Indexer(settings, embedder=embedder).run([papers])
+def test_a_file_that_turns_bad_keeps_its_indexed_version(settings, papers, fake_embedder):
+    Indexer(settings, embedder=fake_embedder).run([papers])
     before = open_snapshot(settings)
     (papers / "fostering.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 100)
-    report = Indexer(settings, embedder=embedder).run([papers])
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [Path(f.path).name for f in report.failed] == ["fostering.pdf"]
     after = open_snapshot(settings)
     assert sorted(after.passages) == sorted(before.passages)
     assert {d.file for d in after.manifest.documents} == {"pack.pdf", "fostering.pdf"}
 
 
-def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, embedder, monkeypatch):
-    Indexer(settings, embedder=embedder).run([papers])
+def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, fake_embedder, monkeypatch):
+    Indexer(settings, embedder=fake_embedder).run([papers])
     before = assert_consistent(settings)
     small_report(papers / "extra.pdf", "Transport")
 
@@ -155,79 +160,98 @@ def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, em
 
     monkeypatch.setattr(IndexStore, "_write_lexical", crash)
     with pytest.raises(KeyboardInterrupt):
-        Indexer(settings, embedder=embedder).run([papers])
+        Indexer(settings, embedder=fake_embedder).run([papers])
     assert assert_consistent(settings) == before
     monkeypatch.undo()
-    report = Indexer(settings, embedder=embedder).run([papers])
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [d.file for d in report.indexed] == ["extra.pdf"]
     assert set(assert_consistent(settings)) == {"pack.pdf", "fostering.pdf", "extra.pdf"}
     leftovers = [p.name for p in (settings.data_dir / "generations").iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
 
-def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers, embedder, tmp_path):
-    Indexer(settings, embedder=embedder).run([papers])
+# The first new file's artifacts, then the second's (the first is reused), then each step of publishing.
+KILL_POINTS = ["artifacts saved", "artifacts saved#2", *PUBLISH_STEPS]
+
+
+def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers, fake_embedder, tmp_path):
+    """SIGKILL at each named step of a run (after a file's artifacts, and at every step of publishing): the
+    index answers as before or as after, never half; finishing the run gives exactly a clean build's passages."""
+    Indexer(settings, embedder=fake_embedder).run([papers])
     before = assert_consistent(settings)
     for n in range(3):
         small_report(papers / f"more-{n}.pdf", f"Topic {n}", pages=6)
-    env = {**os.environ, "QA_DATA_DIR": str(settings.data_dir), "QA_CONFIG": str(tmp_path / "none.toml")}
-    (tmp_path / "none.toml").write_text("")
-    command = [sys.executable, "-m", "qa.cli", "index", str(papers)]
-    outcomes = []
-    for delay in (2.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 14.0):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        finished = process.poll() is not None
-        if not finished:
-            process.send_signal(signal.SIGKILL)
-        process.wait()
-        outcomes.append("finished" if finished else "killed")
-        counts = assert_consistent(settings)
-        assert counts == before or set(counts) == set(before) | {f"more-{n}.pdf" for n in range(3)}
-        if finished:
-            break
-    assert "killed" in outcomes
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr
+    after = {**before, **{f"more-{n}.pdf": None for n in range(3)}}
+    driver = Path(__file__).resolve().parent / "kill_points.py"
+    completed = subprocess.run(
+        [sys.executable, str(driver), str(settings.data_dir), str(papers), *KILL_POINTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    outcomes = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [o["point"] for o in outcomes] == KILL_POINTS
+    for outcome in outcomes:
+        assert outcome["killed"], f"the run never reached {outcome['point']!r}"
+        assert outcome["agree"], f"after a kill at {outcome['point']!r} the stores disagree"
+        documents = outcome["documents"]
+        assert documents == before or set(documents) == set(after), (outcome["point"], documents)
+    # Killed before CURRENT names the new generation: the old one stands; killed after: the new one does.
+    switched = PUBLISH_STEPS.index("current switched")
+    assert all(o["documents"] == before for o in outcomes[: 2 + switched])
+    assert set(outcomes[2 + switched]["documents"]) == set(after)
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
+    assert report.ok
+    finished = open_snapshot(settings)
+    clean = make_settings(tmp_path / "clean")
+    Indexer(clean, embedder=fake_embedder).run([papers])
+    assert [(p.id, p.text) for p in finished.passages.values()] == [
+        (p.id, p.text) for p in open_snapshot(clean).passages.values()
+    ]
     assert len(assert_consistent(settings)) == 5
 
 
-def run_cli(args, data_dir: Path, config: Path):
+def run_cli(args, data_dir: Path, config: Path, fake_embedder):
     env = {"QA_DATA_DIR": str(data_dir), "QA_CONFIG": str(config)}
-    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False, obj=AppContext(embedder=fake_embedder))
 
 
-def test_cli_index_docs_and_exit_codes(papers, tmp_path):
+def test_cli_index_docs_and_exit_codes(papers, tmp_path, fake_embedder):
     data_dir = tmp_path / "cli-data"
     config = tmp_path / "config.toml"
     config.write_text(f'[index]\npaths = ["{papers}"]\n')
-    ok = run_cli(["index"], data_dir, config)
+    ok = run_cli(["index"], data_dir, config, fake_embedder)
     assert ok.exit_code == 0, ok.output
     assert "indexed 2, unchanged 0, removed 0, failed 0" in ok.output
-    listing = run_cli(["docs", "--json"], data_dir, config)
+    listing = run_cli(["docs", "--json"], data_dir, config, fake_embedder)
     docs = json.loads(listing.output)["documents"]
     pack = next(d for d in docs if d["file"] == "pack.pdf")
-    assert (pack["meeting_date"], pack["pages"], pack["committee"]) == ("2023-03-14", 8, "Children's Services Overview and Scrutiny Committee")
+    assert (pack["meeting_date"], pack["pages"], pack["committee"]) == (
+        "2023-03-14",
+        8,
+        "Children's Services Overview and Scrutiny Committee",
+    )
     assert pack["passages"] > 5
-    table = run_cli(["docs"], data_dir, config)
+    table = run_cli(["docs"], data_dir, config, fake_embedder)
     assert "pack.pdf" in table.output and "2023-03-14" in table.output
     (papers / "broken.pdf").write_bytes(b"not a pdf at all")
-    failed = run_cli(["index"], data_dir, config)
+    failed = run_cli(["index"], data_dir, config, fake_embedder)
     assert failed.exit_code == 1
     assert f"failed: {papers / 'broken.pdf'}: not a PDF" in failed.output
     assert "indexed 0, unchanged 2, removed 0, failed 1" in failed.output
-    usage = run_cli(["index", "--no-such-flag"], data_dir, config)
+    usage = run_cli(["index", "--no-such-flag"], data_dir, config, fake_embedder)
     assert usage.exit_code == 2
     config.write_text("[index]\npathz = []\n")
-    bad_config = run_cli(["docs"], data_dir, config)
+    bad_config = run_cli(["docs"], data_dir, config, fake_embedder)
     assert bad_config.exit_code == 2
     assert "index.pathz: unknown setting" in bad_config.output
 
 
-def test_two_data_dirs_never_interfere(papers, tmp_path, embedder):
+def test_two_data_dirs_never_interfere(papers, tmp_path, fake_embedder):
     one = make_settings(tmp_path / "one")
     two = make_settings(tmp_path / "two")
-    Indexer(one, embedder=embedder).run([papers / "pack.pdf"])
-    Indexer(two, embedder=embedder).run([papers / "fostering.pdf"])
+    Indexer(one, embedder=fake_embedder).run([papers / "pack.pdf"])
+    Indexer(two, embedder=fake_embedder).run([papers / "fostering.pdf"])
     assert set(assert_consistent(one)) == {"pack.pdf"}
     assert set(assert_consistent(two)) == {"fostering.pdf"}

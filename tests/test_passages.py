@@ -2,17 +2,20 @@
 
 import pytest
 
-from indexer.passages import PassageBuilder, searchable_text, sentence_spans, word_count
+from core.settings import PassageSettings
+from core.text import searchable_text, sentence_spans, word_count
+from indexer.passages import PassageBuilder
 from indexer.read import read_document
 from indexer.structure import structure_document
-from pdfs import sample_pack
-from qa.settings import PassageSettings
+
+
+def build_passages(pdf, count_tokens):
+    return PassageBuilder(PassageSettings(), count_tokens).build(structure_document(read_document(pdf)), "doc")
 
 
 @pytest.fixture
-def passages(tmp_path, embedder):
-    pack = structure_document(read_document(sample_pack(tmp_path / "pack.pdf")))
-    return PassageBuilder(PassageSettings(), embedder.count_tokens).build(pack, "doc")
+def passages(sample_pack_pdf, fake_embedder):
+    return build_passages(sample_pack_pdf, fake_embedder.count_tokens)
 
 
 def test_a_passage_crossing_a_page_break_knows_where_each_page_starts(passages):
@@ -34,26 +37,37 @@ def test_passages_never_cross_a_section_boundary(passages):
         if passage.minute == "13":
             assert "Youth Cabinet Update" not in passage.text
     sections = [p.section for p in passages]
-    assert sections.index("Minute 14: Youth Cabinet Update") > sections.index("Minute 13: Grangewaters Outdoor Education Centre")
+    assert sections.index("Minute 14: Youth Cabinet Update") > sections.index(
+        "Minute 13: Grangewaters Outdoor Education Centre"
+    )
 
 
-def test_passages_fit_the_embedder(passages, embedder):
-    for passage in passages:
+def test_passages_fit_the_embedder(sample_pack_pdf, embedder):
+    """Counted by MiniLM's own tokeniser: text beyond its 256 word-pieces would be silently ignored."""
+    for passage in build_passages(sample_pack_pdf, embedder.count_tokens):
         assert word_count(passage.text) <= 250
         tokens = embedder.count_tokens([passage.context + "\n" + searchable_text(passage.text)])[0]
         assert tokens <= 254, passage.id
 
 
-def test_long_sections_split_at_sentences_into_sized_passages(embedder):
-    from indexer.structure import Context, Segment, SourceLine, StructuredDocument
-    from indexer.read import SourceDocument
+def test_long_sections_split_at_sentences_into_sized_passages(fake_embedder):
     from pathlib import Path
+
+    from indexer.read import SourceDocument
+    from indexer.structure import Context, Segment, SourceLine, StructuredDocument
 
     sentences = [f"Sentence number {i} talks about the school improvement plan in some detail." for i in range(80)]
     lines = [SourceLine(page=1 + i // 40, label=str(1 + i // 40), text=s) for i, s in enumerate(sentences)]
-    doc = StructuredDocument(SourceDocument(Path("x.pdf"), "0", "pdf", []), "report", "T", None, None, None,
-                             [Segment(Context(section_path=("Long",)), lines)])
-    passages = PassageBuilder(PassageSettings(), embedder.count_tokens).build(doc, "d")
+    doc = StructuredDocument(
+        SourceDocument(Path("x.pdf"), "0", "pdf", []),
+        "report",
+        "T",
+        None,
+        None,
+        None,
+        [Segment(Context(section_path=("Long",)), lines)],
+    )
+    passages = PassageBuilder(PassageSettings(), fake_embedder.count_tokens).build(doc, "d")
     assert len(passages) > 1
     assert all(80 <= word_count(p.text) <= 250 for p in passages)
     assert all(p.text.startswith("Sentence number") and p.text.endswith("detail.") for p in passages)
@@ -62,15 +76,21 @@ def test_long_sections_split_at_sentences_into_sized_passages(embedder):
 
 def test_sentence_spans_respect_abbreviations_and_list_items():
     text = "Cllr. Smith asked about item 3. The answer was e.g. clear.\n- 1.1 That the report be noted."
-    pieces = [text[s.start:s.end].strip() for s in sentence_spans(text)]
-    assert pieces == ["Cllr. Smith asked about item 3.", "The answer was e.g. clear.", "- 1.1 That the report be noted."]
+    pieces = [text[s.start : s.end].strip() for s in sentence_spans(text)]
+    assert pieces == [
+        "Cllr. Smith asked about item 3.",
+        "The answer was e.g. clear.",
+        "- 1.1 That the report be noted.",
+    ]
 
 
 def test_searchable_text_drops_conversion_markup():
-    assert searchable_text("view on your [iPad](#) or\n[Android Device](#) a mechanism^[1]") == "view on your iPad or Android Device a mechanism"
+    assert (
+        searchable_text("view on your [iPad](#) or\n[Android Device](#) a mechanism^[1]")
+        == "view on your iPad or Android Device a mechanism"
+    )
 
 
-def test_passage_ids_are_stable(tmp_path, embedder):
-    path = sample_pack(tmp_path / "pack.pdf")
-    build = lambda: PassageBuilder(PassageSettings(), embedder.count_tokens).build(structure_document(read_document(path)), "doc")  # noqa: E731
-    assert [(p.id, p.text) for p in build()] == [(p.id, p.text) for p in build()]
+def test_passage_ids_are_stable(sample_pack_pdf, fake_embedder):
+    first, second = (build_passages(sample_pack_pdf, fake_embedder.count_tokens) for _ in range(2))
+    assert [(p.id, p.text) for p in first] == [(p.id, p.text) for p in second]

@@ -6,22 +6,35 @@ import datetime as dt
 
 import pytest
 
+from qa.plan import period_span
 from qa.query import parse_question
-from qa.retrieve import period_span
 
-MEETINGS = [dt.date(2014, 11, 11), dt.date(2017, 7, 11), dt.date(2017, 10, 10), dt.date(2017, 12, 12),
-            dt.date(2021, 7, 13), dt.date(2021, 10, 12)]
+MEETINGS = [
+    dt.date(2014, 11, 11),
+    dt.date(2017, 7, 11),
+    dt.date(2017, 10, 10),
+    dt.date(2017, 12, 12),
+    dt.date(2021, 7, 13),
+    dt.date(2021, 10, 12),
+]
 
 
-@pytest.mark.parametrize("text, since, until", [
-    ("what did we decide in 2017?", dt.date(2017, 1, 1), dt.date(2017, 12, 31)),
-    ("anything on fostering between 2014 and 2017", dt.date(2014, 1, 1), dt.date(2017, 12, 31)),
-    ("what happened at the July 2021 meeting", dt.date(2021, 7, 1), dt.date(2021, 7, 31)),
-    ("minutes of 13 July 2021", dt.date(2021, 7, 13), dt.date(2021, 7, 13)),
-    ("what did we say last October?", dt.date(2021, 10, 1), dt.date(2021, 10, 31)),  # the latest October meeting held
-    ("complaints in 2016/17", None, None),  # a financial year the papers report on, not a meeting date
-    ("how are schools doing?", None, None),
-])
+@pytest.mark.parametrize(
+    "text, since, until",
+    [
+        ("what did we decide in 2017?", dt.date(2017, 1, 1), dt.date(2017, 12, 31)),
+        ("anything on fostering between 2014 and 2017", dt.date(2014, 1, 1), dt.date(2017, 12, 31)),
+        ("what happened at the July 2021 meeting", dt.date(2021, 7, 1), dt.date(2021, 7, 31)),
+        ("minutes of 13 July 2021", dt.date(2021, 7, 13), dt.date(2021, 7, 13)),
+        (
+            "what did we say last October?",
+            dt.date(2021, 10, 1),
+            dt.date(2021, 10, 31),
+        ),  # the latest October meeting held
+        ("complaints in 2016/17", None, None),  # a financial year the papers report on, not a meeting date
+        ("how are schools doing?", None, None),
+    ],
+)
 def test_dates(text, since, until):
     question = parse_question(text, MEETINGS)
     assert (question.since, question.until) == (since, until)
@@ -32,14 +45,17 @@ def test_a_month_without_a_year_names_meetings_in_that_month():
     assert question.months == {12} and question.since is None and question.dated
 
 
-@pytest.mark.parametrize("text, decision", [
-    ("What did we decide about Grangewaters?", True),
-    ("was the housing pilot approved?", True),
-    ("did members agree the recommendations", True),
-    ("what was resolved on adoption", True),
-    ("How many approved foster carers do we have?", False),
-    ("how many complaints were there", False),
-])
+@pytest.mark.parametrize(
+    "text, decision",
+    [
+        ("What did we decide about Grangewaters?", True),
+        ("was the housing pilot approved?", True),
+        ("did members agree the recommendations", True),
+        ("what was resolved on adoption", True),
+        ("How many approved foster carers do we have?", False),
+        ("how many complaints were there", False),
+    ],
+)
 def test_decision_questions(text, decision):
     assert parse_question(text).decision is decision
 

@@ -1,23 +1,28 @@
 """Reading pages: printed labels, footers kept out of the text, text files, missing text layers."""
 
-from pathlib import Path
-
 import pytest
+from pdfs import PageSpec, make_pdf
 
-from indexer.read import ReadError, page_ranges, read_document
-from pdfs import PageSpec, make_pdf, sample_pack
+from core.errors import ReadError
+from indexer.read import page_ranges, read_document
 
 
-def test_printed_labels_come_from_footers_not_the_page_index(tmp_path):
-    source = read_document(sample_pack(tmp_path / "pack.pdf"))
+def test_printed_labels_come_from_footers_not_the_page_index(sample_pack_pdf):
+    source = read_document(sample_pack_pdf)
     labels = [(page.index, page.label) for page in source.pages]
     assert labels[:4] == [(1, None), (2, None), (3, "13"), (4, "14")]
     assert labels[-1] == (8, "18")
 
 
 def test_footers_and_running_headers_do_not_leak_into_text(tmp_path):
-    pages = [PageSpec([f"Body text on sheet {i} about school places."], footer=f"Page {i + 20}",
-                      header="Children's Services O&S - Draft") for i in range(1, 6)]
+    pages = [
+        PageSpec(
+            [f"Body text on sheet {i} about school places."],
+            footer=f"Page {i + 20}",
+            header="Children's Services O&S - Draft",
+        )
+        for i in range(1, 6)
+    ]
     source = read_document(make_pdf(tmp_path / "r.pdf", pages))
     for page in source.pages:
         assert page.lines == [f"Body text on sheet {page.index} about school places."]
@@ -26,14 +31,29 @@ def test_footers_and_running_headers_do_not_leak_into_text(tmp_path):
 
 def test_pdf_page_labels_are_used_when_there_is_no_footer(tmp_path):
     pages = [PageSpec(["Cover"]), PageSpec(["Contents"]), PageSpec(["Chapter one text."]), PageSpec(["More text."])]
-    labels = [{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
-              {"startpage": 2, "prefix": "", "style": "D", "firstpagenum": 1}]
+    labels = [
+        {"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1},
+        {"startpage": 2, "prefix": "", "style": "D", "firstpagenum": 1},
+    ]
     source = read_document(make_pdf(tmp_path / "l.pdf", pages, page_labels=labels))
     assert [p.label for p in source.pages] == ["i", "ii", "1", "2"]
 
 
-def test_blank_pages_are_marked_and_carry_no_text(tmp_path):
-    source = read_document(sample_pack(tmp_path / "pack.pdf"))
+def test_the_printed_page_number_wins_over_the_pdfs_own_labels(tmp_path):
+    """A pack cut from a longer run keeps PDF labels 1, 2, 3 while its pages print 13, 14, 15: members quote
+    the printed number, so the footer decides; the PDF's label serves only a page that prints none."""
+    pages = [
+        PageSpec(["Agenda"]),
+        PageSpec(["Minutes text."], footer="Page 13"),
+        PageSpec(["Report text."], footer="Page 14"),
+    ]
+    labels = [{"startpage": 0, "prefix": "", "style": "D", "firstpagenum": 1}]
+    source = read_document(make_pdf(tmp_path / "cut.pdf", pages, page_labels=labels))
+    assert [p.label for p in source.pages] == ["1", "13", "14"]
+
+
+def test_blank_pages_are_marked_and_carry_no_text(sample_pack_pdf):
+    source = read_document(sample_pack_pdf)
     assert source.pages[-1].blank and source.pages[-1].lines == []
 
 

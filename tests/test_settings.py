@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.settings import ConfigError, load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 
 
 def write(path: Path, text: str) -> Path:

@@ -1,24 +1,28 @@
 """Structure from the text itself: meeting dates, minutes of an earlier meeting, items, decisions, boilerplate."""
 
 import datetime as dt
+import shutil
 
 import pytest
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
+from core.lexicon import parse_date
+from core.settings import PassageSettings
 from indexer.passages import PassageBuilder
 from indexer.read import read_document
-from indexer.structure import parse_date, structure_document
-from pdfs import PageSpec, make_pdf, sample_pack, wrap, FILLER
-from qa.settings import PassageSettings
+from indexer.structure import structure_document
 
 
 @pytest.fixture
-def pack(tmp_path):
-    return structure_document(read_document(sample_pack(tmp_path / "Some misleading name 2019.pdf")))
+def pack(tmp_path, sample_pack_pdf):
+    misnamed = tmp_path / "Some misleading name 2019.pdf"
+    shutil.copy(sample_pack_pdf, misnamed)
+    return structure_document(read_document(misnamed))
 
 
 @pytest.fixture
-def passages(pack, embedder):
-    return PassageBuilder(PassageSettings(), embedder.count_tokens).build(pack, "doc")
+def passages(pack, fake_embedder):
+    return PassageBuilder(PassageSettings(), fake_embedder.count_tokens).build(pack, "doc")
 
 
 def holding(passages, text):
@@ -81,7 +85,7 @@ def test_a_table_stays_together_with_its_heading(passages):
         assert row in table.text
 
 
-def test_minutes_headings_do_not_come_from_resolution_lists(tmp_path, embedder):
+def test_minutes_headings_do_not_come_from_resolution_lists(tmp_path):
     lines = [
         "Minutes of the Meeting of the Cabinet held on 3 May 2022 at 7.00 pm",
         "7. School Transport Policy",
@@ -109,13 +113,66 @@ def test_standalone_report_gets_title_period_and_sections(tmp_path):
         "Children in Care",
         "There were 300 looked after children at the end of the year, slightly fewer than the year before.",
     ]
-    path = make_pdf(tmp_path / "report.pdf", [PageSpec(lines, footer="Page 1")], title="Partnership annual report 2016/17")
+    path = make_pdf(
+        tmp_path / "report.pdf", [PageSpec(lines, footer="Page 1")], title="Partnership annual report 2016/17"
+    )
     doc = structure_document(read_document(path))
-    assert (doc.doc_type, doc.title, doc.period, doc.meeting_date) == ("report", "Partnership annual report 2016/17", "2016/17", None)
-    assert [seg.context.section_path for seg in doc.segments] == [(), ("Education and Attainment",), ("Children in Care",)]
+    assert (doc.doc_type, doc.title, doc.period, doc.meeting_date) == (
+        "report",
+        "Partnership annual report 2016/17",
+        "2016/17",
+        None,
+    )
+    assert [seg.context.section_path for seg in doc.segments] == [
+        (),
+        ("Education and Attainment",),
+        ("Children in Care",),
+    ]
 
 
 def test_parse_date():
     assert parse_date("held on 11 July 2017 at 7pm") == dt.date(2017, 7, 11)
     assert parse_date("on 13th February 2018") == dt.date(2018, 2, 13)
     assert parse_date("31 February 2018") is None
+
+
+def test_another_councils_front_matter_and_work_programme_are_found_without_its_names_in_code(tmp_path, fake_embedder):
+    """No council's or committee's name is written into the rules: another council's pack reads the same way."""
+    agenda = [
+        "Planning and Transport Committee",
+        "The meeting will be held at 6.30 pm on 2 June 2026",
+        "Agenda",
+        "1   Apologies",
+        "2   Bus Lanes Review   3 - 4",
+        "Queries regarding this Agenda: Democratic Services",
+    ]
+    front = [
+        "Eastshire County Council Wi-Fi",
+        "Connect to the network called Guest; no password is needed.",
+        "Evacuation Procedures",
+        "Leave by the nearest exit.",
+    ]
+    report = [
+        "2 June 2026   ITEM: 2",
+        "Planning and Transport Committee",
+        "Bus Lanes Review",
+        "Report of: Head of Highways",
+        *wrap("2.1 The bus lane on the High Street will be extended to the station by autumn. " + FILLER),
+    ]
+    programme = [
+        "Planning Scrutiny Work Programme 2026/27",
+        "Topic   Lead Officer   Meeting",
+        "Parking Charges   A. Officer   July 2026",
+        "Cycle Routes   B. Officer   July 2026",
+    ]
+    path = make_pdf(
+        tmp_path / "eastshire.pdf",
+        [PageSpec(agenda), PageSpec(front), PageSpec(report, footer="Page 3"), PageSpec(programme, footer="Page 4")],
+    )
+    passages = PassageBuilder(PassageSettings(), fake_embedder.count_tokens).build(
+        structure_document(read_document(path)), "d"
+    )
+    assert holding(passages, "Connect to the network called Guest").boilerplate
+    assert not holding(passages, "bus lane on the High Street").boilerplate
+    assert holding(passages, "Parking Charges").part == "work_programme"
+    assert holding(passages, "bus lane on the High Street").committee == "Planning and Transport Committee"

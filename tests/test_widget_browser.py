@@ -1,67 +1,46 @@
-"""End to end: the real service under uvicorn on a loopback port, the chat widget in headless Chromium (Playwright)."""
+"""End to end: the real service under uvicorn on a loopback port, the chat widget in headless Chromium (Playwright)
+and Firefox ESR (Marionette). The fake embedder stands in for MiniLM: these tests are about the widget."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from conftest import LiveServer, indexed_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 from playwright import sync_api as playwright_api
 
 from api.app import create_app
-from conftest import free_port, indexed_settings, wait_for_job
-from pdfs import FILLER, PageSpec, make_pdf, sample_pack, wrap
+from core.settings import Settings
 from qa.service import QAService
-from qa.settings import Settings
+
+pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-SCRIPT_TEXT = ('Residents reported that the booking form showed <script>window.__pwned = 1</script> and '
-               '<img src=x onerror="window.__pwned = 2"> instead of the Parish Hall prices for 2027.')
-
-
-class LiveServer:
-    """One app served by a real uvicorn on a loopback port, in a background thread."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        assert httpx.get(self.url + "/ready").status_code == 200
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+SCRIPT_TEXT = (
+    "Residents reported that the booking form showed <script>window.__pwned = 1</script> and "
+    '<img src=x onerror="window.__pwned = 2"> instead of the Parish Hall prices for 2027.'
+)
 
 
 def _script_paper(path: Path) -> Path:
     lines = ["Parish Hall Booking Report", *wrap(SCRIPT_TEXT + " " + FILLER)]
-    return make_pdf(path, [PageSpec(lines, footer="Page 1")], title='<b onmouseover="window.__pwned = 3">Hall</b> report')
+    return make_pdf(
+        path, [PageSpec(lines, footer="Page 1")], title='<b onmouseover="window.__pwned = 3">Hall</b> report'
+    )
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, embedder) -> tuple[Settings, QAService]:
-    papers = tmp_path_factory.mktemp("browser-papers")
-    sample_pack(papers / "pack.pdf")
+def service(tmp_path_factory, sample_pack_pdf, fake_embedder) -> tuple[Settings, QAService]:
+    papers = papers_with_pack(tmp_path_factory.mktemp("browser-papers"), sample_pack_pdf)
     _script_paper(papers / "hall <script>.pdf")
-    settings = indexed_settings(tmp_path_factory.mktemp("browser-data"), [papers], embedder)
-    return settings, QAService(settings, embedder=embedder)
+    settings = indexed_settings(tmp_path_factory.mktemp("browser-data"), [papers], fake_embedder)
+    return settings, QAService(settings, embedder=fake_embedder)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +79,13 @@ def keyed_server(service, intranet_site) -> Iterator[LiveServer]:
 def browser():
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("Debian's chromium is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)")
+        pytest.fail(
+            "Debian's chromium is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)"
+        )
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-background-networking"]
+        )
         yield browser
         browser.close()
 
@@ -114,7 +97,9 @@ def page(browser, request):
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
-    page.on("console", lambda message: page.problems.append(f"console: {message.text}") if message.type == "error" else None)
+    page.on(
+        "console", lambda message: page.problems.append(f"console: {message.text}") if message.type == "error" else None
+    )
     page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
@@ -131,7 +116,10 @@ def _ask(page, question: str) -> None:
 
 def test_demo_page_asks_streams_and_opens_the_highlighted_page(open_server, page):
     streamed = []
-    page.on("response", lambda r: streamed.append(r.headers.get("content-type", "")) if r.url.endswith("/ask/stream") else None)
+    page.on(
+        "response",
+        lambda r: streamed.append(r.headers.get("content-type", "")) if r.url.endswith("/ask/stream") else None,
+    )
     page.goto(open_server.url + "/")
     _ask(page, "What did we decide about Grangewaters?")
 
@@ -187,8 +175,10 @@ def test_script_in_a_pdf_shows_as_text_and_never_runs(open_server, page):
 def test_openapi_docs_render_with_no_internet(open_server, page):
     """The intranet may have no internet: /docs must render from the service's own assets."""
     outside = []
-    page.route(lambda url: not url.startswith(open_server.url),
-               lambda route: (outside.append(route.request.url), route.abort()))
+    page.route(
+        lambda url: not url.startswith(open_server.url),
+        lambda route: (outside.append(route.request.url), route.abort()),
+    )
     page.goto(open_server.url + "/docs")
     page.locator(".opblock-summary-path", has_text="/ask/stream").wait_for(timeout=30_000)
     assert outside == [] and page.problems == []
@@ -231,8 +221,11 @@ def test_keyboard_only_on_a_narrow_screen(open_server, browser):
 
 def test_one_script_tag_on_another_intranet_site_with_a_key(keyed_server, intranet_site, page):
     origin, folder = intranet_site
-    (folder / "members.html").write_text(f'<!doctype html><html lang="en"><head><title>Intranet</title><link rel="icon" href="data:,"></head><body><h1>Members area</h1>'
-            f'<script src="{keyed_server.url}/widget.js" data-key="reader-key" defer></script></body></html>')
+    (folder / "members.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Intranet</title><link rel="icon" href="data:,"></head>'
+        "<body><h1>Members area</h1>"
+        f'<script src="{keyed_server.url}/widget.js" data-key="reader-key" defer></script></body></html>'
+    )
     page.goto(origin + "/members.html")
     page.wait_for_load_state("load")
     assert page.problems == []
@@ -249,48 +242,33 @@ def test_one_script_tag_on_another_intranet_site_with_a_key(keyed_server, intran
     assert page.problems == []
 
 
-def test_answers_keep_coming_while_a_paper_is_indexed(keyed_server, service, tmp_path):
-    """Uploading a paper runs in the background; /ask keeps answering from the published index meanwhile."""
+class FailingAnswerer:
+    """An answerer that breaks after retrieval has run: the failure arrives mid-stream, after `started`."""
+
+    def answer(self, retrieval, citations):
+        raise RuntimeError("the answerer fell over")
+
+
+def test_a_failure_mid_stream_is_shown_and_the_widget_recovers(service, page):
     settings, qa = service
-    editor = settings.model_copy(deep=True)
-    editor.api.keys = {"editor-key": "editor"}
-    extra = [PageSpec(["Allotments Review", *wrap(f"The allotment waiting list is reviewed in section {n}. " + FILLER * 3)],
-                      footer=f"Page {n}") for n in range(1, 25)]
-    pdf = make_pdf(tmp_path / "allotments.pdf", extra, title="Allotments Review")
-    with LiveServer(create_app(editor, qa)) as server:
-        auth = {"Authorization": "Bearer editor-key"}
-        job = httpx.post(server.url + "/documents", headers=auth, files={"file": ("allotments.pdf", pdf.read_bytes())}).json()
-        answered, consistent, stages, statuses = [], [], set(), set()
-        while (status := httpx.get(f"{server.url}/jobs/{job['id']}", headers=auth).json())["status"] in ("queued", "running"):
-            reply = httpx.post(server.url + "/ask", headers=auth, json={"question": "What did we decide about Grangewaters?"},
-                               timeout=30)
-            assert reply.status_code == 200 and reply.json()["citations"][0]["page_label"] == "14"
-            answered.append(status["status"])
-            stages.add(status["stage"])
-            listed = httpx.get(server.url + "/documents", headers=auth).json()["documents"]
-            statuses.update(d["status"] for d in listed if d["file"] == "allotments.pdf")
-            snapshot = qa.snapshot()  # what the next answer will read: every document whole, or not there
-            store_counts = Counter(p.doc_id for p in snapshot.passages.values())
-            consistent.append({d.id: d.passages for d in snapshot.manifest.documents} == dict(store_counts)
-                              and snapshot.vector_count() == sum(store_counts.values()))
-        assert status["status"] == "done", status
-        assert "running" in answered  # answers came while the job ran, not only before or after it
-        assert any(s and s.startswith("embedding") and "allotments.pdf" in s for s in stages), stages
-        assert status["stage"] is None and status["finished_at"]
-        assert "indexing" in statuses  # GET /documents showed the upload while it was being indexed
-        after = httpx.post(server.url + "/ask", headers=auth, json={"question": "What is reviewed about the allotment waiting list?"},
-                           timeout=30).json()
-        assert after["citations"][0]["document"]["file"] == "allotments.pdf"
-        assert consistent and all(consistent)
-        published = Counter(p.doc_id for p in qa.snapshot().passages.values())
-        assert published[status["document_id"]] == status["passages"] > 0
-        removal = httpx.delete(f"{server.url}/documents/{status['document_id']}", headers=auth).json()
-        with httpx.Client(base_url=server.url) as http:
-            wait_for_job(http, removal, auth)
+    broken = QAService(settings, embedder=qa.embedder, llm_answerer=FailingAnswerer())
+    with LiveServer(create_app(settings, broken)) as server:
+        page.goto(server.url + "/")
+        _ask(page, "What did we decide about Grangewaters?")
+        failed = page.locator(".cpqa-turn .cpqa-a.cpqa-failed")
+        failed.wait_for(timeout=30_000)
+        assert failed.inner_text().startswith("Sorry, that failed: internal error")
+        assert "Answering" not in page.locator(".cpqa-status").inner_text()  # not left waiting on a cut stream
+        assert "the answerer fell over" not in page.locator(".cpqa").inner_text()  # details stay in the server's log
+        assert page.locator(".cpqa-form button[type=submit]").is_enabled()
+        assert page.locator(".cpqa-log").get_attribute("aria-busy") == "false"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "stream-failure.png"))
 
 
 # Firefox: Debian's firefox-esr, driven through its own Marionette protocol (Playwright needs a patched Firefox
 # that cannot be downloaded here). The same widget, the same server.
+
 
 @pytest.fixture(scope="module")
 def firefox():
@@ -298,7 +276,9 @@ def firefox():
 
     executable = shutil.which("firefox-esr") or shutil.which("firefox")
     if executable is None:
-        pytest.fail("Debian's firefox-esr is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)")
+        pytest.fail(
+            "Debian's firefox-esr is not installed: run `bash scripts/install.sh --browser` (as root, or with sudo)"
+        )
     ARTIFACTS.mkdir(exist_ok=True)
     client = Marionette(bin=executable, headless=True, port=0, gecko_log=str(ARTIFACTS / "gecko.log"))
     client.start_session()
@@ -340,15 +320,23 @@ def test_firefox_asks_cites_and_opens_the_highlighted_page(open_server, firefox)
     assert "meeting of 10 January 2023" in label and "page 14" in label
     assert "Grangewaters" in firefox.find_element(By.CSS_SELECTOR, ".cpqa-a").text
     firefox.find_element(By.CSS_SELECTOR, ".cpqa-cite").click()
-    _until(firefox, "(() => { const i = document.querySelector('.cpqa-dialog img'); return i && !i.hidden && i.naturalWidth > 0; })()")
+    _until(
+        firefox,
+        "(() => { const i = document.querySelector('.cpqa-dialog img'); "
+        "return i && !i.hidden && i.naturalWidth > 0; })()",
+    )
     assert firefox.execute_script("return document.querySelector('.cpqa-dialog').open") is True
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "firefox-highlighted-page.png").write_bytes(firefox.screenshot(format="binary"))
 
 
 def test_firefox_shows_script_in_a_pdf_as_text(open_server, firefox):
-    _firefox_ask(firefox, open_server.url + "/", "What did residents report about the booking form for the Parish Hall prices?")
+    _firefox_ask(
+        firefox, open_server.url + "/", "What did residents report about the booking form for the Parish Hall prices?"
+    )
     _until(firefox, "document.querySelector('.cpqa-cite')")
     shown = firefox.execute_script("return document.querySelector('.cpqa').textContent")
     assert "<script>window.__pwned = 1</script>" in shown or 'onerror="window.__pwned = 2"' in shown
-    assert firefox.execute_script("return window.__pwned === undefined && !document.querySelector('.cpqa script, .cpqa img')")
+    assert firefox.execute_script(
+        "return window.__pwned === undefined && !document.querySelector('.cpqa script, .cpqa img')"
+    )

@@ -167,7 +167,12 @@
         }
         return pump();
       })
-      .catch(function (error) { status.textContent = "Sorry, that failed: " + error.message; })
+      .catch(function (error) {
+        // Shown in the turn that failed, so it is clear which question it was; the status line is cleared.
+        answer.classList.add("cpqa-failed");
+        answer.textContent = "Sorry, that failed: " + error.message;
+        status.textContent = "";
+      })
       .then(function () { send.disabled = false; log.setAttribute("aria-busy", "false"); block.scrollIntoView({ block: "start" }); });
   }
   form.addEventListener("submit", function (e) {

@@ -6,63 +6,18 @@ import datetime as dt
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field
-
-from indexer.embed import Embedder
-from indexer.pipeline import Indexer, SilentProgress
+from core.errors import Conflict, NotAPDF, NotFound, TooLarge
+from core.records import DocumentRecord, Job, PaperStatus
+from core.settings import Settings
+from indexer.embed import TextEmbedder
+from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
-from qa.models import DocumentRecord
-from qa.settings import Settings
 
-JobStatus = Literal["queued", "running", "done", "failed"]
 KEPT_FINISHED_JOBS = 200  # /jobs/{id} answers for the latest finished jobs; older ones are forgotten
-
-
-class UploadRefused(ValueError):
-    """An upload that is not a PDF (415) or is too large (413)."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-
-
-class Job(BaseModel):
-    """One background indexing run and how it ended."""
-
-    id: str
-    action: Literal["add", "remove"]
-    file: str
-    status: JobStatus = "queued"
-    stage: str | None = None  # what a running job is doing now, e.g. "embedding 72 passages of x.pdf (24 pages)"
-    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    finished_at: dt.datetime | None = None
-    document_id: str | None = None
-    pages: int = 0
-    passages: int = 0
-    error: str | None = None
-
-
-class PaperStatus(BaseModel):
-    """One paper as GET /documents shows it: indexed, or being indexed or removed by a job (no server paths)."""
-
-    id: str | None = None  # None until an upload's first index is published
-    file: str
-    title: str | None = None
-    doc_type: str | None = None
-    committee: str | None = None
-    meeting_date: dt.date | None = None
-    period: str | None = None
-    pages: int = 0
-    passages: int = 0
-    no_text_pages: list[int] = Field(default_factory=list)
-    indexed_at: dt.datetime | None = None
-    source: Literal["papers folder", "upload"]
-    status: Literal["indexed", "indexing", "removing"]
-    job_id: str | None = None
 
 
 class JobProgress(SilentProgress):
@@ -88,7 +43,7 @@ def safe_name(name: str) -> str:
 class PaperLibrary:
     """Stores uploads under one folder and runs indexing jobs one at a time, so answers keep flowing meanwhile."""
 
-    def __init__(self, settings: Settings, embedder: Embedder):
+    def __init__(self, settings: Settings, embedder: TextEmbedder):
         self.settings = settings
         self.embedder = embedder
         self.folder = Path(settings.api.upload_dir or settings.data_dir / "uploads").resolve()
@@ -98,11 +53,11 @@ class PaperLibrary:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
 
     def add(self, name: str, data: bytes) -> Job:
-        """Store an uploaded PDF and queue its indexing."""
+        """Store an uploaded PDF and queue its indexing; TooLarge or NotAPDF if it cannot be stored."""
         if len(data) > self.settings.api.max_upload_bytes:
-            raise UploadRefused(413, f"{name}: larger than {self.settings.api.max_upload_mb:g} MB")
+            raise TooLarge(f"{name}: larger than {self.settings.api.max_upload_mb:g} MB")
         if not data.startswith(b"%PDF"):
-            raise UploadRefused(415, f"{name}: not a PDF")
+            raise NotAPDF(f"{name}: not a PDF")
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._free_path(safe_name(name))
         path.write_bytes(data)
@@ -114,13 +69,21 @@ class PaperLibrary:
         waiting = sorted(p for p in self.folder.glob("*.pdf") if str(p) not in indexed) if self.folder.is_dir() else []
         return [self._queue_index(path) for path in waiting]
 
-    def remove(self, path: Path, document_id: str) -> Job:
-        """Queue the removal of an uploaded document: its file goes, then the index without it is published."""
-        job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=document_id)
+    def remove(self, doc: DocumentRecord) -> Job:
+        """Queue the removal of an uploaded document: the index without it is published, then its file goes.
+
+        Conflict for a paper from a configured folder: it is removed there, or `qa index` would bring it back.
+        """
+        path = Path(doc.path)
+        if not self.is_upload(path):
+            raise Conflict(f"{doc.file} comes from the configured papers folder: remove it there and run `qa index`")
+        job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=doc.id)
         return self._submit(job, lambda progress: self._drop(path, progress))
 
     def _queue_index(self, path: Path) -> Job:
-        return self._submit(Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress))
+        return self._submit(
+            Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress)
+        )
 
     def is_upload(self, path: Path) -> bool:
         return Path(path).resolve().parent == self.folder
@@ -133,15 +96,27 @@ class PaperLibrary:
         papers = []
         for doc in documents:
             job = removing.get(doc.id)
-            papers.append(PaperStatus(**doc.model_dump(exclude={"path", "sha256"}), job_id=job.id if job else None,
-                                      source="upload" if self.is_upload(Path(doc.path)) else "papers folder",
-                                      status="removing" if job else "indexed"))
-        papers += [PaperStatus(file=job.file, source="upload", status="indexing", job_id=job.id)
-                   for job in pending if job.action == "add"]
+            papers.append(
+                PaperStatus(
+                    **doc.model_dump(exclude={"path", "sha256"}),
+                    job_id=job.id if job else None,
+                    source="upload" if self.is_upload(Path(doc.path)) else "papers folder",
+                    status="removing" if job else "indexed",
+                )
+            )
+        papers += [
+            PaperStatus(file=job.file, source="upload", status="indexing", job_id=job.id)
+            for job in pending
+            if job.action == "add"
+        ]
         return papers
 
-    def job(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id)
+    def job(self, job_id: str) -> Job:
+        """The job with this id; NotFound once it is forgotten (KEPT_FINISHED_JOBS) or if it never was."""
+        found = self.jobs.get(job_id)
+        if found is None:
+            raise NotFound(f"no job {job_id}")
+        return found
 
     def _free_path(self, name: str) -> Path:
         path, n = self.folder / name, 1
@@ -150,7 +125,7 @@ class PaperLibrary:
             path = self.folder / f"{name[:-4]} ({n}).pdf"
         return path
 
-    def _submit(self, job: Job, work) -> Job:
+    def _submit(self, job: Job, work: Callable[[JobProgress], IndexReport]) -> Job:
         with self._lock:
             self.jobs[job.id] = job
             finished = [j.id for j in self.jobs.values() if j.finished_at is not None]
@@ -169,20 +144,20 @@ class PaperLibrary:
                     records = work_report.indexed or (work_report.unchanged if job.action == "add" else [])
                     if records:
                         job.document_id, job.pages, job.passages = records[0].id, records[0].pages, records[0].passages
-            except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
+            except Exception as exc:
                 job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
             job.stage, job.finished_at = None, dt.datetime.now(dt.UTC)
 
         self._worker.submit(run)
         return job
 
-    def _index(self, path: Path, progress: JobProgress):
+    def _index(self, path: Path, progress: JobProgress) -> IndexReport:
         report = Indexer(self.settings, embedder=self.embedder, progress=progress).run([path])
         if report.failed:
             path.unlink(missing_ok=True)  # a file that cannot be indexed is not kept
         return report
 
-    def _drop(self, path: Path, progress: JobProgress):
+    def _drop(self, path: Path, progress: JobProgress) -> IndexReport:
         # The index without it is published first: until then answers may still cite it, and its file must be there.
         report = Indexer(self.settings, embedder=self.embedder, progress=progress).forget([path])
         path.unlink(missing_ok=True)

@@ -1,52 +1,135 @@
-"""The `qa` command: a thin click layer over the library functions."""
+"""The `qa` command: a thin click layer over the library; nothing imports it.
+
+Each command reads its options, calls the service, indexer or evaluation, and prints. Errors are the library's
+(core.errors), turned into the contract's exit codes here and nowhere else: 0 done, 1 failed, 2 usage or
+configuration.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
-from qa.models import long_date
-from qa.settings import ConfigError, Settings, load_settings
+from core.errors import (
+    AccessDenied,
+    ConfigError,
+    Conflict,
+    EvalError,
+    GoldFileError,
+    IndexBusyError,
+    InvalidRequest,
+    NotFound,
+    NotIndexedError,
+    QAError,
+    ReadError,
+    StoreError,
+)
+from core.lexicon import long_date
+from core.records import Answer, SearchFilters
+from core.settings import Settings, load_settings
+from indexer.embed import TextEmbedder
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Error class -> exit code; a class not listed takes its nearest listed ancestor's (core.errors draws the tree).
+EXIT_CODES: dict[type[QAError], int] = {
+    QAError: EXIT_FAILED,
+    ConfigError: EXIT_USAGE,
+    InvalidRequest: EXIT_USAGE,
+    GoldFileError: EXIT_USAGE,
+    NotFound: EXIT_FAILED,
+    Conflict: EXIT_FAILED,
+    AccessDenied: EXIT_FAILED,
+    NotIndexedError: EXIT_FAILED,
+    IndexBusyError: EXIT_FAILED,
+    ReadError: EXIT_FAILED,
+    StoreError: EXIT_FAILED,
+    EvalError: EXIT_FAILED,
+}
+log = logging.getLogger("qa")
 
 
-class _Context:
-    def __init__(self, config_file: Path | None):
+def exit_code_of(error: QAError) -> int:
+    """The exit code for an error: its class's in EXIT_CODES, else its nearest ancestor's."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return EXIT_FAILED
+
+
+class QAGroup(click.Group):
+    """Runs a command; a QAError becomes `qa: <message>` on stderr and its exit code, anything else a short
+    "internal error" line (the traceback with QA_DEBUG=1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            click.echo(f"qa: {exc}", err=True)
+            ctx.exit(exit_code_of(exc))
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("QA_DEBUG"):
+                raise
+            click.echo(f"qa: internal error: {type(exc).__name__}: {exc} (QA_DEBUG=1 shows the traceback)", err=True)
+            ctx.exit(EXIT_FAILED)
+
+
+class AppContext:
+    """What every command shares: the settings (loaded once, on first use) and the embedder to use.
+
+    `embedder` is None for the real model; tests pass a fake through `cli.main(obj=AppContext(...))`.
+    """
+
+    def __init__(self, config_file: Path | None = None, embedder: TextEmbedder | None = None):
         self.config_file = config_file
+        self.embedder = embedder
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            try:
-                self._settings = load_settings(self.config_file)
-            except ConfigError as exc:
-                click.echo(f"qa: config error:\n{exc}", err=True)
-                sys.exit(EXIT_USAGE)
+            self._settings = load_settings(self.config_file)
         return self._settings
 
+    def service(self) -> Any:
+        from qa.service import QAService
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Config file (default: $QA_CONFIG, else ./config.toml).")
+        return QAService(self.settings, embedder=self.embedder)
+
+
+@click.group(cls=QAGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: $QA_CONFIG, else ./config.toml).",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None) -> None:
     """Question answering over council committee papers."""
-    ctx.obj = _Context(config_file)
+    if isinstance(ctx.obj, AppContext):  # given by a caller (a test), keeping its embedder
+        ctx.obj.config_file = config_file or ctx.obj.config_file
+    else:
+        ctx.obj = AppContext(config_file)
 
 
 class _TqdmProgress:
     """A files bar with running page and passage counts."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True,
-                        disable=None)  # None: shown on a terminal only
+        self.bar = tqdm(
+            total=0, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True, disable=None
+        )  # None: shown on a terminal only
         self.pages = 0
         self.passages = 0
 
@@ -73,9 +156,9 @@ class _TqdmProgress:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Start clean: re-read and re-embed every file.")
 @click.pass_obj
-def index(obj: _Context, paths: tuple[Path, ...], rebuild: bool) -> None:
+def index(obj: AppContext, paths: tuple[Path, ...], rebuild: bool) -> None:
     """Index PDFs, text and Markdown files (default: the paths in the config)."""
-    from indexer.pipeline import Indexer, IndexBusyError
+    from indexer.pipeline import Indexer
 
     settings = obj.settings
     targets = list(paths) or list(settings.index.paths)
@@ -83,10 +166,7 @@ def index(obj: _Context, paths: tuple[Path, ...], rebuild: bool) -> None:
         raise click.UsageError("no PATH given and index.paths is empty in the config")
     progress = _TqdmProgress()
     try:
-        report = Indexer(settings, progress=progress).run(targets, rebuild=rebuild)
-    except IndexBusyError as exc:
-        click.echo(f"qa: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        report = Indexer(settings, embedder=obj.embedder, progress=progress).run(targets, rebuild=rebuild)
     finally:
         progress.close()
     for warning in report.warnings:
@@ -103,7 +183,7 @@ def index(obj: _Context, paths: tuple[Path, ...], rebuild: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def docs(obj: _Context, as_json: bool) -> None:
+def docs(obj: AppContext, as_json: bool) -> None:
     """List the indexed documents."""
     from indexer.stores import IndexStore
 
@@ -116,20 +196,22 @@ def docs(obj: _Context, as_json: bool) -> None:
         return
     rows = [("file", "title", "committee", "meeting", "pages", "passages")]
     for doc in manifest.documents:
-        rows.append((doc.file, doc.title, doc.committee or "-", str(doc.meeting_date or doc.period or "-"),
-                     str(doc.pages), str(doc.passages)))
+        rows.append(
+            (
+                doc.file,
+                doc.title,
+                doc.committee or "-",
+                str(doc.meeting_date or doc.period or "-"),
+                str(doc.pages),
+                str(doc.passages),
+            )
+        )
     widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
-def _service(settings: Settings):
-    from qa.service import QAService
-
-    return QAService(settings)
-
-
-def _print_answer(answer) -> None:
+def _print_answer(answer: Answer) -> None:
     click.echo(answer.answer)
     listed = answer.citations or answer.see_also
     if listed:
@@ -153,44 +235,47 @@ def _print_answer(answer) -> None:
 @click.option("--doc-type", type=click.Choice(["agenda_pack", "report"]), help="Only agenda packs or only reports.")
 @click.option("--document", help="Only this document (its id or file name).")
 @click.pass_obj
-def ask(obj: _Context, question: str, as_json: bool, since, until, top_k: int | None, committee: str | None,
-        doc_type: str | None, document: str | None) -> None:
+def ask(
+    obj: AppContext,
+    question: str,
+    as_json: bool,
+    since: Any,
+    until: Any,
+    top_k: int | None,
+    committee: str | None,
+    doc_type: str | None,
+    document: str | None,
+) -> None:
     """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
-    from qa.models import SearchFilters
-    from qa.service import NotIndexedError
-
     if not question.strip():
         raise click.UsageError("QUESTION is empty; ask a question, or give '-' to read questions from stdin")
-    filters = SearchFilters(since=since and since.date(), until=until and until.date(), committee=committee,
-                            doc_type=doc_type, document=document)
-    service = _service(obj.settings)
+    filters = SearchFilters.model_validate(
+        {
+            "since": since and since.date(),
+            "until": until and until.date(),
+            "committee": committee,
+            "doc_type": doc_type,
+            "document": document,
+        }
+    )
+    service = obj.service()
     # From stdin every line gets exactly one response, so callers can pair them up.
-    questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
-    try:
-        for text in questions:
-            answer = service.ask(text, filters, top_k)
-            if as_json:
-                click.echo(answer.model_dump_json())
-            else:
-                _print_answer(answer)
-    except NotIndexedError as exc:
-        click.echo(f"qa: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+    questions: Iterator[str] = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
+    for text in questions:
+        answer = service.ask(text, filters, top_k)
+        if as_json:
+            click.echo(answer.model_dump_json())
+        else:
+            _print_answer(answer)
 
 
 @cli.command()
 @click.argument("topic")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def decisions(obj: _Context, topic: str, as_json: bool) -> None:
+def decisions(obj: AppContext, topic: str, as_json: bool) -> None:
     """What the committee decided about TOPIC, oldest first."""
-    from qa.service import NotIndexedError
-
-    try:
-        found = _service(obj.settings).decisions(topic)
-    except NotIndexedError as exc:
-        click.echo(f"qa: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+    found = obj.service().decisions(topic)
     if as_json:
         click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))
         return
@@ -206,27 +291,34 @@ def decisions(obj: _Context, topic: str, as_json: bool) -> None:
 @click.option("--host", help="Interface to listen on (default: api.host in the config, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: api.port in the config, 8000).")
 @click.pass_obj
-def serve(obj: _Context, host: str | None, port: int | None) -> None:
+def serve(obj: AppContext, host: str | None, port: int | None) -> None:
     """Serve the HTTP API over the current index."""
     import uvicorn
 
     from api.app import create_app
 
     settings = obj.settings
-    app = create_app(settings)
-    app.state.service.warm_up()  # the first question is then as fast as the rest
+    service = obj.service()
+    service.warm_up()  # the first question is then as fast as the rest
+    app = create_app(settings, service)
     host, port = host or settings.api.host, port or settings.api.port
-    click.echo(f"Serving on http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True)
+    click.echo(
+        f"Serving on http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @cli.command("eval")
 @click.option("--gate", is_flag=True, help="Exit 1 when any metric misses its threshold in config.toml [eval.gate].")
-@click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An earlier report .json to show deltas against (default: eval.compare_with).")
+@click.option(
+    "--compare",
+    "compare_with",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An earlier report .json to show deltas against (default: eval.compare_with).",
+)
 @click.option("--naive/--no-naive", "with_naive", default=None, help="Also score the naive llama-index pipeline.")
 @click.pass_obj
-def evaluate(obj: _Context, gate: bool, compare_with: Path | None, with_naive: bool | None) -> None:
+def evaluate(obj: AppContext, gate: bool, compare_with: Path | None, with_naive: bool | None) -> None:
     """Score answers on the gold questions; write JSON and Markdown reports."""
     from tqdm import tqdm
 
@@ -235,18 +327,12 @@ def evaluate(obj: _Context, gate: bool, compare_with: Path | None, with_naive: b
     from eval.run import run_eval
 
     settings = obj.settings
-    try:
-        gold = load_gold(settings.eval.gold_file)
-    except (OSError, ValueError) as exc:
-        click.echo(f"qa: gold questions: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    gold = load_gold(settings.eval.gold_file)
     naive = settings.eval.naive if with_naive is None else with_naive
     with tqdm(total=len(gold) * (2 if naive else 1), unit="question", file=sys.stderr, disable=None) as bar:
-        try:
-            outcome = run_eval(settings, compare_with, with_naive, progress=lambda: bar.update(1), gold=gold)
-        except RuntimeError as exc:
-            click.echo(f"qa: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
+        outcome = run_eval(
+            settings, compare_with, with_naive, progress=lambda: bar.update(1), gold=gold, embedder=obj.embedder
+        )
     click.echo(summary_markdown(outcome.report).rstrip())
     click.echo(f"\nreport: {outcome.json_path} and {outcome.markdown_path}")
     if gate and outcome.gate_failures:

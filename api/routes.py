@@ -1,0 +1,205 @@
+"""The HTTP routes: each reads its request, calls the service or the paper library, and returns a record.
+
+Errors are raised as core.errors and turned into statuses by api.errors, for every route alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from api.access import require
+from api.errors import detail_of, status_of
+from api.schemas import AskRequest, DocumentList, ErrorBody, Health, Readiness
+from core.errors import InvalidRequest, NotIndexedError, StoreError
+from core.records import Answer, Job, Passage
+from indexer.library import PaperLibrary
+from qa.service import QAService
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+reader = [Depends(require("reader"))]
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+def _service(request: Request) -> QAService:
+    service: QAService = request.app.state.service
+    return service
+
+
+def _library(request: Request) -> PaperLibrary:
+    library: PaperLibrary = request.app.state.library
+    return library
+
+
+def _check_length(body: AskRequest, request: Request) -> None:
+    limit = request.app.state.settings.api.max_question_chars
+    if len(body.question) > limit:
+        raise InvalidRequest(f"question: longer than {limit} characters")
+
+
+@router.post("/ask", response_model=Answer, dependencies=reader, responses=_errors(503))
+def ask(body: AskRequest, request: Request) -> Answer:
+    """Answer a question from the papers, every claim a quote with its page; or abstain."""
+    _check_length(body, request)
+    with request.app.state.answer_slots:
+        return _service(request).ask(body.question, body.filters, body.top_k)
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post(
+    "/ask/stream",
+    dependencies=reader,
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+    """The /ask answer as server-sent events: `started`, `answer` (text, a line at a time), `citations`, then `done`
+    (the whole response). Any failure after `started` ends the stream with an `error` event: {detail, status}."""
+    _check_length(body, request)
+    service = _service(request)
+
+    def events() -> Iterator[str]:
+        yield _sse("started", {"question": body.question})  # the widget shows progress at once
+        try:
+            with request.app.state.answer_slots:
+                answer = service.ask(body.question, body.filters, body.top_k)
+            payload = answer.model_dump(mode="json")
+            for line in answer.answer.splitlines(keepends=True):
+                yield _sse("answer", {"text": line})
+            yield _sse("citations", payload["citations"] or payload["see_also"])
+            yield _sse("done", payload)
+        except Exception as exc:  # any failure: the widget must be told, not left waiting on a cut stream
+            if status_of(exc) >= 500:
+                log.exception("/ask/stream failed")
+            yield _sse("error", {"detail": detail_of(exc), "status": status_of(exc)})
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/documents", response_model=DocumentList, dependencies=reader, responses=_errors(503))
+def documents(request: Request) -> DocumentList:
+    """The papers: indexed ones with their details, and uploads still being indexed or removed."""
+    return DocumentList(documents=_library(request).catalogue(_service(request).snapshot().manifest.documents))
+
+
+UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/documents", status_code=202, response_model=Job, openapi_extra=UPLOAD_SCHEMA, responses=_errors(413, 415, 422)
+)
+async def upload_document(request: Request, caller: str = Depends(require("editor"))) -> Job:
+    """Store an uploaded PDF (multipart field `file`) and index it in the background; follow the job at /jobs/{id}."""
+    # The form is read here, after the key is checked (a body parameter would be read before), and BodyLimit caps it.
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUploadFile):
+        raise InvalidRequest("file: a multipart field `file` holding the PDF is needed")
+    data = await upload.read(request.app.state.settings.api.max_upload_bytes + 1)  # one byte over is enough to refuse
+    job = await run_in_threadpool(_library(request).add, upload.filename or "upload.pdf", data)
+    log.info("%s uploaded %s: job %s", caller, job.file, job.id)
+    return job
+
+
+@router.get("/jobs/{job_id}", response_model=Job, dependencies=reader, responses=_errors(404))
+def job(job_id: str, request: Request) -> Job:
+    """Progress and outcome of an indexing job."""
+    return _library(request).job(job_id)
+
+
+@router.delete("/documents/{doc_id}", status_code=202, response_model=Job, responses=_errors(404, 409, 503))
+def delete_document(doc_id: str, request: Request, caller: str = Depends(require("editor"))) -> Job:
+    """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
+    doc = _service(request).document(doc_id)
+    job = _library(request).remove(doc)
+    log.info("%s deleted %s (%s): job %s", caller, doc.file, doc_id, job.id)
+    return job
+
+
+@router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader, responses=_errors(404, 503))
+def document_file(doc_id: str, request: Request) -> FileResponse:
+    """The PDF itself; a citation's url adds #page=N to open it at the quoted page."""
+    doc = _service(request).document_file(doc_id)
+    return FileResponse(doc.path, media_type="application/pdf", filename=doc.file, content_disposition_type="inline")
+
+
+@router.get(
+    "/documents/{doc_id}/pages/{page}.png",
+    dependencies=reader,
+    responses={200: {"content": {"image/png": {}}}, **_errors(404, 503)},
+)
+def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
+    """One page as an image, with `quote` highlighted where it is printed."""
+    image = _service(request).page_image(doc_id, page, quote)
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader, responses=_errors(404, 503))
+def passage(passage_id: str, request: Request) -> Passage:
+    """One indexed passage, with its pages and section."""
+    return _service(request).passage(passage_id)
+
+
+@router.get("/", response_class=FileResponse, include_in_schema=False)
+def demo_page() -> FileResponse:
+    """A demo page hosting the chat widget."""
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/widget.js", response_class=FileResponse, include_in_schema=False)
+def widget_script() -> FileResponse:
+    """The chat widget: one script tag adds it to any intranet page."""
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/widget.css", response_class=FileResponse, include_in_schema=False)
+def widget_style() -> FileResponse:
+    return FileResponse(STATIC / "widget.css", media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/health", response_model=Health)
+def health() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+def ready(request: Request) -> Readiness | JSONResponse:
+    """Readiness: an index generation is loaded and its store answers."""
+    try:
+        snapshot = _service(request).snapshot()
+        vectors = snapshot.vector_count()
+    except (NotIndexedError, StoreError) as exc:
+        return JSONResponse(Readiness(ready=False, reason=str(exc)).model_dump(), status_code=503)
+    return Readiness(
+        ready=True, generation=snapshot.generation, documents=len(snapshot.manifest.documents), passages=vectors
+    )

@@ -1,0 +1,1 @@
+"""The `qa` command line, on top of every other package (`cli.main`)."""

@@ -1,0 +1,442 @@
+"""The words of English committee papers that every stage shares: months and dates, decision words, the
+words that shape a question rather than name its topic, and those that name institutions rather than people.
+
+Nothing here names one council or its committees. Those come from `[council]` in config.toml and from the
+committees the indexed papers name, gathered in a `CouncilVocabulary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+# ---- months and dates
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# Lower-case full names, three-letter abbreviations and "sept" -> month number: what members type.
+MONTHS: dict[str, int] = {
+    **{name.lower(): i for i, name in enumerate(MONTH_NAMES, start=1)},
+    **{name[:3].lower(): i for i, name in enumerate(MONTH_NAMES, start=1)},
+    "sept": 9,
+}
+MONTH_PATTERN = "|".join(MONTH_NAMES)
+# A month as members write it in a question, full or abbreviated; group 1 is the word.
+MONTH_WORD_PATTERN = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+# "11 July 2017", "1st March 2023": the way papers print dates; groups are day, month name, year.
+DATE_PATTERN = rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_PATTERN})\s+(\d{{4}})"
+_DATE = re.compile(DATE_PATTERN, re.I)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The first '11 July 2017'-style date in `text`, or None (also for impossible days such as 31 June)."""
+    match = _DATE.search(text)
+    if not match:
+        return None
+    day, month, year = match.groups()
+    try:
+        return dt.date(int(year), MONTHS[month.lower()], int(day))
+    except ValueError:
+        return None
+
+
+def long_date(day: dt.date) -> str:
+    """'13 July 2021', the way the papers write dates."""
+    return f"{day.day} {day:%B %Y}"
+
+
+# Abbreviations that end in a full stop without ending a sentence (month abbreviations among them).
+ABBREVIATIONS = frozenset(
+    {
+        "cllr",
+        "cllrs",
+        "no",
+        "nos",
+        "e.g",
+        "i.e",
+        "etc",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "approx",
+        "para",
+        "paras",
+        "ref",
+        "vs",
+        "cf",
+        "fig",
+        "dept",
+        "govt",
+        "p",
+        "pp",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "incl",
+        "est",
+        "ltd",
+        "co",
+        "op",
+    }
+)
+
+# ---- decisions
+# How minutes head a decision block, and the status each records.
+RESOLUTION_WORDS: dict[str, Literal["resolved", "not agreed"]] = {"RESOLVED": "resolved", "UNRESOLVED": "not agreed"}
+RESOLUTION_LINE = re.compile(r"^\s*(RESOLVED|UNRESOLVED)\b\s*:?\s*(.*)$")
+# A decision recorded in the discussion rather than in a RESOLVED block.
+DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
+AGREED = re.compile(
+    r"\b(?:agreed|approved)\b[^.]*\brecommendations?\b|\brecommendations?\b[^.]*\b(?:were|was) (?:agreed|approved)\b",
+    re.I,
+)
+# A question asking what was decided.
+DECISION_QUESTION = re.compile(
+    r"\b(?:decid\w*|decision\w*|agree\w*|approve|approval|resolv\w*|resolution\w*|vot(?:e|ed|ing)|recommend\w*|reject\w*|"
+    r"defer\w*|endors\w*|sign(?:ed)? off|outcome)\b|"
+    # "approved" is a decision only as a verb ("was it approved"), not in "approved foster carers".
+    r"\b(?:was|were|been|get|got|it|they|we|be)\s+(?:[\w-]+\s+){0,4}approved\b|\bapproved\s*\?",
+    re.I,
+)
+# Words that make a question a decision question; when one is not, they can be its topic ("approved foster carers").
+DECISION_TOPIC_WORDS = frozenset(
+    {"decide", "decided", "decision", "decisions", "agree", "agreed", "approve", "approved", "resolve", "resolved"}
+)
+# A sentence that records a decision.
+DECISION_SENTENCE = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|recommend\w*|endorsed|requested)\b", re.I)
+
+# ---- questions
+# Words that carry the shape of a question, not its topic.
+QUESTION_WORDS = frozenset(
+    {
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "done",
+        "was",
+        "were",
+        "we",
+        "our",
+        "us",
+        "about",
+        "tell",
+        "me",
+        "any",
+        "there",
+        "has",
+        "have",
+        "had",
+        "been",
+        "say",
+        "said",
+        "says",
+        "papers",
+        "meeting",
+        "meetings",
+        "committee",
+        "council",
+        "councillors",
+        "members",
+        "happened",
+        "happen",
+        "discussed",
+        "discuss",
+        "many",
+        "much",
+        "number",
+        "latest",
+        "last",
+        "year",
+        "years",
+        "its",
+        "it",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "please",
+        "know",
+        "get",
+        "got",
+        "give",
+        "going",
+        "from",
+        "this",
+        "that",
+        "these",
+        "those",
+    }
+)
+# Capitalised words that start questions or are too common in council papers to single out a topic.
+NOT_NAMES = frozenset(
+    {
+        "what",
+        "who",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "did",
+        "does",
+        "do",
+        "was",
+        "were",
+        "is",
+        "are",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "tell",
+        "show",
+        "list",
+        "give",
+        "find",
+        "any",
+        "the",
+        "a",
+        "an",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "and",
+        "or",
+        "we",
+        "i",
+        "our",
+        "my",
+        "me",
+        "us",
+        "council",
+        "committee",
+        "councillor",
+        "councillors",
+        "members",
+        "member",
+        "cabinet",
+        "chair",
+        "meeting",
+        "minutes",
+        "report",
+        "item",
+        "page",
+        "please",
+        "about",
+        "there",
+        "it",
+        "this",
+        "that",
+    }
+) | frozenset(MONTHS)
+# Capitalised words of institutions, roles and document furniture: a pair of them is not a person's name.
+INSTITUTION_WORDS = frozenset(
+    {
+        "Children",
+        "Children's",
+        "Childrens",
+        "Services",
+        "Service",
+        "Council",
+        "Committee",
+        "Local",
+        "Authority",
+        "Social",
+        "Care",
+        "Education",
+        "Health",
+        "Board",
+        "Scrutiny",
+        "Overview",
+        "Majesty's",
+        "Chief",
+        "Inspector",
+        "Her",
+        "His",
+        "The",
+        "Young",
+        "People",
+        "People's",
+        "Ofsted",
+        "Family",
+        "Families",
+        "Safeguarding",
+        "Partnership",
+        "Corporate",
+        "Assistant",
+        "Team",
+        "Plan",
+        "Report",
+        "Review",
+        "School",
+        "Schools",
+        "Academy",
+        "Centre",
+        "Group",
+        "Unit",
+        "Trust",
+        "Youth",
+        "Cabinet",
+        "Annual",
+        "Strategic",
+        "Early",
+        "Help",
+        "Special",
+        "Educational",
+        "Needs",
+        "Executive",
+        "Summary",
+        "Appendix",
+        "Item",
+        "Agenda",
+        "Page",
+        "Key",
+        "Stage",
+        "Public",
+        "County",
+        "National",
+        "England",
+        "Borough",
+        "Head",
+        "Director",
+        "Manager",
+        "Officer",
+        "Lead",
+        "Adult",
+        "Adults",
+        "Mental",
+        "Police",
+        "Work",
+        "Programme",
+        "Development",
+        "Improvement",
+    }
+)
+# Members' words for what the papers call something else; each also matches the words after it.
+# Keys and words are stemmed, so "jobs" and "posts" are covered by "job" and "post".
+SYNONYMS = {
+    "job": ["post", "role", "staff"],
+    "cut": ["saving", "reduction"],
+    "kid": ["child", "children"],
+    "money": ["budget", "funding", "grant"],
+    "funding": ["budget", "grant"],
+    "spend": ["expenditure", "cost"],
+    "nursery": ["childcare"],
+    "club": ["centre", "hub"],
+    "complaint": ["representation"],
+    "truancy": ["attendance", "absence"],
+    "disabled": ["disabilities", "SEND"],
+    "staff": ["workforce"],
+    "workers": ["workforce"],
+}
+
+# ---- documents
+# The first line of the front matter every pack repeats (public information, the venue's Wi-Fi, evacuation,
+# filming, the declaring-interests flowchart, the council's vision): matched at the start of a lower-cased line.
+BOILERPLATE_START = re.compile(
+    r"information for members of the public|access to information and meetings|(?:[\w'’-]+ ){0,3}wi-fi\b|"
+    r"evacuation procedures|how to view this agenda|declaring interests flowchart|recording of meetings|"
+    r"guidelines on filming|helpful reminders for members|vision: "
+)
+# Text that addresses the reader as a model or gives it orders: an injection attempt, never evidence, never quoted.
+INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|rules|prompt|above|previous)\b|"
+    r"\bsystem prompt\b|"
+    r"\byou are (?:now )?(?:an?|the) (?:ai|assistant|model|chatbot|language model)\b|"
+    r"\bnew instructions\b|\bas instructed\b|"
+    r"\b(?:ai|assistant|chatbot|llm|language model)s?\b[^.]{0,40}"
+    r"\b(?:must|should|will|please) (?:say|reply|answer|respond|state|tell)\b|"
+    # A directive to the reader ("..., state that ...", "please say that ..."), not a report of what someone said.
+    r"(?:^|[,;:]\s*|\b(?:please|must|should)\s+)(?:state|say|reply|respond|answer|write|tell \w+)\s+that\b",
+    re.I | re.M,
+)
+
+
+@dataclass(frozen=True)
+class CouncilVocabulary:
+    """The words that name one council, its area and its committees, from `[council]` and the indexed papers.
+
+    `council` words (lower case) never make a question's topic nor a name to match; `committees` words (lower
+    case) are not names to match; `institutions` (as printed) join INSTITUTION_WORDS, so a pair of them is never
+    taken for a person's name.
+    """
+
+    council: frozenset[str] = frozenset()
+    committees: frozenset[str] = frozenset()
+    institutions: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(
+        cls, council_names: Iterable[str] = (), places: Iterable[str] = (), committees: Iterable[str] = ()
+    ) -> CouncilVocabulary:
+        """From the council's own names ("Eastshire County Council"), its area's ("Eastshire") and its committees'."""
+        council_words = {w for name in council_names for w in _words(name)}
+        committee_words = {w for name in committees for w in _words(name)}
+        # "Children's" is looked up both whole and as "children", the way a question's names are.
+        committee_words |= {w.removesuffix("'s") for w in committee_words}
+        printed = {w for name in (*council_names, *places) for w in re.findall(r"[\w'’&.-]+", name)}
+        return cls(
+            frozenset(w.lower() for w in council_words),
+            frozenset(w.lower() for w in committee_words),
+            frozenset(printed),
+        )
+
+    @property
+    def question_words(self) -> frozenset[str]:
+        return QUESTION_WORDS | self.council
+
+    @property
+    def not_names(self) -> frozenset[str]:
+        return NOT_NAMES | self.council | self.committees
+
+    @property
+    def institution_words(self) -> frozenset[str]:
+        return INSTITUTION_WORDS | self.institutions
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"[A-Za-z][A-Za-z'’&.-]*[A-Za-z]|[A-Za-z]", name)

@@ -1,0 +1,234 @@
+"""Typed records that flow through the pipeline and out through the API: documents, passages, citations,
+answers, decisions and indexing jobs. Every field says what it holds, so `/docs` explains the contract.
+
+Dates are ISO dates; pages are 1-based PDF page indexes, and `page_label` is the number printed on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DocType = Literal["agenda_pack", "report"]
+Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
+DecisionStatus = Literal["resolved", "not agreed", "deferred", "agreed"]
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class PageSpan(BaseModel):
+    """From `offset` in a passage's text onward, the text is printed on this page."""
+
+    offset: int = Field(description="Character offset into the passage text where this page's text begins")
+    page: int = Field(description="1-based page index in the PDF")
+    label: str | None = Field(None, description="The page's printed number, e.g. '9'; null on unnumbered pages")
+
+
+class Passage(BaseModel):
+    """A citable run of a document's text that never crosses a section boundary."""
+
+    id: str = Field(description="Stable id: the document id and the passage's position in it")
+    doc_id: str = Field(description="Id of the document the passage comes from")
+    file: str = Field(description="The document's file name")
+    text: str = Field(description="Verbatim page text, line breaks kept, so any quote of it is on the page")
+    pages: list[PageSpan] = Field(description="Where each page's text begins within `text`, in order")
+    section: str | None = Field(
+        None, description="Agenda item or minute and heading, e.g. 'Minute 48: Youth Cabinet ...'"
+    )
+    section_path: list[str] = Field(default_factory=list, description="The section's headings, outermost first")
+    part: Part = Field("document", description="Which part of a pack or report the text is in")
+    minute: str | None = Field(None, description="Minute number, for text in minutes")
+    item: str | None = Field(None, description="Agenda item number, for text in a report of a pack")
+    meeting_date: dt.date | None = Field(
+        None, description="The meeting the text records: for minutes, the minuted meeting, not the pack's"
+    )
+    pack_date: dt.date | None = Field(None, description="The meeting the pack was published for")
+    committee: str | None = Field(None, description="The committee, as the papers name it")
+    doc_type: DocType = Field("report", description="agenda_pack or report")
+    decision: bool = Field(False, description="Whether the text records a decision")
+    decision_status: DecisionStatus | None = Field(None, description="What the decision was, when it records one")
+    boilerplate: bool = Field(False, description="Front matter every pack repeats; never searched or quoted")
+    table: bool = Field(False, description="Rows of a table with the heading above them")
+    context: str = Field("", description="Heading text prepended when embedding and searching; never quoted")
+
+    @property
+    def page_start(self) -> int:
+        return self.pages[0].page
+
+    @property
+    def page_end(self) -> int:
+        return self.pages[-1].page
+
+    @property
+    def label_start(self) -> str | None:
+        return self.pages[0].label
+
+    @property
+    def dated(self) -> dt.date | None:
+        """The date the passage speaks for: the meeting it records, else the meeting of its pack."""
+        return self.meeting_date or self.pack_date
+
+    def page_at(self, offset: int) -> PageSpan:
+        """The page that the character at `offset` of the text is printed on."""
+        current = self.pages[0]
+        for span in self.pages:
+            if span.offset > offset:
+                break
+            current = span
+        return current
+
+    def page_text(self, page: int) -> str:
+        """The part of the text that lies on one page."""
+        for i, span in enumerate(self.pages):
+            if span.page == page:
+                end = self.pages[i + 1].offset if i + 1 < len(self.pages) else len(self.text)
+                return self.text[span.offset : end]
+        return ""
+
+
+class DocumentRecord(BaseModel):
+    """One indexed file, as the manifest and `qa docs` describe it."""
+
+    id: str = Field(description="Document id: the first 16 hex digits of the file's SHA-256")
+    file: str = Field(description="File name, without its folder")
+    path: str = Field(description="Where the file is on the indexing machine")
+    sha256: str = Field(description="SHA-256 of the file's bytes")
+    title: str = Field(description="Title read from the paper itself")
+    doc_type: DocType = Field(description="agenda_pack or report")
+    committee: str | None = Field(None, description="The committee whose pack it is, as the papers name it")
+    meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
+    period: str | None = Field(None, description="The period a standalone report covers, e.g. '2014/15'")
+    pages: int = Field(description="Pages in the file")
+    passages: int = Field(description="Passages indexed from it")
+    no_text_pages: list[int] = Field(default_factory=list, description="Pages with no text layer (scanned?)")
+    indexed_at: dt.datetime = Field(description="When it was indexed (UTC)")
+
+
+class SearchFilters(BaseModel):
+    """Hard limits on what an answer may come from; dates are of the meeting a passage records, inclusive."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: dt.date | None = Field(None, description="Only meetings on or after this date")
+    until: dt.date | None = Field(None, description="Only meetings on or before this date")
+    committee: str | None = Field(None, description="Only this committee's papers (any letter case)")
+    doc_type: DocType | None = Field(None, description="Only agenda packs or only standalone reports")
+    document: str | None = Field(None, description="Only this document: its id or its file name")
+
+
+class DocumentRef(BaseModel):
+    """The document a citation comes from, as the contract names it."""
+
+    id: str = Field(description="Document id, for /documents/{id}/file")
+    file: str = Field(description="File name, without its folder")
+    title: str = Field(description="Title read from the paper")
+    committee: str | None = Field(None, description="The committee, as the papers name it")
+    meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
+
+
+class _OnAPage:
+    """For records with `page` and `page_label` fields."""
+
+    if TYPE_CHECKING:  # declared for type checkers only: the records themselves define the fields
+        page: int
+        page_label: str | None
+
+    @property
+    def page_words(self) -> str:
+        """'page 9' by the printed number, or 'PDF page 3' on a page without one."""
+        return f"page {self.page_label}" if self.page_label else f"PDF page {self.page}"
+
+
+class Citation(_OnAPage, BaseModel):
+    """One verbatim quote and exactly where it is printed."""
+
+    n: int = Field(description="The number the answer cites it by, as [n]")
+    quote: str = Field(description="Verbatim from that page's text (whitespace may differ)")
+    page: int = Field(description="1-based page index within the PDF where the quote starts")
+    page_label: str | None = Field(None, description="The page's printed number, e.g. '9'; null if it has none")
+    section: str | None = Field(None, description="Agenda item or minute, e.g. 'Minute 6: SEND Sufficiency ...'")
+    meeting_date: dt.date | None = Field(
+        None, description="The meeting the quoted text records (for minutes, the minuted meeting)"
+    )
+    url: str = Field(description="Opens the PDF at that page")
+    document: DocumentRef = Field(description="The document the quote comes from")
+    passage_id: str = Field(description="The indexed passage quoted, for /passages/{id}")
+
+
+class Timings(BaseModel):
+    """Milliseconds spent finding passages, composing the answer, and in all."""
+
+    retrieve: float = Field(0.0, description="Milliseconds finding and ranking passages")
+    answer: float = Field(0.0, description="Milliseconds composing the answer")
+    total: float = Field(0.0, description="Milliseconds in all")
+
+
+class Answer(BaseModel):
+    """A short answer whose every claim cites a quote, or an abstention with passages to see."""
+
+    question: str = Field(description="The question as asked")
+    answer: str = Field(description="Plain text citing as [1], [2] ...; its first line answers in one sentence")
+    abstained: bool = Field(description="True when the papers don't answer the question")
+    citations: list[Citation] = Field(default_factory=list, description="The quotes the answer cites, by n")
+    see_also: list[Citation] = Field(
+        default_factory=list, description="When abstaining: the nearest passages, which do not answer it"
+    )
+    answerer: Literal["extractive", "llm"] = Field("extractive", description="Which answerer wrote the text")
+    evidence: float = Field(0.0, description="Retrieval strength, compared with answer.abstain_below")
+    timings_ms: Timings = Field(default_factory=Timings, description="Where the time went")
+
+
+class Decision(_OnAPage, BaseModel):
+    """What a meeting decided on a topic, as recorded in its minutes."""
+
+    meeting_date: dt.date | None = Field(description="The meeting that took the decision (not the pack's)")
+    committee: str | None = Field(description="The committee, as the papers name it")
+    minute: str | None = Field(description="Minute number")
+    status: DecisionStatus = Field(description="resolved, not agreed, deferred or agreed")
+    text: str = Field(description="The decision, verbatim")
+    page: int = Field(description="1-based page index within the PDF where it starts")
+    page_label: str | None = Field(description="The page's printed number; null if it has none")
+    section: str | None = Field(None, description="The minute's number and title")
+    url: str = Field(description="Opens the PDF at that page")
+    document: DocumentRef = Field(description="The document that prints the minutes")
+    passage_id: str = Field(description="The indexed passage that records it")
+
+
+class Job(BaseModel):
+    """One background indexing run (an upload or a removal) and how it ended."""
+
+    id: str = Field(description="Job id, for /jobs/{id}")
+    action: Literal["add", "remove"] = Field(description="add: index an upload; remove: drop a document")
+    file: str = Field(description="The file concerned, without its folder")
+    status: JobStatus = Field("queued", description="queued, running, done or failed")
+    stage: str | None = Field(
+        None, description="What a running job is doing now, e.g. 'embedding 72 passages of x.pdf (24 pages)'"
+    )
+    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC), description="When it was queued")
+    finished_at: dt.datetime | None = Field(None, description="When it finished")
+    document_id: str | None = Field(None, description="The document added or removed")
+    pages: int = Field(0, description="Pages indexed")
+    passages: int = Field(0, description="Passages indexed")
+    error: str | None = Field(None, description="Why it failed, naming the file")
+
+
+class PaperStatus(BaseModel):
+    """One paper as GET /documents shows it: indexed, or being indexed or removed by a job (no server paths)."""
+
+    id: str | None = Field(None, description="Document id; null until an upload's first index is published")
+    file: str = Field(description="File name, without its folder")
+    title: str | None = Field(None, description="Title read from the paper")
+    doc_type: str | None = Field(None, description="agenda_pack or report")
+    committee: str | None = Field(None, description="The committee, as the papers name it")
+    meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
+    period: str | None = Field(None, description="The period a standalone report covers")
+    pages: int = Field(0, description="Pages in the file")
+    passages: int = Field(0, description="Passages indexed from it")
+    no_text_pages: list[int] = Field(default_factory=list, description="Pages with no text layer")
+    indexed_at: dt.datetime | None = Field(None, description="When it was indexed (UTC)")
+    source: Literal["papers folder", "upload"] = Field(description="A configured papers folder, or an upload")
+    status: Literal["indexed", "indexing", "removing"] = Field(
+        description="indexed, or a job is indexing or removing it"
+    )
+    job_id: str | None = Field(None, description="The job indexing or removing it, if any")

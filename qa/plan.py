@@ -1,0 +1,227 @@
+"""A search plan: what one question implies for the search, worked out once and read by every later stage.
+
+`Planner.plan` reads the question's dates against the indexed meetings and report periods, applies the
+filters, and fixes the question's vector, topic stems and phrases, the passages it may use and the same limits
+in Chroma's filter language. Retrieval, sentence scoring, decisions and answering read the plan; none of them
+works these out again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.lexicon import CouncilVocabulary
+from core.records import DocumentRecord, Passage, SearchFilters
+from indexer.embed import TextEmbedder
+from qa.query import Question, parse_question
+from qa.terms import Terms
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """Everything a question implies for the search; made once per question by `Planner.plan`."""
+
+    question: Question
+    filters: SearchFilters | None  # as asked, with the committee spelt as the papers spell it
+    decisions_only: bool  # only passages that record a decision
+    vector: np.ndarray  # the question's normalised embedding
+    stems: list[str]  # every content stem of the question, in order: what BM25 searches for
+    topic: list[str]  # the stems naming what it asks about, without question words or the date words used
+    pairs: list[tuple[str, str]]  # adjacent topic stems: its phrases, such as ("famili", "hub")
+    named_meetings: frozenset[dt.date]  # indexed meetings the question's dates and months name
+    meetings: frozenset[dt.date] | None  # the meetings the search is limited to; None when the dates limit nothing
+    period_docs: frozenset[str]  # reports whose period the question's dates fall in (searched with those meetings)
+    allowed: frozenset[str]  # ids of the passages the filters, the dates and decisions_only permit
+    where: dict[str, Any]  # the same limits in Chroma's filter language
+
+    @classmethod
+    def nothing(cls, question: Question) -> SearchPlan:
+        """The plan of a question with nothing to search for (a blank one): it allows no passage."""
+        return cls(
+            question, None, False, np.zeros(0, np.float32), [], [], [], frozenset(), None, frozenset(), frozenset(), {}
+        )
+
+
+class Planner:
+    """Makes search plans against one index generation: its meetings, report periods and committees.
+
+    `vocabulary` holds the council's words and its committees' (see `CouncilVocabulary`).
+    """
+
+    def __init__(
+        self,
+        passages: dict[str, Passage],
+        documents: Iterable[DocumentRecord],
+        embedder: TextEmbedder,
+        terms: Terms,
+        vocabulary: CouncilVocabulary,
+    ):
+        self.passages = passages
+        self.embedder = embedder
+        self.terms = terms
+        self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
+        self.periods = {doc.id: span for doc in documents if (span := period_span(doc.period))}
+        self.committees = {p.committee.lower(): p.committee for p in passages.values() if p.committee}
+        self.vocabulary = vocabulary
+
+    def parse(self, text: str) -> Question:
+        """Read a question against the indexed meetings ("last October") and this council's words."""
+        return parse_question(text, self.meeting_dates, self.vocabulary.not_names)
+
+    def plan(
+        self, question: Question, filters: SearchFilters | None = None, decisions_only: bool = False
+    ) -> SearchPlan:
+        """Work out what the question implies for the search, once."""
+        if filters and filters.committee:
+            # Chroma matches exactly; members type committee names in any case.
+            filters = filters.model_copy(
+                update={"committee": self.committees.get(filters.committee.lower(), filters.committee)}
+            )
+        named = frozenset(self.meetings_named(question)) if question.dated else frozenset()
+        meetings, period_docs = self._limits(question, named)
+        stems = self.terms.of(question.text)
+        topic = self._topic(question, meetings is not None)
+        wanted = set(topic)
+        in_topic = [t for t in stems if t in wanted]
+        pairs = list(dict.fromkeys(itertools.pairwise(in_topic)))
+        allowed = frozenset(
+            pid for pid, p in self.passages.items() if permitted(p, filters, meetings, period_docs, decisions_only)
+        )
+        return SearchPlan(
+            question,
+            filters,
+            decisions_only,
+            self.embedder.embed([question.text])[0],
+            stems,
+            topic,
+            pairs,
+            named,
+            meetings,
+            period_docs,
+            allowed,
+            chroma_where(filters, meetings, period_docs, decisions_only),
+        )
+
+    def meetings_named(self, question: Question) -> set[dt.date]:
+        """The indexed meeting dates that a question's dates and months pick out."""
+        since, until = question.since or dt.date.min, question.until or dt.date.max
+        return {
+            d for d in self.meeting_dates if since <= d <= until and (not question.months or d.month in question.months)
+        }
+
+    def _limits(
+        self, question: Question, named: frozenset[dt.date]
+    ) -> tuple[frozenset[dt.date] | None, frozenset[str]]:
+        """The meetings, and the reports by period, that a question's own dates limit the search to.
+
+        (None, empty) when they pick out nothing indexed: a date the papers hold no meeting or report for is more
+        likely a plan or a target year, so everything is searched.
+        """
+        if not question.dated:
+            return None, frozenset()
+        since, until = question.since or dt.date.min, question.until or dt.date.max
+        docs = frozenset(doc_id for doc_id, (start, end) in self.periods.items() if start <= until and since <= end)
+        if question.months and not (question.since or question.until):
+            docs = frozenset()  # "the December meeting" is about meetings, not reporting periods
+        return (named, docs) if named or docs else (None, frozenset())
+
+    def _topic(self, question: Question, dates_used: bool) -> list[str]:
+        """The question's topic stems; its date words drop out when they already picked the meetings."""
+        topic = self.terms.topic(question.text, question.decision)
+        if not dates_used:
+            return topic
+        date_stems = set(self.terms.of(" ".join(question.date_words)))
+        # A question that is only a date ("2017") has no topic left: nothing can be evidence for it.
+        return [t for t in topic if t not in date_stems]
+
+
+def period_span(period: str | None) -> tuple[dt.date, dt.date] | None:
+    """'2014/15' is the financial year April 2014 to March 2015; '2014' the calendar year."""
+    if not period:
+        return None
+    if match := re.fullmatch(r"((?:19|20)\d\d)(?:[/-](\d{2,4}))?", period.strip()):
+        year = int(match.group(1))
+        if match.group(2):
+            return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    return None
+
+
+def permitted(
+    passage: Passage,
+    filters: SearchFilters | None,
+    meetings: frozenset[dt.date] | None,
+    period_docs: frozenset[str],
+    decisions_only: bool = False,
+) -> bool:
+    """Whether a search may return the passage: never boilerplate, and only what the limits allow.
+
+    `meetings` (when not None) admits passages recording or printed for one of those meetings, and any passage
+    of the `period_docs`. Filter dates are inclusive and apply to the meeting a passage records.
+    """
+    if passage.boilerplate or (decisions_only and not passage.decision):
+        return False
+    if filters and not passes(passage, filters):
+        return False
+    return (
+        meetings is None or bool({passage.meeting_date, passage.pack_date} & meetings) or passage.doc_id in period_docs
+    )
+
+
+def passes(p: Passage, filters: SearchFilters) -> bool:
+    """Whether a passage meets the filters (committee in any case; dates of the meeting it records, inclusive)."""
+    if filters.since and (not p.meeting_date or p.meeting_date < filters.since):
+        return False
+    if filters.until and (not p.meeting_date or p.meeting_date > filters.until):
+        return False
+    if filters.committee and (p.committee or "").lower() != filters.committee.lower():
+        return False
+    if filters.doc_type and p.doc_type != filters.doc_type:
+        return False
+    return not filters.document or filters.document in (p.doc_id, p.file)
+
+
+def _day(d: dt.date) -> int:
+    return int(d.strftime("%Y%m%d"))
+
+
+def chroma_where(
+    filters: SearchFilters | None,
+    meetings: frozenset[dt.date] | None,
+    period_docs: frozenset[str],
+    decisions_only: bool,
+) -> dict[str, Any]:
+    """The limits of `permitted`, in Chroma's filter language, so its top results are all usable."""
+    clauses: list[dict[str, Any]] = [{"boilerplate": False}]
+    if decisions_only:
+        clauses.append({"decision": True})
+    if filters:
+        if filters.since:
+            clauses.append({"meeting_day": {"$gte": _day(filters.since)}})
+        if filters.until:
+            clauses.append({"meeting_day": {"$lte": _day(filters.until)}})
+        if filters.committee:
+            clauses.append({"committee": filters.committee})
+        if filters.doc_type:
+            clauses.append({"doc_type": filters.doc_type})
+        if filters.document:
+            clauses.append({"$or": [{"doc_id": filters.document}, {"file": filters.document}]})
+    if meetings is not None:
+        wanted = sorted(_day(d) for d in meetings) or [0]
+        clauses.append(
+            {
+                "$or": [
+                    {"meeting_day": {"$in": wanted}},
+                    {"pack_day": {"$in": wanted}},
+                    {"doc_id": {"$in": sorted(period_docs) or [""]}},
+                ]
+            }
+        )
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
