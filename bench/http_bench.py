@@ -211,11 +211,11 @@ def main() -> None:
     settings = load_settings(ROOT / "config.toml")
     questions = [g.question for g in load_gold(settings.eval.gold_file)]
     env = {**os.environ, "QA_API__REQUESTS_PER_MINUTE": "0", "QA_API__KEYS": "{}"}
-    subprocess.run([sys.executable, "-m", "qa.cli", "index"], cwd=ROOT, env=env, check=True)  # incremental
+    subprocess.run([sys.executable, "-m", "cli", "index"], cwd=ROOT, env=env, check=True)  # incremental
     port = free_port()
     ours = bench(
         "ours",
-        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env,
         port,
         questions,

@@ -676,3 +676,31 @@ def test_the_stream_ends_in_an_error_event_for_any_failure(client, error, status
     detail = events[-1][1]
     assert detail["status"] == status
     assert detail["detail"] == (INTERNAL if status == 500 else str(error))  # a bug's own words stay in the log
+
+
+def test_every_field_of_every_response_and_request_is_described_in_the_schema(client):
+    """/docs explains the contract: each field of the records the API takes and returns says what it holds."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    ours = [
+        "Answer",
+        "Citation",
+        "DocumentRef",
+        "Timings",
+        "SearchFilters",
+        "AskRequest",
+        "Job",
+        "PaperStatus",
+        "DocumentList",
+        "Passage",
+        "PageSpan",
+        "Readiness",
+        "Health",
+        "ErrorBody",
+    ]
+    undescribed = [
+        f"{name}.{field}"
+        for name in ours
+        for field, spec in schemas[name]["properties"].items()
+        if not spec.get("description")
+    ]
+    assert undescribed == []

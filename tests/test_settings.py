@@ -1,9 +1,12 @@
+import re
+import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from core.errors import ConfigError
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -65,3 +68,47 @@ def test_invalid_toml_and_missing_file(tmp_path):
         load_settings(write(tmp_path / "c.toml", "[store\n"))
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "absent.toml")
+
+
+def uncommented(config_text: str) -> str:
+    """config.toml with every commented-out setting and table header made live."""
+    lines = []
+    for line in config_text.splitlines():
+        match = re.match(r"^# (\[[\w.]+\]|[a-z_0-9]+ = .*)$", line)
+        lines.append(match.group(1) if match else line)
+    return "\n".join(lines)
+
+
+def test_config_file_sets_only_what_differs_and_shows_every_default(tmp_path):
+    """No key in config.toml restates a default; the commented-out ones show each default truly."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "config.toml").read_text()
+    # Beside config.toml, so relative paths in both resolve alike; removed straight after.
+    with tempfile.NamedTemporaryFile("w", dir=root, prefix=".defaults-", suffix=".toml") as every_default:
+        every_default.write(uncommented(text))
+        every_default.flush()
+        assert load_settings(root / "config.toml").model_dump() == load_settings(every_default.name).model_dump()
+    live = tomllib.loads(text)
+    defaults = Settings().model_dump(mode="json")
+    restated = [
+        f"{section}.{key}"
+        for section, values in live.items()
+        for key, value in values.items()
+        if defaults[section][key] == value
+    ]
+    assert restated == []
+    documented = tomllib.loads(uncommented(text))
+    missing = [
+        f"{section}.{key}"
+        for section, fields in defaults.items()
+        for key in fields
+        if key not in documented.get(section, {}) and key != "upload_dir"
+    ]
+    assert missing == [], "every setting appears in config.toml, live or as a commented default"
+
+
+def test_the_default_data_directory_sits_beside_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    config = write(tmp_path / "elsewhere" / "c.toml", "[index]\npaths = []\n")
+    assert load_settings(config).index.data_dir == (tmp_path / "elsewhere" / ".qa-data").resolve()
