@@ -1,0 +1,99 @@
+"""The search plan: what a question's dates and the filters allow, in Python and in Chroma's filter language alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core.records import PageSpan, Passage, SearchFilters
+from qa.plan import passes, permitted
+from qa.service import QAService
+
+JAN, MAR = dt.date(2023, 1, 10), dt.date(2023, 3, 14)  # the sample pack: minutes of 10 January, papers for 14 March
+
+
+def passage(meeting: dt.date | None, **fields) -> Passage:
+    return Passage(
+        id="d-0001",
+        doc_id="d",
+        file="f.pdf",
+        text="t",
+        pages=[PageSpan(offset=0, page=1)],
+        meeting_date=meeting,
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    "filters, kept",
+    [
+        (SearchFilters(since=JAN), True),
+        (SearchFilters(until=JAN), True),
+        (SearchFilters(since=JAN, until=JAN), True),
+        (SearchFilters(since=JAN + dt.timedelta(days=1)), False),
+        (SearchFilters(until=JAN - dt.timedelta(days=1)), False),
+    ],
+)
+def test_filter_dates_are_inclusive(filters, kept):
+    assert passes(passage(JAN), filters) is kept
+
+
+def test_undated_passages_fail_date_filters_and_boilerplate_never_passes():
+    assert not passes(passage(None), SearchFilters(since=JAN))
+    assert passes(passage(None), SearchFilters())
+    assert not permitted(passage(JAN, boilerplate=True), None, None, frozenset())
+    assert not permitted(passage(JAN), None, None, frozenset(), decisions_only=True)
+    assert permitted(passage(JAN, pack_date=MAR), None, frozenset({MAR}), frozenset())  # printed in that meeting's pack
+    assert not permitted(passage(JAN), None, frozenset({MAR}), frozenset())
+    assert permitted(passage(None), None, frozenset({MAR}), frozenset({"d"}))  # a report whose period was named
+
+
+@pytest.fixture(scope="module")
+def generation(pack_index, fake_embedder):
+    return QAService(pack_index, embedder=fake_embedder)._current()
+
+
+def cases(passages):
+    days = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
+    edges = [d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)]
+    yield SearchFilters(), "anything"
+    for day in edges:
+        yield SearchFilters(since=day), "anything"
+        yield SearchFilters(until=day), "anything"
+        yield SearchFilters(since=day, until=day), "anything"
+    yield SearchFilters(committee="CHILDREN'S SERVICES OVERVIEW AND SCRUTINY COMMITTEE"), "anything"
+    yield SearchFilters(committee="Planning Committee"), "anything"
+    yield SearchFilters(doc_type="agenda_pack"), "anything"
+    yield SearchFilters(doc_type="report"), "anything"
+    yield SearchFilters(document="pack.pdf", until=JAN), "anything"
+    yield SearchFilters(), "what happened at the January 2023 meeting?"  # the question's own dates limit the search
+    yield SearchFilters(), "what did the March meeting decide?"
+    yield SearchFilters(since=MAR), "what was said in 2023?"
+
+
+def test_chroma_and_python_allow_exactly_the_same_passages(generation):
+    """Every limit of the plan is applied twice, to Chroma's search and to BM25's: the two must never disagree,
+    on any passage, at any date bound."""
+    compared = 0
+    for filters, question in cases(generation.snapshot.passages):
+        for decisions_only in (False, True):
+            plan = generation.planner.plan(generation.planner.parse(question), filters, decisions_only)
+            in_chroma = set(generation.snapshot.collection.get(where=plan.where, include=[])["ids"])
+            assert in_chroma == set(plan.allowed), (filters, question, decisions_only)
+            compared += 1
+    assert compared > 40
+
+
+def test_a_questions_dates_limit_it_to_the_meetings_they_name(generation):
+    plan = generation.planner.plan(generation.planner.parse("what happened at the January 2023 meeting?"))
+    assert plan.meetings == frozenset({JAN}) and plan.named_meetings == frozenset({JAN})
+    assert "2023" not in " ".join(plan.topic) and "januari" not in plan.topic  # the date words picked the meeting
+    passages = generation.snapshot.passages
+    assert {passages[pid].meeting_date for pid in plan.allowed} == {
+        JAN
+    }  # the minutes of 10 January, not March's papers
+    unknown = generation.planner.plan(generation.planner.parse("what happened in 1999?"))
+    assert unknown.meetings is None and len(unknown.allowed) == len(
+        generation.planner.plan(generation.planner.parse("what happened?")).allowed
+    )  # a year the papers hold nothing for limits nothing
