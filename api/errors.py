@@ -1,4 +1,9 @@
-"""The one place the service's errors (core.errors) become HTTP statuses, for every route and the stream."""
+"""The one place the service's errors (core.errors) become HTTP statuses, for every route and the stream.
+
+A caller is told what it can act on. For 4xx, that is the error's own message (the id, field or file it names).
+For 5xx, which the caller cannot fix, it is a short public message: the full one, which may hold server paths or
+the vector store's address, goes to the log for the administrators.
+"""
 
 from __future__ import annotations
 
@@ -7,75 +12,60 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from core.errors import (
-    AccessDenied,
-    ConfigError,
-    Conflict,
-    EvalError,
-    GoldFileError,
-    IndexBusyError,
-    InvalidRequest,
-    NotAPDF,
-    NotAuthenticated,
-    NotFound,
-    NotIndexedError,
-    NotPermitted,
-    QAError,
-    RateLimited,
-    ReadError,
-    StoreError,
-    TooLarge,
-)
+from core import errors
+from core.errors import QAError, lookup
 
 log = logging.getLogger(__name__)
 
 # Error class -> status; a class not listed takes its nearest listed ancestor's (core.errors draws the tree).
 STATUS: dict[type[QAError], int] = {
     QAError: 500,
-    ConfigError: 500,  # the service is misconfigured: nothing the caller can change
-    InvalidRequest: 422,
-    TooLarge: 413,
-    NotAPDF: 415,
-    AccessDenied: 403,
-    NotAuthenticated: 401,
-    NotPermitted: 403,
-    RateLimited: 429,
-    NotFound: 404,
-    Conflict: 409,
-    NotIndexedError: 503,  # nothing to answer from yet: try again once `qa index` has run
-    IndexBusyError: 503,
-    ReadError: 422,
-    StoreError: 503,
-    GoldFileError: 500,
-    EvalError: 500,
+    errors.InvalidRequest: 422,
+    errors.TooLarge: 413,
+    errors.NotAPDF: 415,
+    errors.AccessDenied: 403,
+    errors.NotAuthenticated: 401,
+    errors.RateLimited: 429,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.ReadError: 422,
+    errors.NotIndexedError: 503,  # nothing to answer from yet: try again once `qa index` has run
+    errors.IndexBusyError: 503,
+    errors.StoreError: 503,
 }
 INTERNAL = "internal error: the service could not answer this (its log has the details for the administrators)"
+# What a caller is told of a 5xx; the class's own message goes to the log.
+PUBLIC: dict[type[QAError], str] = {
+    QAError: INTERNAL,
+    errors.NotIndexedError: "nothing has been indexed yet: the service's administrators need to run `qa index`",
+    errors.IndexBusyError: "the papers are being indexed just now; try again in a minute",
+    errors.StoreError: "the index cannot be read just now (the service's log has the details for the administrators)",
+}
 
 
 def status_of(error: BaseException) -> int:
     """The HTTP status for an error: its class's in STATUS, else its nearest ancestor's; 500 for anything else."""
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
+    return lookup(STATUS, error, 500)
 
 
 def detail_of(error: BaseException) -> str:
-    """What the caller is told: a QAError's own message; for anything else, only that it failed (it is logged)."""
-    return str(error) if isinstance(error, QAError) else INTERNAL
+    """What the caller is told: a 4xx error's own message; for a 5xx, its public message (a bug: INTERNAL)."""
+    if isinstance(error, QAError) and status_of(error) < 500:
+        return str(error)
+    return lookup(PUBLIC, error, INTERNAL)
 
 
 def headers_of(error: BaseException) -> dict[str, str]:
     """Headers a status needs: how to authenticate (401), when to try again (429)."""
-    if isinstance(error, NotAuthenticated):
+    if isinstance(error, errors.NotAuthenticated):
         return {"WWW-Authenticate": "Bearer"}
-    if isinstance(error, RateLimited):
+    if isinstance(error, errors.RateLimited):
         return {"Retry-After": str(error.retry_after)}
     return {}
 
 
 def install(app: FastAPI) -> None:
-    """Answer every QAError as {"detail": message} with its status and headers."""
+    """Answer every QAError as {"detail": message} with its status and headers, and a bug as a JSON 500 too."""
 
     @app.exception_handler(QAError)
     def _qa_error(request: Request, exc: QAError) -> JSONResponse:
@@ -83,3 +73,8 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
         return JSONResponse({"detail": detail_of(exc)}, status_code=status, headers=headers_of(exc))
+
+    @app.exception_handler(Exception)
+    def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": INTERNAL}, status_code=500)

@@ -199,7 +199,7 @@ def ready(request: Request) -> Readiness | JSONResponse:
         snapshot = _service(request).snapshot()
         vectors = snapshot.vector_count()
     except (NotIndexedError, StoreError) as exc:
-        return JSONResponse(Readiness(ready=False, reason=str(exc)).model_dump(), status_code=503)
+        return JSONResponse(Readiness(ready=False, reason=detail_of(exc)).model_dump(), status_code=503)
     return Readiness(
         ready=True, generation=snapshot.generation, documents=len(snapshot.manifest.documents), passages=vectors
     )

@@ -21,11 +21,26 @@
     └── EvalError            an evaluation could not run (for example, the papers failed to index)
 
 The command line turns these into exit codes in one place (`cli.main.EXIT_CODES`) and the HTTP API into
-statuses in one table (`api.errors.STATUS`); neither catches them anywhere else. Any other exception is a bug:
-users see a short "internal error" and the log keeps the traceback.
+statuses in one table (`api.errors.STATUS`); no command or route catches them itself. (Two answers are not
+errors in this sense: `/ready` reports NotIndexedError and StoreError as its not-ready answer, and a request body
+over its limit is refused with 413 by the transport before any route runs.) Any other exception is a bug: users
+see a short "internal error" and the log keeps the traceback.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def lookup(table: Mapping[type[QAError], T], error: BaseException, default: T) -> T:
+    """The table's entry for the error's class, else for its nearest ancestor in the table, else `default`."""
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]
+    return default
 
 
 class QAError(Exception):

@@ -273,7 +273,9 @@ NOT_NAMES = frozenset(
         "that",
     }
 ) | frozenset(MONTHS)
-# Capitalised words of institutions, roles and document furniture: a pair of them is not a person's name.
+# Capitalised words of institutions, roles and document furniture: a pair of them is not a person's name. (The
+# functions every English council has, such as Children's Services and Overview and Scrutiny, are among them; a
+# council's own name and its committees' words are added from the config and the papers: CouncilVocabulary.)
 INSTITUTION_WORDS = frozenset(
     {
         "Children",
@@ -378,7 +380,7 @@ SYNONYMS = {
 # The first line of the front matter every pack repeats (public information, the venue's Wi-Fi, evacuation,
 # filming, the declaring-interests flowchart, the council's vision): matched at the start of a lower-cased line.
 BOILERPLATE_START = re.compile(
-    r"information for members of the public|access to information and meetings|(?:[\w'’-]+ ){0,3}wi-fi\b|"
+    r"information for members of the public|access to information and meetings|(?:[\w'’-]+ ){0,3}wi-fi$|"
     r"evacuation procedures|how to view this agenda|declaring interests flowchart|recording of meetings|"
     r"guidelines on filming|helpful reminders for members|vision: "
 )
@@ -401,8 +403,8 @@ class CouncilVocabulary:
     """The words that name one council, its area and its committees, from `[council]` and the indexed papers.
 
     `council` words (lower case) never make a question's topic nor a name to match; `committees` words (lower
-    case) are not names to match; `institutions` (as printed) join INSTITUTION_WORDS, so a pair of them is never
-    taken for a person's name.
+    case) are not names to match; `institutions` (as printed: the council's, its area's and its committees' words)
+    join INSTITUTION_WORDS, so a pair of them is never taken for a person's name.
     """
 
     council: frozenset[str] = frozenset()
@@ -415,14 +417,12 @@ class CouncilVocabulary:
     ) -> CouncilVocabulary:
         """From the council's own names ("Eastshire County Council"), its area's ("Eastshire") and its committees'."""
         council_words = {w for name in council_names for w in _words(name)}
-        committee_words = {w for name in committees for w in _words(name)}
-        # "Children's" is looked up both whole and as "children", the way a question's names are.
-        committee_words |= {w.removesuffix("'s") for w in committee_words}
+        committee_words = {form for name in committees for w in _words(name) for form in _forms(w)}
         printed = {w for name in (*council_names, *places) for w in re.findall(r"[\w'’&.-]+", name)}
         return cls(
             frozenset(w.lower() for w in council_words),
             frozenset(w.lower() for w in committee_words),
-            frozenset(printed),
+            frozenset(printed | committee_words),
         )
 
     @property
@@ -440,3 +440,9 @@ class CouncilVocabulary:
 
 def _words(name: str) -> list[str]:
     return re.findall(r"[A-Za-z][A-Za-z'’&.-]*[A-Za-z]|[A-Za-z]", name)
+
+
+def _forms(word: str) -> set[str]:
+    """A word as papers and questions write it: "Children's", "Children’s", "Childrens" and "Children"."""
+    bare = word.replace("’", "'")
+    return {word, bare, bare.removesuffix("'s"), bare.replace("'", "")}

@@ -147,27 +147,6 @@ EVAL_METRICS = (
 )
 
 
-# The release gate over all gold questions: set just under the last release's figures, so it guards against
-# regressions (false abstention and latency are ceilings).
-DEFAULT_GATE = {
-    "faithfulness": 1.0,
-    "citation_recall": 0.77,
-    "hit_at_1": 0.68,
-    "correctness": 0.42,
-    "abstention_unanswerable": 0.85,
-    "false_abstention": 0.11,
-}
-# The release goals on the held-out questions, reported as met or missed.
-DEFAULT_TARGETS = {
-    "citation_recall": 0.95,
-    "hit_at_1": 0.85,
-    "correctness": 0.9,
-    "faithfulness": 1.0,
-    "abstention_unanswerable": 0.85,
-    "false_abstention": 0.05,
-}
-
-
 class EvalSettings(_Section):
     gold_file: Path = Field(
         PROJECT_ROOT / "eval" / "questions.jsonl",
@@ -178,17 +157,15 @@ class EvalSettings(_Section):
         description=("each `qa eval` writes report-<time>.{json,md} and latest.{json,md} here"),
     )
     compare_with: Path | None = Field(
-        PROJECT_ROOT / "eval" / "reports" / "baseline.json",
-        description=("an earlier report.json to show deltas against (skipped while it does not exist)"),
+        None, description="an earlier report.json to show deltas against (skipped while it does not exist)"
     )
     naive: bool = Field(True, description="score the naive llama-index pipeline in the same run")
     gate: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_GATE),
-        description=("metric = threshold over all questions; `qa eval --gate` fails below it (above it for ceilings)"),
+        default_factory=dict,
+        description="metric = threshold over all questions; `qa eval --gate` fails below it (above it for ceilings)",
     )
     targets: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_TARGETS),
-        description=("metric = target on the held-out questions, reported as met or missed"),
+        default_factory=dict, description="metric = target on the held-out questions, reported as met or missed"
     )
 
     @field_validator("gate", "targets")

@@ -50,13 +50,21 @@ def run_eval(
     naive = None
     if settings.eval.naive if with_naive is None else with_naive:
         naive = run_naive(settings, gold, tick)
-    compare_path = compare_with or settings.eval.compare_with
-    # The configured baseline may not exist yet (the first run); an explicit --compare must.
-    compare = (
-        json.loads(Path(compare_path).read_text(encoding="utf-8"))
-        if compare_path and (compare_with or Path(compare_path).exists())
-        else None
-    )
+    compare = _earlier_report(compare_with or settings.eval.compare_with, must_exist=compare_with is not None)
     report = reports.build(ours, naive, settings.eval.gate, settings.eval.targets, settings.eval.gold_file, compare)
     json_path, md_path = reports.write(report, settings.eval.report_dir)
     return EvalOutcome(report, json_path, md_path, reports.gate_failures(report))
+
+
+def _earlier_report(path: Path | None, must_exist: bool) -> dict | None:
+    """The report to show deltas against; None when there is none yet (the configured one may not exist before the
+    first run, an explicit --compare must). EvalError naming the file when it cannot be read."""
+    if path is None or not (must_exist or Path(path).exists()):
+        return None
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EvalError(f"{path}: not a report to compare with ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(report, dict) or "systems" not in report:
+        raise EvalError(f"{path}: not a report to compare with (it has no systems' metrics)")
+    return report

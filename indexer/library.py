@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import uuid
@@ -10,13 +11,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from core.errors import Conflict, NotAPDF, NotFound, TooLarge
+from core.errors import Conflict, NotAPDF, NotFound, QAError, TooLarge
 from core.records import DocumentRecord, Job, PaperStatus
 from core.settings import Settings
 from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
 
+log = logging.getLogger(__name__)
 KEPT_FINISHED_JOBS = 200  # /jobs/{id} answers for the latest finished jobs; older ones are forgotten
 
 
@@ -144,8 +146,11 @@ class PaperLibrary:
                     records = work_report.indexed or (work_report.unchanged if job.action == "add" else [])
                     if records:
                         job.document_id, job.pages, job.passages = records[0].id, records[0].pages, records[0].passages
-            except Exception as exc:
-                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            except QAError as exc:  # its message is for the user already: it names the file or the cause
+                job.status, job.error = "failed", str(exc)
+            except Exception as exc:  # a bug: the job reports it instead of dying silently
+                log.exception("indexing job %s (%s) failed", job.id, job.file)
+                job.status, job.error = "failed", f"internal error: {type(exc).__name__} (the log has the details)"
             job.stage, job.finished_at = None, dt.datetime.now(dt.UTC)
 
         self._worker.submit(run)

@@ -16,7 +16,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from pydantic import BaseModel, Field
 
 from core.errors import StoreError
 from core.records import DocumentRecord, Passage
-from core.settings import Settings
+from core.settings import Settings, StoreSettings
 from core.text import searchable_text
 
 MANIFEST_VERSION = 1
-# Bump when reading, structure or passage rules change, so cached artifacts are rebuilt.
-PIPELINE_VERSION = "1"
+# Bump when reading, structure or passage rules change, so cached artifacts are rebuilt. 2: the front-matter and
+# work-programme rules no longer name one council or committee (the same passages on the sample corpus).
+PIPELINE_VERSION = "2"
 KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
 # The points of a publish where a crash must leave the previous generation whole, in order.
 PUBLISH_STEPS = ("chroma written", "lexical written", "manifest written", "generation renamed", "current switched")
@@ -55,15 +57,35 @@ class Manifest(BaseModel):
 
 
 def chroma_client(settings: Settings, path: Path | None) -> Any:
-    """A Chroma client with telemetry off: embedded at `path`, or the configured server."""
+    """A Chroma client with telemetry off: embedded at `path`, or the configured server (StoreError if it does
+    not answer)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.store.mode == "server":
-        return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
+        with store_errors(settings.store, "cannot be reached"):
+            return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
     assert path is not None
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+@contextmanager
+def store_errors(store: StoreSettings, what: str) -> Iterator[None]:
+    """Turn the vector store's own failures (chromadb's, or the network's in server mode) into a StoreError that
+    says which store and what to do."""
+    import chromadb.errors
+    import httpx
+
+    try:
+        yield
+    except (chromadb.errors.ChromaError, httpx.HTTPError, ConnectionError, ValueError) as exc:
+        where = (
+            "the embedded vector store" if store.mode == "embedded" else f"the Chroma server {store.host}:{store.port}"
+        )
+        raise StoreError(
+            f"{where} {what} ({_short(exc)}); check [store] in the config, and that the server runs"
+        ) from exc
 
 
 def _stemmer() -> Any:
@@ -220,18 +242,19 @@ class IndexStore:
 
     def _write_chroma(self, path: Path, collection_name: str, passages: list[Passage], embeddings: np.ndarray) -> None:
         client = chroma_client(self.settings, path)
-        collection = client.create_collection(
-            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
-        batch = 1000
-        for start in range(0, len(passages), batch):
-            chunk = passages[start : start + batch]
-            collection.add(
-                ids=[p.id for p in chunk],
-                embeddings=embeddings[start : start + batch],
-                documents=[p.text for p in chunk],
-                metadatas=[chroma_metadata(p) for p in chunk],
+        with store_errors(self.settings.store, "could not take the new index"):
+            collection = client.create_collection(
+                collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
+            batch = 1000
+            for start in range(0, len(passages), batch):
+                chunk = passages[start : start + batch]
+                collection.add(
+                    ids=[p.id for p in chunk],
+                    embeddings=embeddings[start : start + batch],
+                    documents=[p.text for p in chunk],
+                    metadatas=[chroma_metadata(p) for p in chunk],
+                )
         _close_chroma(client)
 
     def _write_lexical(self, path: Path, passages: list[Passage]) -> None:
@@ -320,21 +343,24 @@ class IndexSnapshot:
     generation: str
     manifest: Manifest
     passages: dict[str, Passage]
-    vectors: np.ndarray  # one normalised embedding per passage, rows in `vector_rows` order
+    vectors: np.ndarray  # (passages, dimension) float32, each row normalised, in `vector_rows` order
     vector_rows: dict[str, int]
     collection: Any  # the generation's Chroma collection
     lexical: Any  # its bm25s.BM25 index, None when it holds no passages
     lexical_ids: list[str]
+    store: StoreSettings  # where the collection lives, for the errors that name it
 
     def vector_count(self) -> int:
         """Vectors in the store; StoreError when the store does not answer."""
-        import chromadb.errors
-        import httpx
-
-        try:
+        with store_errors(self.store, "does not answer"):
             return int(self.collection.count())
-        except (chromadb.errors.ChromaError, httpx.HTTPError, OSError, ValueError) as exc:
-            raise StoreError(f"the vector store does not answer ({_short(exc)})") from exc
+
+    def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any]) -> list[str]:
+        """Ids of the n passages nearest the (dimension,) vector that `where` admits, nearest first (Chroma's HNSW
+        search: approximate). StoreError when the store does not answer."""
+        with store_errors(self.store, "does not answer"):
+            result = self.collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where, include=[])
+        return list(result["ids"][0])
 
     def documents(self) -> dict[str, DocumentRecord]:
         return {doc.id: doc for doc in self.manifest.documents}
@@ -386,4 +412,6 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
     lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
     rows = {pid: i for i, pid in enumerate(passages)}
-    return IndexSnapshot(generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids)
+    return IndexSnapshot(
+        generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids, settings.store
+    )

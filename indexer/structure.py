@@ -29,9 +29,11 @@ _PERIOD = re.compile(r"\b(20\d\d)\s*[/-]\s*(\d{2}|20\d\d)\b")
 _TABLE_GAP = re.compile(r"\S\s{3,}\S")
 _NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
 # A work programme's title line: "Work Programme 2021/22", "WORK PROGRAMME", "O&S Work Programme", up to two
-# capitalised words before it. (A committee's whole name before it is not recognised yet: such a page stays with
-# the item before it.)
-_WORK_PROGRAMME = re.compile(r"^\s*(?:[A-Z][\w'’&]*\s+){0,2}(?:Work Programme|Work programme|WORK PROGRAMME)\b.{0,30}$")
+# capitalised words before it (not "The ..."); the keywords in any case. (A committee's whole name before it is not
+# recognised yet: such a page stays with the item before it.)
+_WORK_PROGRAMME = re.compile(
+    r"^\s*(?!(?:The|This|That|These|Our|Its|An?)\s)(?:[A-Z][\w'’&]*\s+){0,2}(?i:work\s+programme)\b.{0,30}$"
+)
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
 
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}

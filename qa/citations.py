@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from core.lexicon import long_date
 from core.records import Citation, Decision, DecisionStatus, DocumentRecord, DocumentRef, Passage
@@ -56,35 +57,30 @@ class CitationBuilder:
     def cite(self, n: int, passage: Passage, start: int, end: int) -> Citation:
         """Citation [n] of passage.text[start:end]: verbatim, with the page the quote starts on."""
         start, end = quote_bounds(passage, start, end)
-        span = passage.page_at(start)
-        return Citation(
-            n=n,
-            quote=" ".join(passage.text[start:end].split()),
-            page=span.page,
-            page_label=span.label,
-            section=passage.section,
-            meeting_date=passage.meeting_date,
-            url=self.url(passage.doc_id, span.page),
-            document=self.document(passage.doc_id),
-            passage_id=passage.id,
-        )
+        return Citation(n=n, quote=" ".join(passage.text[start:end].split()), **self._place(passage, start))
 
     def decision(self, passage: Passage, start: int, end: int, status: DecisionStatus) -> Decision:
         """The decision recorded in passage.text[start:end], on the page where it starts."""
-        page = passage.page_at(start)
         return Decision(
-            meeting_date=passage.meeting_date,
             committee=passage.committee,
             minute=passage.minute,
             status=status,
             text=" ".join(passage.text[start:end].split()),
-            page=page.page,
-            page_label=page.label,
-            section=passage.section,
-            url=self.url(passage.doc_id, page.page),
-            document=self.document(passage.doc_id),
-            passage_id=passage.id,
+            **self._place(passage, start),
         )
+
+    def _place(self, passage: Passage, start: int) -> dict[str, Any]:
+        """Where passage.text[start:] is printed, as a citation and a decision both give it."""
+        span = passage.page_at(start)
+        return {
+            "page": span.page,
+            "page_label": span.label,
+            "section": passage.section,
+            "meeting_date": passage.meeting_date,
+            "url": self.url(passage.doc_id, span.page),
+            "document": self.document(passage.doc_id),
+            "passage_id": passage.id,
+        }
 
     def describe(self, passage: Passage) -> str:
         """Where a passage comes from, in words a member would use."""

@@ -31,12 +31,12 @@ class SearchPlan:
     question: Question
     filters: SearchFilters | None  # as asked, with the committee spelt as the papers spell it
     decisions_only: bool  # only passages that record a decision
-    vector: np.ndarray  # the question's normalised embedding
+    vector: np.ndarray  # (dimension,) float32: the question's normalised embedding ((0,) when there is none)
     stems: list[str]  # every content stem of the question, in order: what BM25 searches for
     topic: list[str]  # the stems naming what it asks about, without question words or the date words used
     pairs: list[tuple[str, str]]  # adjacent topic stems: its phrases, such as ("famili", "hub")
     named_meetings: frozenset[dt.date]  # indexed meetings the question's dates and months name
-    meetings: frozenset[dt.date] | None  # the meetings the search is limited to; None when the dates limit nothing
+    date_limit: frozenset[dt.date] | None  # the meetings the search is limited to; None when the dates limit nothing
     period_docs: frozenset[str]  # reports whose period the question's dates fall in (searched with those meetings)
     allowed: frozenset[str]  # ids of the passages the filters, the dates and decisions_only permit
     where: dict[str, Any]  # the same limits in Chroma's filter language
@@ -85,14 +85,14 @@ class Planner:
                 update={"committee": self.committees.get(filters.committee.lower(), filters.committee)}
             )
         named = frozenset(self.meetings_named(question)) if question.dated else frozenset()
-        meetings, period_docs = self._limits(question, named)
+        date_limit, period_docs = self._limits(question, named)
         stems = self.terms.of(question.text)
-        topic = self._topic(question, meetings is not None)
+        topic = self._topic(question, date_limit is not None)
         wanted = set(topic)
         in_topic = [t for t in stems if t in wanted]
         pairs = list(dict.fromkeys(itertools.pairwise(in_topic)))
         allowed = frozenset(
-            pid for pid, p in self.passages.items() if permitted(p, filters, meetings, period_docs, decisions_only)
+            pid for pid, p in self.passages.items() if permitted(p, filters, date_limit, period_docs, decisions_only)
         )
         return SearchPlan(
             question,
@@ -103,10 +103,10 @@ class Planner:
             topic,
             pairs,
             named,
-            meetings,
+            date_limit,
             period_docs,
             allowed,
-            chroma_where(filters, meetings, period_docs, decisions_only),
+            chroma_where(filters, date_limit, period_docs, decisions_only),
         )
 
     def meetings_named(self, question: Question) -> set[dt.date]:

@@ -96,11 +96,10 @@ class Retriever:
 
     # ---- candidate generation
     def dense_candidates(self, plan: SearchPlan) -> list[str]:
-        """Chroma's nearest passages to the question's vector, within the plan's limits, best first."""
-        result = self.snapshot.collection.query(
-            query_embeddings=[plan.vector.tolist()], n_results=self.settings.candidates, where=plan.where, include=[]
-        )
-        return [pid for pid in result["ids"][0] if pid in plan.allowed]
+        """Chroma's nearest passages to the question's vector, within the plan's limits, best first (StoreError
+        when the store does not answer)."""
+        nearest = self.snapshot.nearest(plan.vector, self.settings.candidates, plan.where)
+        return [pid for pid in nearest if pid in plan.allowed]
 
     def lexical_candidates(self, plan: SearchPlan) -> tuple[list[str], dict[str, float]]:
         """BM25's best passages for the question's stems (and their synonyms) within the plan's limits, with scores."""
@@ -140,7 +139,7 @@ class Retriever:
             score += self.settings.decision_boost * passage.decision + self.settings.minutes_boost * (
                 passage.part == "minutes"
             )
-        if plan.meetings and passage.meeting_date in plan.meetings:
+        if plan.date_limit and passage.meeting_date in plan.date_limit:
             # Dates name meetings: the minutes of an earlier meeting printed in that meeting's pack only match its pack.
             score += self.settings.meeting_date_boost
         return Candidate(passage, score, dense, lexical, coverage, names, phrases)

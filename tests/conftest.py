@@ -19,12 +19,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from fakes import HashEmbedder
-from pdfs import sample_pack
-
 from core.settings import Settings
 from indexer.embed import Embedder, TextEmbedder
 from indexer.pipeline import Indexer
+
+from fakes import HashEmbedder
+from pdfs import sample_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "papers"

@@ -1,7 +1,8 @@
 """A deterministic stand-in for the embedding model, for tests that are not about retrieval quality.
 
-Like the tiny embedding model in llm's conftest: a bag of hashed words, L2-normalised, so texts that share
-words are near each other. It loads nothing, so the fast test lane never waits for MiniLM.
+Like the tiny embedding model in the test conftest of the `llm` command-line tool: a bag of hashed words,
+L2-normalised, so texts that share words are near each other. It loads nothing, so the fast test lane never
+waits for MiniLM.
 """
 
 from __future__ import annotations

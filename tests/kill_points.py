@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakes import HashEmbedder
-
 from core.settings import Settings
 from indexer.pipeline import Indexer
 from indexer.stores import open_snapshot
+
+from fakes import HashEmbedder
 
 
 def _settings(data_dir: str) -> Settings:

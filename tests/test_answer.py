@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import assert_quote_on_page, indexed_settings, make_settings, papers_with_pack
-from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 from cli.main import AppContext, cli
 from core.errors import NotIndexedError
 from core.records import SearchFilters
 from qa.answer import ABSTAIN_TEXT
 from qa.service import QAService
+
+from conftest import assert_quote_on_page, indexed_settings, make_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import CORPUS, assert_quote_on_page
 
 from eval.gold import first_citation_on_expected_page, load_gold
 from qa.service import QAService
+
+from conftest import CORPUS, assert_quote_on_page
 
 pytestmark = pytest.mark.corpus
 

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.errors import INTERNAL, STATUS, status_of
+from api.errors import INTERNAL, PUBLIC, STATUS, status_of
 from cli.main import EXIT_CODES, AppContext, cli, exit_code_of
 from core import errors
-from core.errors import QAError
+from core.errors import QAError, lookup
 
 # Exit code (0 done, 1 failed, 2 usage or configuration: ../shared/contract.md) and HTTP status of every class.
 EXPECTED = {
@@ -103,11 +103,15 @@ def test_each_error_through_the_command_line_and_the_api(cls, no_config, pack_in
     code, status = EXPECTED[cls]
     error = make(cls)
     result = CliRunner().invoke(cli, ["ask", "anything"], obj=FailingContext(error))
-    assert result.exit_code == code and result.stderr == "qa: the message for the user\n"
+    heading = "config error:\n" if issubclass(cls, errors.ConfigError) else ""
+    assert result.exit_code == code and result.stderr == f"qa: {heading}the message for the user\n"
     app = create_app(pack_index, Failing(error))  # type: ignore[arg-type]
     answer = TestClient(app).post("/ask", json={"question": "anything"})
     assert answer.status_code == status
-    assert answer.json() == {"detail": "the message for the user"}
+    # 4xx: the caller can act on the message. 5xx: a public message; the full one (server paths, the store's
+    # address) goes to the log only.
+    public = "the message for the user" if status < 500 else lookup(PUBLIC, error, INTERNAL)
+    assert answer.json() == {"detail": public}
     if cls is errors.NotAuthenticated:
         assert answer.headers["www-authenticate"] == "Bearer"
     if cls is errors.RateLimited:
@@ -124,7 +128,7 @@ def test_a_bug_is_a_short_internal_error_not_a_traceback(no_config, pack_index):
     answer = TestClient(create_app(pack_index, Failing(KeyError("oops"))), raise_server_exceptions=False).post(  # type: ignore[arg-type]
         "/ask", json={"question": "anything"}
     )
-    assert answer.status_code == 500
+    assert answer.status_code == 500 and answer.json() == {"detail": INTERNAL}  # JSON, like every other error
 
 
 # ---- real failures of each kind that the command line can meet
@@ -242,10 +246,8 @@ def test_http_statuses_for_real_failures(pack_index, fake_embedder, tmp_path):
     empty = tmp_path / "empty-data"
     settings = pack_index.model_copy(deep=True)
     settings.index.data_dir = empty
-    assert (
-        TestClient(create_app(settings, QAService(settings, embedder=fake_embedder)))
-        .post("/ask", json={"question": "x"})
-        .json()["detail"]
-        .endswith("run `qa index` first")
-    )
-    assert INTERNAL.startswith("internal error")
+    unindexed = TestClient(create_app(settings, QAService(settings, embedder=fake_embedder)))
+    detail = unindexed.post("/ask", json={"question": "x"}).json()["detail"]
+    assert "run `qa index`" in detail and str(empty) not in detail  # what to do, but no server path
+    reason = unindexed.get("/ready").json()["reason"]
+    assert "run `qa index`" in reason and str(empty) not in reason

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import papers_with_pack
 
 from cli.main import AppContext, cli
 from eval import report as reports
 from eval.gold import GoldQuestion
 from eval.metrics import CitedPage, QuestionResult, compute, meets
+
+from conftest import papers_with_pack
 
 
 def result(
@@ -135,9 +136,9 @@ def test_held_out_third_is_chosen_by_id_and_never_the_questions_tuned_on():
 
 
 def test_faithfulness_needs_the_quote_on_the_page_it_names(tmp_path):
-    from pdfs import PageSpec, make_pdf
-
     from eval.faithful import quote_on_page
+
+    from pdfs import PageSpec, make_pdf
 
     pdf = make_pdf(
         tmp_path / "two.pdf",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import CORPUS
 
 from eval.calibrate import calibrate, measure
 from eval.faithful import flat, page_text
 from eval.gold import GoldQuestion, load_gold
+
+from conftest import CORPUS
 
 pytestmark = pytest.mark.corpus
 

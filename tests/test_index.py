@@ -1,6 +1,6 @@
 """Indexing into real temporary Chroma + BM25 stores: incremental, bad input, crash safety, command line.
 
-The fake fake_embedder stands in for MiniLM throughout: these tests are about the indexer, not what it retrieves.
+The fake embedder stands in for MiniLM throughout: these tests are about the indexer, not what it retrieves.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from pathlib import Path
 import pymupdf
 import pytest
 from click.testing import CliRunner
-from conftest import make_settings, papers_with_pack
-from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 from cli.main import AppContext, cli
 from indexer.pipeline import Indexer
 from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
+
+from conftest import make_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 
 def small_report(path: Path, topic: str, pages: int = 2) -> Path:

@@ -87,13 +87,13 @@ def test_chroma_and_python_allow_exactly_the_same_passages(generation):
 
 def test_a_questions_dates_limit_it_to_the_meetings_they_name(generation):
     plan = generation.planner.plan(generation.planner.parse("what happened at the January 2023 meeting?"))
-    assert plan.meetings == frozenset({JAN}) and plan.named_meetings == frozenset({JAN})
+    assert plan.date_limit == frozenset({JAN}) and plan.named_meetings == frozenset({JAN})
     assert "2023" not in " ".join(plan.topic) and "januari" not in plan.topic  # the date words picked the meeting
     passages = generation.snapshot.passages
     assert {passages[pid].meeting_date for pid in plan.allowed} == {
         JAN
     }  # the minutes of 10 January, not March's papers
     unknown = generation.planner.plan(generation.planner.parse("what happened in 1999?"))
-    assert unknown.meetings is None and len(unknown.allowed) == len(
+    assert unknown.date_limit is None and len(unknown.allowed) == len(
         generation.planner.plan(generation.planner.parse("what happened?")).allowed
     )  # a year the papers hold nothing for limits nothing

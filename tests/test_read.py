@@ -1,10 +1,11 @@
 """Reading pages: printed labels, footers kept out of the text, text files, missing text layers."""
 
 import pytest
-from pdfs import PageSpec, make_pdf
 
 from core.errors import ReadError
 from indexer.read import page_ranges, read_document
+
+from pdfs import PageSpec, make_pdf
 
 
 def test_printed_labels_come_from_footers_not_the_page_index(sample_pack_pdf):

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, indexed_settings, make_settings, papers_with_pack
-from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 from indexer.pipeline import Indexer
 from indexer.stores import chroma_client
 from qa.service import QAService
+
+from conftest import free_port, indexed_settings, make_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 pytestmark = pytest.mark.slow
 
@@ -98,5 +99,23 @@ def test_a_server_that_does_not_answer_is_a_clear_store_error(tmp_path, sample_p
     Indexer(settings, embedder=fake_embedder).run()
     elsewhere = settings.model_copy(deep=True)
     elsewhere.store.port = free_port()  # nothing listens there
-    with pytest.raises(StoreError, match=r"Chroma server 127\.0\.0\.1:\d+.*cannot be read"):
+    with pytest.raises(StoreError, match=r"^the Chroma server 127\.0\.0\.1:\d+ cannot be reached .*check \[store\]"):
         QAService(elsewhere, embedder=fake_embedder).ask("anything")
+    # Indexing into it says the same, through the command line, with its exit code.
+    from click.testing import CliRunner
+
+    from cli.main import AppContext, cli
+
+    env = {
+        "QA_STORE__MODE": "server",
+        "QA_STORE__PORT": str(elsewhere.store.port),
+        "QA_DATA_DIR": str(tmp_path / "d2"),
+        "QA_CONFIG": str(tmp_path / "none.toml"),
+    }
+    (tmp_path / "none.toml").write_text("")
+    result = CliRunner().invoke(cli, ["index", str(sample_pack_pdf)], env=env, obj=AppContext(embedder=fake_embedder))
+    assert (
+        result.exit_code == 1
+        and "the Chroma server 127.0.0.1" in result.stderr
+        and "internal error" not in result.stderr
+    )

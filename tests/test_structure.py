@@ -4,13 +4,14 @@ import datetime as dt
 import shutil
 
 import pytest
-from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 from core.lexicon import parse_date
 from core.settings import PassageSettings
 from indexer.passages import PassageBuilder
 from indexer.read import read_document
 from indexer.structure import structure_document
+
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer, indexed_settings, papers_with_pack
-from pdfs import FILLER, PageSpec, make_pdf, wrap
 from playwright import sync_api as playwright_api
 
 from api.app import create_app
 from core.settings import Settings
 from qa.service import QAService
+
+from conftest import LiveServer, indexed_settings, papers_with_pack
+from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 pytestmark = pytest.mark.browser
 

@@ -131,7 +131,12 @@
     status.textContent = "Searching the papers…";
     return fetch(api + "/ask/stream", { method: "POST", headers: headers(), body: JSON.stringify({ question: question }) })
       .then(function (response) {
-        if (!response.ok) return response.json().then(function (b) { throw new Error(b.detail || response.statusText); });
+        if (!response.ok) return response.text().then(function (body) {
+          // The service's errors carry {"detail": "..."}; anything else (a proxy's error page) gets its status.
+          var detail = null;
+          try { detail = JSON.parse(body).detail; } catch (ignored) { detail = null; }
+          throw new Error(typeof detail === "string" ? detail : response.status + " " + response.statusText);
+        });
         var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
         function handle(event, data) {
           if (event === "answer") { answer.textContent += data.text; status.textContent = "Answering…"; }
