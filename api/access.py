@@ -52,24 +52,30 @@ class RateLimiter:
             seen.append(now)
 
 
-def require(role: str) -> Callable[[Request], str]:
+def require(role: str) -> Callable[..., str]:
     """A dependency admitting callers whose key has `role` (or better); with no keys configured, every reader."""
 
     def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
-        keys: dict[str, str] = request.app.state.settings.api.keys
-        caller = request.client.host if request.client else "unknown"
-        if keys:
-            key = credentials.credentials if credentials else ""
-            if key not in keys:
-                raise NotAuthenticated("a valid API key is needed: Authorization: Bearer KEY")
-            if ROLES[keys[key]] < ROLES[role]:
-                raise NotPermitted(f"this key's role ({keys[key]}) may not do this; it needs {role}")
-            caller = key_label(key)
-        elif role == "editor":
-            # With no keys the service answers anyone; changing what it holds still needs someone named.
-            raise NotPermitted("no API keys are configured (api.keys): uploads and deletes need an editor key")
-        request.app.state.rate_limiter.check(caller)
-        log.debug("%s %s by %s", request.method, request.url.path, caller)
-        return caller
+        return admit(request, credentials, role)
 
     return check
+
+
+def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, role: str) -> str:
+    """The caller's label if its key has `role` or better and it is within its rate; else NotAuthenticated (no or an
+    unknown key), NotPermitted (a lesser role; or no keys configured and editor work asked) or RateLimited."""
+    keys: dict[str, str] = request.app.state.settings.api.keys
+    caller = request.client.host if request.client else "unknown"
+    if keys:
+        key = credentials.credentials if credentials else ""
+        if key not in keys:
+            raise NotAuthenticated("a valid API key is needed: Authorization: Bearer KEY")
+        if ROLES[keys[key]] < ROLES[role]:
+            raise NotPermitted(f"this key's role ({keys[key]}) may not do this; it needs {role}")
+        caller = key_label(key)
+    elif role == "editor":
+        # With no keys the service answers anyone; changing what it holds still needs someone named.
+        raise NotPermitted("no API keys are configured (api.keys): uploads and deletes need an editor key")
+    request.app.state.rate_limiter.check(caller)
+    log.debug("%s %s by %s", request.method, request.url.path, caller)
+    return caller

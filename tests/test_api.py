@@ -579,6 +579,44 @@ def test_rate_limit_slides_and_forgets_quiet_callers():
     assert set(limiter._seen) == {"late"}
 
 
+def test_rate_limit_tells_how_long_to_wait_to_the_second():
+    from api.access import RateLimiter
+
+    now = [10.0]
+    limiter = RateLimiter(1, clock=lambda: now[0])
+    limiter.check("a")  # at 10 s: the minute slides until 70 s
+    now[0] = 30.0
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("a")
+    assert refused.value.retry_after == 40
+    now[0] = 69.5
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("a")
+    assert refused.value.retry_after == 1  # half a second, rounded up to a whole one
+    now[0] = 70.0
+    limiter.check("a")  # exactly a minute later it is in again
+
+
+def test_rate_limit_forgets_callers_only_when_there_are_many_and_only_the_quiet_ones():
+    from api.access import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(5, clock=lambda: now[0])
+    for n in range(1000):
+        limiter.check(f"caller-{n}")
+    now[0] = 60.0
+    limiter.check("one more")  # 1000 known callers is not yet "many": nobody is forgotten
+    assert len(limiter._seen) == 1001
+    limiter.check("another")  # now over 1000: those quiet for a minute (exactly, here) go, the others stay
+    assert set(limiter._seen) == {"one more", "another"}
+    now[0] = 100.0
+    for n in range(1001):
+        limiter.check(f"late-{n}")
+    now[0] = 110.0
+    limiter.check("late-0")  # nobody has been quiet for a minute: nobody is forgotten
+    assert len(limiter._seen) == 1003
+
+
 class GatedEmbedder:
     """The fake embedder, except that embedding a paper's passages (more than one text) waits for `release`:
     the test decides when indexing may finish, so it can watch the service while a job is in the middle."""

@@ -213,6 +213,35 @@ def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers
     assert len(assert_consistent(settings)) == 5
 
 
+@pytest.mark.slow
+@pytest.mark.model
+def test_killing_the_real_qa_index_at_random_moments_leaves_a_complete_index(settings, papers, tmp_path, embedder):
+    """The installed command, the real model, SIGKILL at moments no checkpoint chose (seeded, so a failure can be
+    run again): the index answers as before or as after every time, and a last run completes it."""
+    import random
+    import signal
+    import time
+
+    Indexer(settings, embedder=embedder).run([papers])
+    before = assert_consistent(settings)
+    for n in range(3):
+        small_report(papers / f"more-{n}.pdf", f"Topic {n}", pages=6)
+    (tmp_path / "none.toml").write_text("")
+    env = {**os.environ, "QA_DATA_DIR": str(settings.data_dir), "QA_CONFIG": str(tmp_path / "none.toml")}
+    command = [sys.executable, "-m", "cli", "index", str(papers)]
+    rng = random.Random(1)
+    for _ in range(3):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 9.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        counts = assert_consistent(settings)
+        assert counts == before or set(counts) == set(before) | {f"more-{n}.pdf" for n in range(3)}
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert len(assert_consistent(settings)) == 5
+
+
 def run_cli(args, data_dir: Path, config: Path, fake_embedder):
     env = {"QA_DATA_DIR": str(data_dir), "QA_CONFIG": str(config)}
     return CliRunner().invoke(cli, args, env=env, catch_exceptions=False, obj=AppContext(embedder=fake_embedder))

@@ -29,6 +29,8 @@ def test_a_passage_crossing_a_page_break_knows_where_each_page_starts(passages):
     assert passage.page_at(after).label == "14"
     assert passage.page_text(4).startswith("September 2024")
     assert "The Strategic Lead explained" in passage.page_text(3)
+    assert "September 2024" not in passage.page_text(3)  # each page's own text, not what follows it
+    assert passage.page_text(3) + passage.page_text(4) == passage.text and passage.page_text(5) == ""
 
 
 def test_passages_never_cross_a_section_boundary(passages):

@@ -97,3 +97,18 @@ def test_a_questions_dates_limit_it_to_the_meetings_they_name(generation):
     assert unknown.date_limit is None and len(unknown.allowed) == len(
         generation.planner.plan(generation.planner.parse("what happened?")).allowed
     )  # a year the papers hold nothing for limits nothing
+
+
+@pytest.mark.parametrize(
+    "question, named",
+    [
+        ("what was in the minutes of 10 January 2023?", {JAN}),  # a meeting on the very day named
+        ("what happened in January 2023?", {JAN}),
+        ("what happened in 2023?", {JAN, MAR}),
+        ("what did the March meeting say?", {MAR}),  # a month without a year: that month's meetings
+        ("what did the January meeting say?", {JAN}),
+        ("what happened in December 2022?", set()),
+    ],
+)
+def test_the_meetings_a_question_names(generation, question, named):
+    assert generation.planner.plan(generation.planner.parse(question)).named_meetings == named
