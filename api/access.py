@@ -52,13 +52,17 @@ class RateLimiter:
             seen.append(now)
 
 
-def require(role: str) -> Callable[..., str]:
-    """A dependency admitting callers whose key has `role` (or better); with no keys configured, every reader."""
+class require:  # lower case: it reads as a verb where routes use it, Depends(require("editor"))
+    """A dependency admitting callers whose key has `role` (or better); with no keys configured, every reader.
 
-    def check(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
-        return admit(request, credentials, role)
+    Its value is the caller's label (see `admit`).
+    """
 
-    return check
+    def __init__(self, role: str):
+        self.role = role
+
+    def __call__(self, request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        return admit(request, credentials, self.role)
 
 
 def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, role: str) -> str:

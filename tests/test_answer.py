@@ -337,3 +337,19 @@ def test_a_quote_whose_page_holds_only_its_heading_starts_on_the_next_page():
         len(text),
     )
     assert long_before_break.page == 25 and long_before_break.quote.startswith("Compliments")
+
+
+def test_it_abstains_exactly_when_the_evidence_is_below_the_threshold(fake_service):
+    """answer.abstain_below is a floor the evidence must reach: equal answers, a hair below abstains."""
+    question = "How many schools used the outdoor education centre?"
+    evidence = fake_service.ask(question).evidence
+    assert evidence > 0
+
+    def at(threshold: float):
+        settings = fake_service.settings.model_copy(deep=True)
+        settings.answer.abstain_below = threshold
+        return QAService(settings, embedder=fake_service.embedder).ask(question)
+
+    assert not at(evidence).abstained
+    below = at(evidence + 1e-9)
+    assert below.abstained and below.citations == [] and below.see_also

@@ -6,6 +6,7 @@ The fake embedder stands in for MiniLM: these tests are about the service, not w
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections import Counter
 from pathlib import Path
@@ -172,12 +173,14 @@ def test_every_route_needs_a_key_when_keys_are_configured(secured, method, path,
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic cmVhZGVyLWtleQ=="}):
         refused = getattr(secured, method)(path, headers=headers, **kwargs)
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer", (path, headers)
+        assert refused.json() == {"detail": "a valid API key is needed: Authorization: Bearer KEY"}
 
 
 @pytest.mark.parametrize("method,path,kwargs", EDITOR_ROUTES)
 def test_a_reader_may_not_do_an_editors_work(secured, method, path, kwargs):
     forbidden = getattr(secured, method)(path, headers={"Authorization": "Bearer reader-key"}, **kwargs)
-    assert forbidden.status_code == 403 and "needs editor" in forbidden.json()["detail"]
+    assert forbidden.status_code == 403
+    assert forbidden.json() == {"detail": "this key's role (reader) may not do this; it needs editor"}
 
 
 def test_readers_and_editors_may_read(secured):
@@ -189,7 +192,8 @@ def test_readers_and_editors_may_read(secured):
 def test_with_no_keys_anyone_may_read_but_nobody_may_change_the_papers(client):
     assert client.get("/documents").status_code == 200
     upload = client.post("/documents", files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
-    assert upload.status_code == 403 and "api.keys" in upload.json()["detail"]
+    assert upload.status_code == 403
+    assert upload.json() == {"detail": "no API keys are configured (api.keys): uploads and deletes need an editor key"}
     assert client.delete("/documents/some-doc").status_code == 403
 
 
@@ -203,7 +207,10 @@ def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
     codes = [secured.post("/ask", headers=headers, json={"question": "Grangewaters?"}).status_code for _ in range(7)]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
     limited = secured.get("/documents", headers=headers)
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    retry = limited.headers["retry-after"]
+    assert limited.status_code == 429 and int(retry) > 0
+    assert limited.json() == {"detail": f"more than 5 requests a minute; try again in {retry} s"}
+    assert re.fullmatch(r"key-[0-9a-f]{8}", key_label("editor-key"))  # the form the README promises the log
     assert (
         secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200
     )  # its own budget
@@ -267,10 +274,12 @@ def test_rate_limit_holds_with_no_keys_configured(client):
     """Without keys callers are told apart by address, and each still has its budget a minute."""
     settings = client.app.state.settings.model_copy(deep=True)
     settings.api.requests_per_minute = 3
-    open_service = TestClient(create_app(settings, client.app.state.service))
-    codes = [open_service.get("/documents").status_code for _ in range(4)]
+    app = create_app(settings, client.app.state.service)
+    one, other = TestClient(app, client=("10.0.0.1", 50000)), TestClient(app, client=("10.0.0.2", 50000))
+    codes = [one.get("/documents").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
-    assert int(open_service.get("/documents").headers["retry-after"]) > 0
+    assert int(one.get("/documents").headers["retry-after"]) > 0
+    assert other.get("/documents").status_code == 200  # another address, its own budget
 
 
 def test_no_keys_configured_is_warned_about(tmp_path, fake_embedder, caplog):
