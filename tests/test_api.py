@@ -211,6 +211,7 @@ def test_rate_limit_per_key_and_keys_never_logged(secured, caplog):
     assert limited.status_code == 429 and int(retry) > 0
     assert limited.json() == {"detail": f"more than 5 requests a minute; try again in {retry} s"}
     assert re.fullmatch(r"key-[0-9a-f]{8}", key_label("editor-key"))  # the form the README promises the log
+    assert f"POST /ask by {key_label('editor-key')}" in caplog.text  # what was asked, and by whom
     assert (
         secured.get("/documents", headers={"Authorization": "Bearer reader-key"}).status_code == 200
     )  # its own budget

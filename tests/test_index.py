@@ -175,6 +175,7 @@ def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, fa
 KILL_POINTS = ["artifacts saved", "artifacts saved#2", *PUBLISH_STEPS]
 
 
+@pytest.mark.slow  # a driver process of its own, about 12 s
 def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers, fake_embedder, tmp_path):
     """SIGKILL at each named step of a run (after a file's artifacts, and at every step of publishing): the
     index answers as before or as after, never half; finishing the run gives exactly a clean build's passages."""

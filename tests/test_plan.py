@@ -112,3 +112,99 @@ def test_a_questions_dates_limit_it_to_the_meetings_they_name(generation):
 )
 def test_the_meetings_a_question_names(generation, question, named):
     assert generation.planner.plan(generation.planner.parse(question)).named_meetings == named
+
+
+@pytest.fixture(scope="module")
+def report_planner(fake_embedder):
+    """A planner over one standalone report for 2014/15 (April 2014 to March 2015) and one meeting in March 2015."""
+    from core.lexicon import CouncilVocabulary
+    from core.records import DocumentRecord
+    from qa.plan import Planner
+    from qa.terms import Terms
+
+    report = DocumentRecord(
+        id="r",
+        file="r.pdf",
+        path="/r.pdf",
+        sha256="x",
+        title="Annual report 2014/15",
+        doc_type="report",
+        period="2014/15",
+        pages=1,
+        passages=1,
+        indexed_at=dt.datetime(2026, 1, 1),
+    )
+    passages = {
+        "r-0000": Passage(id="r-0000", doc_id="r", file="r.pdf", text="t", pages=[PageSpan(offset=0, page=1)]),
+        "p-0000": passage(dt.date(2015, 3, 10)).model_copy(update={"id": "p-0000", "doc_id": "p"}),
+    }
+    return Planner(passages, [report], fake_embedder, Terms(), CouncilVocabulary())
+
+
+@pytest.mark.parametrize(
+    "question, reports",
+    [
+        ("what did the report say in 2014?", {"r"}),
+        ("what happened in 2017?", set()),  # a year the report does not cover
+        ("what was reported on 1 April 2014?", {"r"}),  # the first day of its period
+        ("what was reported on 31 March 2015?", {"r"}),  # the last
+        ("what was reported on 31 March 2014?", set()),  # the day before it began
+        ("what did the March meeting say?", set()),  # a month without a year names meetings, not reporting periods
+        ("what happened in March 2015?", {"r"}),
+    ],
+)
+def test_a_questions_dates_pick_the_reports_whose_period_they_fall_in(report_planner, question, reports):
+    assert report_planner.plan(report_planner.parse(question)).period_docs == reports
+
+
+def test_the_plan_keeps_the_questions_phrases_and_the_filters_as_the_papers_spell_them(generation):
+    plan = generation.planner.plan(
+        generation.planner.parse("what about family hubs funding?"),
+        SearchFilters(committee="children's services overview and scrutiny committee"),
+    )
+    assert plan.topic == ["famili", "hub", "fund"] and plan.pairs == [("famili", "hub"), ("hub", "fund")]
+    assert plan.filters is not None and plan.filters.committee == "Children's Services Overview and Scrutiny Committee"
+
+
+def test_a_document_filter_by_id_or_file_name_agrees_in_chroma(generation):
+    doc_id = next(iter(generation.snapshot.documents()))
+    for document in (doc_id, "pack.pdf", "nope.pdf"):
+        plan = generation.planner.plan(generation.planner.parse("anything"), SearchFilters(document=document))
+        in_chroma = set(generation.snapshot.collection.get(where=plan.where, include=[])["ids"])
+        assert in_chroma == set(plan.allowed) and (bool(in_chroma) is (document != "nope.pdf"))
+
+
+@pytest.fixture(scope="module")
+def with_a_report(tmp_path_factory, sample_pack_pdf, fake_embedder):
+    """The sample pack and a standalone report for 2022/23, indexed: a period to search by."""
+    from conftest import indexed_settings, papers_with_pack
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    papers = papers_with_pack(tmp_path_factory.mktemp("plan-papers"), sample_pack_pdf)
+    make_pdf(
+        papers / "annual.pdf",
+        [
+            PageSpec(
+                ["Play Services Annual Report 2022/23", *wrap("The play service ran 40 holiday schemes. " + FILLER)]
+            )
+        ],
+        title="Play Services Annual Report 2022/23",
+    )
+    settings = indexed_settings(tmp_path_factory.mktemp("plan-data"), [papers], fake_embedder)
+    return QAService(settings, embedder=fake_embedder)._current()
+
+
+def test_periods_and_meetings_agree_in_chroma(with_a_report):
+    generation = with_a_report
+    for question in (
+        "what happened in 2023?",
+        "what happened in January 2023?",
+        "what happened in 2022?",
+        "what did the March meeting say?",
+        "what happened in 2019?",
+    ):
+        plan = generation.planner.plan(generation.planner.parse(question))
+        in_chroma = set(generation.snapshot.collection.get(where=plan.where, include=[])["ids"])
+        assert in_chroma == set(plan.allowed), question
+    plan = generation.planner.plan(generation.planner.parse("what happened in 2022?"))
+    assert plan.period_docs and plan.date_limit == frozenset()  # the report's period, and no meeting of 2022

@@ -88,3 +88,32 @@ def test_questions_about_change_over_time():
 def test_apostrophes_open_no_quotation():
     assert parse_question("what does the committee's report say about the council's budget?").names == []
     assert "Early Help" in parse_question("What did Ofsted say about ‘Early Help’?").names
+
+
+def test_a_month_with_years_names_that_month_in_those_years():
+    question = parse_question("what did the December meeting in 2017 decide?", MEETINGS)
+    assert question.months == {12} and (question.since, question.until) == (dt.date(2017, 1, 1), dt.date(2017, 12, 31))
+    assert question.date_words == ["December", "2017"]  # the words that chose the meetings, dropped from the topic
+    spread = parse_question("what did the December meetings of 2014 and 2017 say?", MEETINGS)
+    assert (spread.since, spread.until) == (dt.date(2014, 1, 1), dt.date(2017, 12, 31))
+
+
+def test_the_words_that_gave_a_date_are_kept_whole():
+    assert parse_question("what was in the minutes of 13 July 2021?").date_words == ["13 July 2021"]
+    assert parse_question("what happened in July 2021?").date_words == ["July 2021"]
+
+
+@pytest.mark.parametrize(
+    "text, since",
+    [
+        ("what did we say last November?", dt.date(2014, 11, 1)),  # the latest November meeting was in 2014
+        ("what did we say last October?", dt.date(2021, 10, 1)),
+    ],
+)
+def test_last_month_is_that_month_of_the_latest_year_with_a_meeting_in_it(text, since):
+    assert parse_question(text, MEETINGS).since == since
+
+
+def test_last_month_with_no_meeting_in_that_month_names_the_month_only():
+    question = parse_question("what did we say last August?", MEETINGS)
+    assert question.months == {8} and question.since is None and question.dated

@@ -105,3 +105,57 @@ def test_bad_files_raise_a_one_line_reason(tmp_path, name, content, reason):
 def test_missing_file_is_a_read_error(tmp_path):
     with pytest.raises(ReadError, match="file not found"):
         read_document(tmp_path / "nowhere.pdf")
+
+
+def test_a_page_without_text_is_kept_as_a_blank_page_in_its_place(tmp_path):
+    pages = [
+        PageSpec(["Report text."], footer="Page 1"),
+        PageSpec(image_only=True),
+        PageSpec(["More."], footer="Page 3"),
+    ]
+    source = read_document(make_pdf(tmp_path / "scan.pdf", pages))
+    scanned = source.pages[1]
+    assert (scanned.index, scanned.label, scanned.lines, scanned.blank, scanned.has_text) == (2, None, [], True, False)
+    assert [p.has_text for p in source.pages] == [True, False, True]
+
+
+def test_a_page_number_printed_at_the_top_is_the_label_and_the_text_under_it_is_kept(tmp_path):
+    source = read_document(make_pdf(tmp_path / "top.pdf", [PageSpec(["First line.", "Second line."], header="Page 7")]))
+    assert source.pages[0].label == "7" and source.pages[0].lines == ["First line.", "Second line."]
+
+
+def test_a_bare_number_is_a_label_only_in_the_footer(tmp_path):
+    source = read_document(make_pdf(tmp_path / "bare.pdf", [PageSpec(["Places offered", "42"], footer="12")]))
+    assert source.pages[0].label == "12" and source.pages[0].lines == ["Places offered", "42"]
+
+
+@pytest.mark.parametrize("pages, repeated, removed", [(5, 3, True), (10, 3, False), (10, 4, True)])
+def test_a_header_is_running_when_it_repeats_on_two_fifths_of_the_pages_and_at_least_three(
+    tmp_path, pages, repeated, removed
+):
+    specs = [
+        PageSpec(
+            [f"Body of sheet {i}."], footer=f"Page {i}", header="Draft for consultation" if i <= repeated else None
+        )
+        for i in range(1, pages + 1)
+    ]
+    source = read_document(make_pdf(tmp_path / "h.pdf", specs))
+    assert ("Draft for consultation" in source.pages[0].lines) is not removed
+
+
+def test_a_line_set_in_several_fonts_reads_as_one_line(tmp_path):
+    """Bold or italic words make several spans of one line; the text is theirs, joined as printed."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_htmlbox(pymupdf.Rect(50, 100, 550, 140), "The budget was <b>£4.2m</b> in total this year.")
+    doc.save(tmp_path / "fonts.pdf")
+    assert read_document(tmp_path / "fonts.pdf").pages[0].lines == ["The budget was £4.2m in total this year."]
+
+
+def test_a_scanned_page_keeps_the_pdfs_own_label(tmp_path):
+    pages = [PageSpec(["Cover text."]), PageSpec(image_only=True), PageSpec(["Text."])]
+    labels = [{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1}]
+    source = read_document(make_pdf(tmp_path / "l.pdf", pages, page_labels=labels))
+    assert [p.label for p in source.pages] == ["i", "ii", "iii"] and source.no_text_pages == [2]
