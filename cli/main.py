@@ -13,13 +13,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
 from core.lexicon import long_date
-from core.records import Answer, SearchFilters
+from core.records import Answer, DocType, SearchFilters
 from core.settings import Settings, load_settings
 from indexer.embed import TextEmbedder
 
@@ -214,7 +214,11 @@ def _print_answer(answer: Answer) -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or before YYYY-MM-DD.")
 @click.option("--top-k", type=click.IntRange(1, 50), help="Passages to answer from.")
 @click.option("--committee", help="Only this committee's papers.")
-@click.option("--doc-type", type=click.Choice(["agenda_pack", "report"]), help="Only agenda packs or only reports.")
+@click.option(
+    "--doc-type",
+    type=click.Choice(list(get_args(DocType))),
+    help="Only agenda packs, printed minutes or standalone reports.",
+)
 @click.option("--document", help="Only this document (its id or file name).")
 @click.pass_obj
 def ask(

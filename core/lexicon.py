@@ -111,6 +111,9 @@ ABBREVIATIONS = frozenset(
 # ---- decisions
 # How minutes head a decision block, and the status each records.
 RESOLUTION_WORDS: dict[str, Literal["resolved", "not agreed"]] = {"RESOLVED": "resolved", "UNRESOLVED": "not agreed"}
+# First parts of words that keep their hyphen when broken over a line ("re-offending", "co-ordinate").
+HYPHEN_PREFIXES = frozenset({"anti", "co", "cross", "ex", "multi", "non", "post", "pre", "re", "self", "semi", "well"})
+
 RESOLUTION_LINE = re.compile(r"^\s*(RESOLVED|UNRESOLVED)\b\s*:?\s*(.*)$")
 # A decision recorded in the discussion rather than in a RESOLVED block.
 DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)

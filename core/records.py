@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DocType = Literal["agenda_pack", "report"]
+DocType = Literal["agenda_pack", "minutes", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
 DecisionStatus = Literal["resolved", "not agreed", "deferred", "agreed"]
 JobStatus = Literal["queued", "running", "done", "failed"]
@@ -45,7 +45,7 @@ class Passage(BaseModel):
     )
     pack_date: dt.date | None = Field(None, description="The meeting the pack was published for")
     committee: str | None = Field(None, description="The committee, as the papers name it")
-    doc_type: DocType = Field("report", description="agenda_pack or report")
+    doc_type: DocType = Field("report", description="agenda_pack, minutes (printed minutes of one meeting) or report")
     decision: bool = Field(False, description="Whether the text records a decision")
     decision_status: DecisionStatus | None = Field(None, description="What the decision was, when it records one")
     boilerplate: bool = Field(False, description="Front matter every pack repeats; never searched or quoted")
@@ -95,7 +95,7 @@ class DocumentRecord(BaseModel):
     path: str = Field(description="Where the file is on the indexing machine")
     sha256: str = Field(description="SHA-256 of the file's bytes")
     title: str = Field(description="Title read from the paper itself")
-    doc_type: DocType = Field(description="agenda_pack or report")
+    doc_type: DocType = Field(description="agenda_pack, minutes (printed minutes of one meeting) or report")
     committee: str | None = Field(None, description="The committee whose pack it is, as the papers name it")
     meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
     period: str | None = Field(None, description="The period a standalone report covers, e.g. '2014/15'")
@@ -113,7 +113,7 @@ class SearchFilters(BaseModel):
     since: dt.date | None = Field(None, description="Only meetings on or after this date")
     until: dt.date | None = Field(None, description="Only meetings on or before this date")
     committee: str | None = Field(None, description="Only this committee's papers (any letter case)")
-    doc_type: DocType | None = Field(None, description="Only agenda packs or only standalone reports")
+    doc_type: DocType | None = Field(None, description="Only agenda packs, printed minutes or standalone reports")
     document: str | None = Field(None, description="Only this document: its id or its file name")
 
 
@@ -140,6 +140,16 @@ class _OnAPage:
         return f"page {self.page_label}" if self.page_label else f"PDF page {self.page}"
 
 
+class Printed(_OnAPage, BaseModel):
+    """Another place the same text is printed: minutes in the next meeting's pack and again as printed minutes."""
+
+    page: int = Field(description="1-based page index within that PDF")
+    page_label: str | None = Field(None, description="The page's printed number; null if it has none")
+    url: str = Field(description="Opens that PDF at that page")
+    document: DocumentRef = Field(description="The document that prints it there")
+    passage_id: str = Field(description="The indexed passage there")
+
+
 class Citation(_OnAPage, BaseModel):
     """One verbatim quote and exactly where it is printed."""
 
@@ -154,6 +164,9 @@ class Citation(_OnAPage, BaseModel):
     url: str = Field(description="Opens the PDF at that page")
     document: DocumentRef = Field(description="The document the quote comes from")
     passage_id: str = Field(description="The indexed passage quoted, for /passages/{id}")
+    also_printed: list[Printed] = Field(
+        default_factory=list, description="The same text printed in other documents, quoted once here"
+    )
 
 
 class Timings(BaseModel):
@@ -193,6 +206,9 @@ class Decision(_OnAPage, BaseModel):
     url: str = Field(description="Opens the PDF at that page")
     document: DocumentRef = Field(description="The document that prints the minutes")
     passage_id: str = Field(description="The indexed passage that records it")
+    also_printed: list[Printed] = Field(
+        default_factory=list, description="The same decision printed in other documents, counted once here"
+    )
 
 
 class Job(BaseModel):
@@ -219,7 +235,7 @@ class PaperStatus(BaseModel):
     id: str | None = Field(None, description="Document id; null until an upload's first index is published")
     file: str = Field(description="File name, without its folder")
     title: str | None = Field(None, description="Title read from the paper")
-    doc_type: str | None = Field(None, description="agenda_pack or report")
+    doc_type: str | None = Field(None, description="agenda_pack, minutes (printed minutes of one meeting) or report")
     committee: str | None = Field(None, description="The committee, as the papers name it")
     meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
     period: str | None = Field(None, description="The period a standalone report covers")

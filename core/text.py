@@ -5,13 +5,14 @@ Offsets are always into the passage's own verbatim text, so any span cut here qu
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.lexicon import ABBREVIATIONS, RESOLUTION_WORDS
+from core.lexicon import ABBREVIATIONS, HYPHEN_PREFIXES, RESOLUTION_WORDS
 
 # A new line that starts a list item, a numbered paragraph or a heading also starts a sentence.
 _LINE_STARTS_UNIT = re.compile(
@@ -19,6 +20,155 @@ _LINE_STARTS_UNIT = re.compile(
 )
 # Conversion markup some councils' PDFs carry: [text](#link), ^{sup}, ^[1].
 _MARKUP = re.compile(r"\[([^\]]*)\]\(#?[^)]*\)|\^\{([^}]*)\}|\^\[(\d+)\]")
+
+
+# Characters a text layer stores that a reader sees as something plainer (after the public reports of PDF
+# text-extraction tools: ligatures from Word exports, soft hyphens, the many spaces, zero-width marks, the
+# Unicode hyphens). Curly quotes are kept for display; `fold_quotes` matches them with straight ones.
+_READING_FORM = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u00ad": "",  # soft hyphen: shown only where a line breaks, and never part of the word
+        "\u200b": "",
+        "\u200c": "",
+        "\u200d": "",
+        "\u2060": "",
+        "\ufeff": "",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u3000": " ",
+        **{chr(c): " " for c in range(0x2000, 0x200B)},
+        "\u2010": "-",
+        "\u2011": "-",
+        "\ufffd": " ",  # a glyph with no Unicode mapping
+    }
+)
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
+# A word broken over a line: "restora-" at a line's end, "tive ..." on the next.
+_BROKEN_WORD = re.compile(r"(?<![\w-])([A-Za-z]*[a-z])-$")
+_WORD_START = re.compile(r"^([a-z][\w'’]*)([,.;:)]*)(?:\s+|$)")
+_HYPHENS_IN_WORDS = re.compile(r"(?<=[A-Za-z])-\s*(?=[a-z])")
+
+
+def reading_form(text: str) -> str:
+    """Text as the reader sees it: ligatures spelled out, soft hyphens and zero-width marks dropped, every
+    kind of space a space. Letters, punctuation and line breaks are otherwise untouched, so a quote of the
+    result is the page's own text under this same mapping (see `eval.faithful`)."""
+    return text.translate(_READING_FORM)
+
+
+def fold_quotes(text: str) -> str:
+    """Curly quotes and apostrophes as straight ones, for matching names typed either way."""
+    return text.translate(_QUOTES)
+
+
+def name_key(name: str) -> str:
+    """A committee's or a title's name for matching: quotes folded, case ignored, spaces collapsed."""
+    return " ".join(fold_quotes(name).casefold().split())
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+# Texts this long (in key characters) that one holds the other are the same text cut at different places.
+_SAME_TEXT_MIN = 40
+
+
+def text_key(text: str) -> str:
+    """Text for telling duplicates apart: words and numbers only, lower case, quotes and breaks ignored."""
+    return _NOT_WORD.sub(" ", unhyphenated(reading_form(fold_quotes(text))).casefold()).strip()
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two texts are the same text printed twice: equal, or cut at different places so that a run of
+    at least 40 characters and three fifths of the shorter one is common to both (words and numbers only)."""
+    ka, kb = text_key(a), text_key(b)
+    if ka == kb:
+        return bool(ka)
+    shorter = min(len(ka), len(kb))
+    if shorter < _SAME_TEXT_MIN:
+        return False
+    common = difflib.SequenceMatcher(None, ka, kb, autojunk=False).find_longest_match()
+    return common.size >= max(_SAME_TEXT_MIN, 0.6 * shorter)
+
+
+def find_text(needle: str, haystack: str) -> int:
+    """Where `needle`'s first words start in `haystack`, whatever the spacing between them; 0 if nowhere."""
+    words = needle.split()[:6]
+    match = re.search(r"\s+".join(re.escape(w) for w in words), haystack) if words else None
+    return match.start() if match else 0
+
+
+def unhyphenated(text: str) -> str:
+    """Hyphens inside words removed and a hyphen before a line break joined: the form in which a quote is
+    compared with the page, since the reader joins words hyphenated over a line break."""
+    return _HYPHENS_IN_WORDS.sub("", text)
+
+
+def join_broken_words(lines: list[str], vocabulary: set[str]) -> list[str]:
+    """Words hyphenated over a line break joined onto the first line ("restora-" + "tive was ..." ->
+    "restorative" + "was ...").
+
+    Word processors rarely hyphenate on their own, so most hyphens at a line's end belong to the word
+    ("well-detailed", "re-offending"). The hyphen goes only when the document spells the joined word
+    without it elsewhere, or when the first part is no word of the document and no prefix that takes a
+    hyphen. `vocabulary` is the document's words in lower case (see `document_words`)."""
+    out = list(lines)
+    for i in range(len(out) - 1):
+        broken = _BROKEN_WORD.search(out[i])
+        following = _WORD_START.match(out[i + 1]) if broken else None
+        if not broken or not following:
+            continue
+        head, tail = broken.group(1), following.group(1)
+        joined, hyphenated = head + tail, f"{head}-{tail}"
+        if hyphenated.lower() in vocabulary:
+            keep = True
+        elif joined.lower() in vocabulary:
+            keep = False
+        else:
+            keep = head.lower() in vocabulary or head.lower() in HYPHEN_PREFIXES
+        word = (hyphenated if keep else joined) + following.group(2)
+        out[i] = out[i][: broken.start()] + word
+        out[i + 1] = out[i + 1][following.end() :]
+    return [line for line in out if line.strip()]
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+
+
+def document_words(lines: list[str]) -> set[str]:
+    """The words of a document's lines in lower case, hyphenated ones whole, leaving out the parts of a
+    word broken over a line (the last word of a line ending in a hyphen and the first of the next)."""
+    words: set[str] = set()
+    after_break = False
+    for line in lines:
+        found = _WORD.findall(line)
+        if after_break and found:
+            found = found[1:]
+        after_break = bool(_BROKEN_WORD.search(line))
+        if after_break and found:
+            found = found[:-1]
+        words.update(word.lower() for word in found)
+    return words
 
 
 @dataclass

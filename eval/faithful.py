@@ -1,10 +1,17 @@
-"""Is a quote verbatim on the page it cites? Checked against the PDF's own text, not the index."""
+"""Is a quote verbatim on the page it cites? Checked against the PDF's own text, not the index.
+
+Both sides are compared in the reader's form (`core.text.reading_form`: ligatures spelled out, soft hyphens
+dropped, every space a space) with whitespace collapsed and hyphens inside words ignored, since the reader
+joins a word hyphenated over a line break. Nothing else is forgiven: a changed letter or word fails.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from pathlib import Path
+
+from core.text import reading_form, unhyphenated
 
 _FOOTER = re.compile(r"(?m)^\s*Page \d+\s*$")
 # A quote running over a page break names the page it starts on; the answerer moves a quote with fewer
@@ -13,8 +20,8 @@ _WORDS_ON_NAMED_PAGE = 4
 
 
 def flat(text: str) -> str:
-    """Whitespace collapsed to single spaces."""
-    return " ".join(text.split())
+    """Text in the reader's form, whitespace collapsed to single spaces, hyphens inside words dropped."""
+    return unhyphenated(" ".join(reading_form(text).split()))
 
 
 def page_text(pdf_path: Path, page: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 import pymupdf
 
 from core.errors import ReadError
+from core.text import document_words, join_broken_words, reading_form
 
 # Footers and headers sit in these top/bottom fractions of the page height.
 _FOOTER_ZONE = 0.88
@@ -19,6 +21,11 @@ _PAGE_FOOTER = re.compile(r"^\s*(?:page|pg\.?)\s+([0-9]{1,4}|[ivxlcdm]{1,8})\s*(
 _BARE_NUMBER = re.compile(r"^\s*-?\s*([0-9]{1,4})\s*-?\s*$")
 _BLANK_PAGE = re.compile(r"^\s*this page (?:is )?intentionally (?:been )?left blank\.?\s*$", re.I)
 _DIGITS = re.compile(r"\d+")
+# A running header or footer is set apart from the body: at least this many line heights of space between
+# it and the nearest body line (a table row near the foot of the page sits right under the row above it).
+_RUNNING_GAP = 0.9
+# Text flags: pymupdf's defaults for text, but ligatures spelled out ("ﬁ" -> "fi").
+_TEXT_FLAGS = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -27,8 +34,10 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 @dataclass
 class Line:
     text: str
-    top: float = 0.0  # fraction of page height where the line starts (0 = top)
+    top: float = 0.0  # fraction of the page's height, as displayed, where the line starts (0 = top)
     bottom: float = 0.0
+    gap_above: float = 1.0  # space to the line above on its page, in line heights (1.0 when unknown)
+    gap_below: float = 1.0
 
 
 @dataclass
@@ -135,27 +144,45 @@ def _short(exc: Exception) -> str:
 
 
 def _pdf_lines(page: pymupdf.Page) -> list[Line]:
-    height = page.rect.height or 1.0
+    """A page's lines in reading order, positioned as the page is displayed (its /Rotate applied)."""
+    height = page.rect.height or 1.0  # page.rect is the displayed rectangle
+    rotate = page.rotation_matrix  # text coordinates are the unrotated page's
     lines: list[Line] = []
-    for block in page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)["blocks"]:
+    for block in page.get_text("dict", flags=_TEXT_FLAGS)["blocks"]:
         for line in block.get("lines", []):
-            text = "".join(span["text"] for span in line["spans"]).rstrip()
+            text = reading_form("".join(span["text"] for span in line["spans"])).rstrip()
             if text.strip():
-                y0, y1 = line["bbox"][1], line["bbox"][3]
-                lines.append(Line(text=text, top=y0 / height, bottom=y1 / height))
+                box = pymupdf.Rect(line["bbox"]) * rotate
+                lines.append(Line(text=text, top=box.y0 / height, bottom=box.y1 / height))
+    _measure_gaps(lines)
     return lines
 
 
+def _measure_gaps(lines: list[Line]) -> None:
+    """Each line's space to the rows above and below it on the page, in line heights. Lines side by side
+    (table cells, a footer's left and right parts) make one row."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda line: line.top):
+        middle = (line.top + line.bottom) / 2
+        if rows and middle < max(other.bottom for other in rows[-1]):
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    for line in lines:
+        line.gap_above = line.gap_below = 99.0  # nothing above or below it
+    for above, below in itertools.pairwise(rows):
+        size = max(min(x.bottom - x.top for x in [*above, *below]), 1e-6)
+        gap = max(0.0, min(x.top for x in below) - max(x.bottom for x in above)) / size
+        for line in above:
+            line.gap_below = gap
+        for line in below:
+            line.gap_above = gap
+
+
 def _read_text(path: Path, data: bytes) -> SourceDocument:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise ReadError("not a text file (undecodable bytes)") from None
+    text = reading_form(decode_text(data))
     if "\x00" in text:
-        raise ReadError("not a text file (binary content)")
+        raise ReadError("not a text file (binary content: NUL characters after decoding)")
     chunks = text.split("\f")
     raw_pages: list[tuple[list[Line], str | None]] = []
     for chunk in chunks:
@@ -175,24 +202,63 @@ def _read_text(path: Path, data: bytes) -> SourceDocument:
     return SourceDocument(path=path, sha256=file_sha256(data), kind="text", pages=pages, no_text_pages=[])
 
 
+_BOMS = (  # longest first: UTF-32 LE's mark begins with UTF-16 LE's
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """A text file's characters: by its byte-order mark (UTF-8/16/32), else UTF-8, else the encoding
+    charset-normalizer finds (Windows-1252, Latin-1, UTF-16 without a mark, ...).
+
+    Raises ReadError naming the encoding problem."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                reason = f"not valid {encoding.upper()} text at byte {exc.start}, though it starts with that mark"
+                raise ReadError(reason) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if not matches:
+        raise ReadError("not a text file (binary content: no text encoding fits its bytes)")
+    # Short texts fit many code pages equally well; among the least chaotic, Windows-1252 is the one
+    # English-language papers are saved in.
+    least = min(match.chaos for match in matches)
+    plausible = [match for match in matches if match.chaos <= least + 0.01]
+    best = next((match for match in plausible if match.encoding == _WESTERN), plausible[0])
+    return str(best)
+
+
+_WESTERN = "cp1252"
+
+
 def _finish_pages(raw_pages: list[tuple[list[Line], str | None]]) -> tuple[list[Page], list[int]]:
-    """Take printed labels from footers, drop footers and running headers, flag blank pages."""
-    repeated = _running_lines(raw_pages)
+    """Take printed labels from footers, drop footers and running headers, join words broken over lines,
+    flag blank pages."""
+    labels = _printed_labels(raw_pages)
+    running = _running_lines(raw_pages)
+    vocabulary = document_words([line.text for lines, _ in raw_pages for line in lines])
     pages: list[Page] = []
     no_text: list[int] = []
     for index, (lines, pdf_label) in enumerate(raw_pages, start=1):
-        footer_label = None
-        kept: list[str] = []
-        for line in lines:
-            in_footer = line.top >= _FOOTER_ZONE or line.bottom >= 0.999
-            in_header = line.bottom <= _HEADER_ZONE or line.top <= 0.0
-            match = _PAGE_FOOTER.match(line.text) or (_BARE_NUMBER.match(line.text) if in_footer else None)
-            if match and (in_footer or in_header) and footer_label is None:
-                footer_label = match.group(1)
-                continue
-            if (in_footer or in_header) and _normal(line.text) in repeated:
-                continue
-            kept.append(line.text)
+        at, footer_label = labels[index - 1]
+        kept = [
+            line.text
+            for j, line in enumerate(lines)
+            if j != at and not (_in_margin(line) and _normal(line.text) in running)
+        ]
+        kept = join_broken_words(kept, vocabulary)
         label = footer_label or pdf_label
         if not lines:
             no_text.append(index)
@@ -203,20 +269,88 @@ def _finish_pages(raw_pages: list[tuple[list[Line], str | None]]) -> tuple[list[
     return pages, no_text
 
 
+def _in_footer(line: Line) -> bool:
+    return line.top >= _FOOTER_ZONE or line.bottom >= 0.999
+
+
+def _in_header(line: Line) -> bool:
+    return line.bottom <= _HEADER_ZONE or line.top <= 0.0
+
+
+def _in_margin(line: Line) -> bool:
+    return _in_footer(line) or _in_header(line)
+
+
+def _set_apart(line: Line) -> bool:
+    """Space between the line and the body: below a header, above a footer."""
+    return (line.gap_above if _in_footer(line) else line.gap_below) >= _RUNNING_GAP
+
+
+def _printed_labels(raw_pages: list[tuple[list[Line], str | None]]) -> list[tuple[int | None, str | None]]:
+    """Per page: which line is the printed page number, and its number.
+
+    "Page N" in a header or footer wins; else a lone number in the footer, set apart from the body, and
+    among several the one that keeps the document's sequence (its number minus the page index is the most
+    common such offset), so a table's last cell near the foot of the page is not taken for the label."""
+    candidates: list[list[tuple[int, str, bool]]] = []  # (line index, label, "Page N")
+    for lines, _ in raw_pages:
+        found = []
+        for j, line in enumerate(lines):
+            page_form = _PAGE_FOOTER.match(line.text)
+            if page_form and _in_margin(line):
+                found.append((j, page_form.group(1), True))
+                continue
+            bare = _BARE_NUMBER.match(line.text)
+            if bare and _in_footer(line) and _set_apart(line):
+                found.append((j, bare.group(1), False))
+        candidates.append(found)
+    offsets: Counter[int] = Counter()
+    for index, found in enumerate(candidates, start=1):
+        offsets.update({int(label) - index for _, label, _ in found if label.isdigit()})
+    chosen: list[tuple[int | None, str | None]] = []
+    for index, found in enumerate(candidates, start=1):
+        if not found:
+            chosen.append((None, None))
+            continue
+
+        def rank(candidate: tuple[int, str, bool], index: int = index) -> tuple[bool, int, float]:
+            j, label, page_form = candidate
+            agreeing = offsets[int(label) - index] if label.isdigit() else 0
+            return page_form, agreeing, raw_pages[index - 1][0][j].bottom
+
+        j, label, _ = max(found, key=rank)
+        chosen.append((j, label))
+    return chosen
+
+
 def _normal(text: str) -> str:
     return _DIGITS.sub("#", " ".join(text.split()).lower())
 
 
 def _running_lines(raw_pages: list[tuple[list[Line], str | None]]) -> set[str]:
-    """Lines repeated in the header or footer zone of many pages: running headers and footers."""
-    counts: Counter[str] = Counter()
-    for lines, _ in raw_pages:
-        seen = {
-            _normal(line.text)
-            for line in lines
-            if (line.top >= _FOOTER_ZONE or line.bottom <= _HEADER_ZONE or line.top <= 0.0 or line.bottom >= 0.999)
-            and not _BLANK_PAGE.match(line.text)
-        }
-        counts.update(seen)
+    """Running headers and footers (digits as '#'): lines in the header or footer zone of many pages, set
+    apart from the body, whose text either repeats exactly or whose number follows the pages (a footer
+    "Annual report 2015 | 7"). A table row whose figures change from page to page is body text."""
+    pages_with: dict[str, set[int]] = {}
+    texts: dict[str, Counter[str]] = {}
+    offsets: dict[str, Counter[int]] = {}
+    for index, (lines, _) in enumerate(raw_pages, start=1):
+        for line in lines:
+            if not _in_margin(line) or not _set_apart(line) or _BLANK_PAGE.match(line.text):
+                continue
+            key = _normal(line.text)
+            if index in pages_with.setdefault(key, set()):
+                continue
+            pages_with[key].add(index)
+            texts.setdefault(key, Counter())[" ".join(line.text.split()).lower()] += 1
+            offsets.setdefault(key, Counter()).update({int(n) - index for n in _DIGITS.findall(line.text)})
     threshold = max(3, int(0.4 * len(raw_pages)))
-    return {text for text, n in counts.items() if n >= threshold}
+    running = set()
+    for key, pages in pages_with.items():
+        if len(pages) < threshold:
+            continue
+        same_text = texts[key].most_common(1)[0][1]
+        in_sequence = offsets[key].most_common(1)[0][1] if offsets[key] else 0
+        if same_text >= threshold or in_sequence >= threshold:
+            running.add(key)
+    return running

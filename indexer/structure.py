@@ -9,6 +9,7 @@ from typing import Any
 
 from core.lexicon import BOILERPLATE_START, DATE_PATTERN, RESOLUTION_LINE, RESOLUTION_WORDS, long_date, parse_date
 from core.records import DecisionStatus, DocType, Part
+from core.text import fold_quotes
 from indexer.read import SourceDocument
 
 DATE = DATE_PATTERN
@@ -21,7 +22,9 @@ _MINUTE = re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$")
 _SECTION = re.compile(r"^\s*(?:[-•]\s+)?(\d{1,2})\.\s+([A-Z][^\n]{1,100})$")
 _APPENDIX = re.compile(r"^\s*Appendix\s+(\d{1,2}|One|Two|Three|Four|Five|Six|[A-H])\b\s*[:\-–—]?\s*(.*)$", re.I)
 _MEETING_CLOSED = re.compile(r"^\s*The meeting (?:finished|closed|ended) at\b", re.I)
-_AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\s+(\S.*?)(?:\s{2,}(\d+)\s*-\s*(\d+))?\s*$")
+_AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\s+(\S.*?)\s*$")
+# The pages an agenda prints after an item's title, "   55 - 66", or cut short by the line's end ("   55 -").
+_AGENDA_PAGES = re.compile(r"\s{2,}\d{1,4}(?:\s*-\s*\d{0,4})?\s*$")
 _AGENDA_END = re.compile(r"^\s*(Queries regarding this Agenda|Agenda published on)", re.I)
 _COMMITTEE = re.compile(r"^\s*(.{3,90}?\b(?:Committee|Cabinet|Council|Board|Panel|Forum))\s*$")
 _COVER_STOP = re.compile(r"^\s*(Wards and communities affected|Report of|Key Decision|Accountable)", re.I)
@@ -34,6 +37,7 @@ _NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
 _WORK_PROGRAMME = re.compile(
     r"^\s*(?!(?:The|This|That|These|Our|Its|An?)\s)(?:[A-Z][\w'’&]*\s+){0,2}(?i:work\s+programme)\b.{0,30}$"
 )
+_NUMBERED = re.compile(r"^\s*(?:[-•]\s+)?\d{1,2}\.\s")
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
 
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
@@ -88,8 +92,15 @@ def structure_document(source: SourceDocument) -> StructuredDocument:
         pack_date = _pack_date(first_page, covers)
         committee = _committee(lines)
         segments = _PackParser(pack_date, _agenda_titles(source), committee).parse(lines)
-        title = ", ".join(x for x in (committee, pack_date and long_date(pack_date), "agenda pack") if x)
-        doc = StructuredDocument(source, "agenda_pack", title, committee, pack_date, None, segments)
+        minuted = {s.context.meeting_date for s in segments if s.context.part == "minutes" and s.context.meeting_date}
+        if not _HELD_ON.search(first_page) and not covers and len(minuted) == 1:
+            # Printed minutes of one meeting, published on their own: dated by the meeting they record.
+            (meeting,) = minuted
+            title = f"Minutes of the meeting of {committee or 'the committee'} held on {long_date(meeting)}"
+            doc = StructuredDocument(source, "minutes", title, committee, meeting, None, segments)
+        else:
+            title = ", ".join(x for x in (committee, pack_date and long_date(pack_date), "agenda pack") if x)
+            doc = StructuredDocument(source, "agenda_pack", title, committee, pack_date, None, segments)
     else:
         title = _report_title(source, lines)
         period_match = _PERIOD.search(title) or _PERIOD.search(first_page)
@@ -110,17 +121,18 @@ def _pack_date(first_page: str, covers: list[re.Match]) -> dt.date | None:
 
 
 def _committee(lines: list[SourceLine]) -> str | None:
+    """The committee's name as the pack prints it, with straight apostrophes (packs type it either way)."""
     for line in lines[:40]:
         match = _COMMITTEE.match(line.text)
         if match and "held" not in line.text.lower():
-            return " ".join(match.group(1).split())
+            return " ".join(fold_quotes(match.group(1)).split())
     for i, line in enumerate(lines):
         if _MINUTES_HEADING.match(line.text):
             heading = " ".join(x.text.strip() for x in lines[i : i + 3])
             whole = _MINUTES_HEADING.match(heading)  # matches: the heading starts with the line that matched
             held = _MINUTES_HELD.match(whole.group(1)) if whole else None
             if held:
-                return " ".join(held.group(1).split())
+                return " ".join(fold_quotes(held.group(1)).split())
     return None
 
 
@@ -139,8 +151,9 @@ def _agenda_titles(source: SourceDocument) -> dict[str, str]:
         if _AGENDA_END.match(text):
             break
         match = _AGENDA_LINE.match(text)
-        if match and match.group(2)[0].isalpha():
-            titles.setdefault(match.group(1), _undouble(" ".join(match.group(2).split())))
+        title = _AGENDA_PAGES.sub("", match.group(2)) if match else ""
+        if match and title[:1].isalnum() and re.search(r"[A-Za-z]{3}", title):  # not "5 - 10", a page range
+            titles.setdefault(match.group(1), _undouble(" ".join(title.split())))
     return titles
 
 
@@ -279,8 +292,8 @@ class _PackParser:
 
     def _advance_report(self, line: SourceLine, text: str, lines: list[SourceLine], i: int) -> bool:
         previous = lines[i - 1] if i else None
-        appendix = _APPENDIX.match(text)
         starts_page = previous is None or previous.page != line.page
+        appendix = _APPENDIX.match(text)
         if starts_page and _WORK_PROGRAMME.match(text) and self.context.part != "work_programme":
             # A work programme printed without a cover sheet still starts its own part.
             title = " ".join(text.split())
@@ -304,7 +317,9 @@ class _PackParser:
         section = _SECTION.match(text)
         if section and _looks_like_title(section.group(2)) and len(section.group(2).split()) <= 12:
             number = int(section.group(1))
-            if self.last_section < number <= self.last_section + 2 and not _in_numbered_list(lines, i, number):
+            if self.last_section < number <= self.last_section + 2 and (
+                not _in_numbered_list(lines, i, number) or _heads_paragraphs(lines, i, number)
+            ):
                 self.last_section = number
                 base = self.context.section_path[: 2 if self.appendix else 1]
                 self._set(section_path=(*base, f"{number}. {' '.join(section.group(2).split())}"))
@@ -318,6 +333,26 @@ def _in_numbered_list(lines: list[SourceLine], i: int, number: int) -> bool:
             match = _SECTION.match(lines[j].text)
             if match and int(match.group(1)) == expected:
                 return True
+    return False
+
+
+def _heads_paragraphs(lines: list[SourceLine], i: int, number: int) -> bool:
+    """A report's section heading with its paragraphs numbered under it ("8. GCSE results" then "8.1 ..."), or
+    one with nothing under it right above such a heading ("7. Two year trends" over a chart)."""
+    following = lines[i + 1].text if i + 1 < len(lines) else ""
+    return _paragraphs_follow(lines, i, number) or (
+        bool(re.match(rf"^\s*{number + 1}\.\s", following)) and _paragraphs_follow(lines, i + 1, number + 1)
+    )
+
+
+def _paragraphs_follow(lines: list[SourceLine], i: int, number: int) -> bool:
+    """Paragraph N.1 comes within a few lines after line i, before any other numbered heading or item."""
+    paragraph = re.compile(rf"^\s*(?:[-•]\s+)?{number}\.1\b")
+    for line in lines[i + 1 : i + 8]:
+        if paragraph.match(line.text):
+            return True
+        if _NUMBERED.match(line.text):
+            return False
     return False
 
 

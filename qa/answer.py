@@ -8,6 +8,7 @@ import re
 from core.lexicon import long_date
 from core.records import Citation
 from core.settings import AnswerSettings
+from core.text import same_text
 from qa.citations import CitationBuilder
 from qa.decisions import FoundDecision, oldest_first
 from qa.retrieve import Retrieval
@@ -51,12 +52,12 @@ class ExtractiveAnswerer:
         """The answer text and its citations, numbered in the order the text uses them."""
         if retrieval.question.decision and decisions:
             return self._decision_answer(decisions, citations)
-        chosen = self._choose(retrieval)
+        chosen, twins = _once(self._choose(retrieval))
         if not chosen:
             return ABSTAIN_TEXT, []
         if retrieval.question.across_meetings:
-            return self._timeline_answer(chosen, citations)
-        cited = [self._cite(i + 1, s, citations) for i, s in enumerate(chosen)]
+            return self._timeline_answer(chosen, citations, twins)
+        cited = [self._cite(i + 1, s, citations, twins) for i, s in enumerate(chosen)]
         lead = f"From {_lower_first(citations.describe(chosen[0].passage))}: “{cited[0].quote}” [1]"
         rest = [f"“{c.quote}” [{c.n}] ({_where(c)})" for c in cited[1:]]
         return "\n".join([lead, *(f"Also: {line}" for line in rest)]), cited
@@ -97,19 +98,26 @@ class ExtractiveAnswerer:
             return sentence
         return Sentence(sentence.passage, sentence.start, following.end, sentence.score, sentence.coverage)
 
-    def _timeline_answer(self, chosen: list[Sentence], citations: CitationBuilder) -> tuple[str, list[Citation]]:
+    def _timeline_answer(
+        self, chosen: list[Sentence], citations: CitationBuilder, twins: dict[int, list[Sentence]]
+    ) -> tuple[str, list[Citation]]:
         """Quotes from several meetings, oldest first."""
         ordered = sorted(chosen, key=lambda s: s.passage.dated or dt.date.min)
-        cited = [self._cite(i + 1, s, citations) for i, s in enumerate(ordered)]
+        cited = [self._cite(i + 1, s, citations, twins) for i, s in enumerate(ordered)]
         lines = [
             f"{citations.when(s.passage)}: “{c.quote}” [{c.n}] ({_where(c)})"
             for s, c in zip(ordered, cited, strict=True)
         ]
         return "\n".join(lines), cited
 
-    def _cite(self, n: int, sentence: Sentence, citations: CitationBuilder) -> Citation:
+    def _cite(
+        self, n: int, sentence: Sentence, citations: CitationBuilder, twins: dict[int, list[Sentence]] | None = None
+    ) -> Citation:
         start, end = self._window(sentence)
-        return citations.cite(n, sentence.passage, start, end)
+        citation = citations.cite(n, sentence.passage, start, end)
+        for twin in (twins or {}).get(id(sentence), []):
+            citation.also_printed.append(citations.printed(twin.passage, twin.start))
+        return citation
 
     def _window(self, sentence: Sentence) -> tuple[int, int]:
         """At most max_quote_words words of the sentence, from its start: a quote stays verbatim."""
@@ -133,6 +141,7 @@ class ExtractiveAnswerer:
                 citation = citations.cite(n, found.passage, found.start, found.end)
             else:
                 citation = self._cite(n, found.sentences[0], citations)
+            citation.also_printed = list(found.decision.also_printed)
             cited.append(citation)
             decision = found.decision
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
@@ -143,6 +152,23 @@ class ExtractiveAnswerer:
         if len(decisions) > len(shown):
             lines.append(f"({len(decisions) - len(shown)} more decisions recorded: see `qa decisions`.)")
         return "\n".join(lines), cited
+
+
+def _once(chosen: list[Sentence]) -> tuple[list[Sentence], dict[int, list[Sentence]]]:
+    """Each quote once: a sentence printed in two documents (minutes in the next pack and as printed minutes)
+    is quoted from the first; the others are returned by id() of the sentence kept, to cite as also printed."""
+    kept: list[Sentence] = []
+    twins: dict[int, list[Sentence]] = {}
+    for sentence in chosen:
+        twin = next(
+            (k for k in kept if k.passage.doc_id != sentence.passage.doc_id and same_text(k.text, sentence.text)),
+            None,
+        )
+        if twin is None:
+            kept.append(sentence)
+        else:
+            twins.setdefault(id(twin), []).append(sentence)
+    return kept, twins
 
 
 def _overlaps(a: Sentence, b: Sentence) -> bool:

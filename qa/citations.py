@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.lexicon import long_date
-from core.records import Citation, Decision, DecisionStatus, DocumentRecord, DocumentRef, Passage
+from core.records import Citation, Decision, DecisionStatus, DocumentRecord, DocumentRef, Passage, Printed
 from core.text import strip_span
 
 # Fewer words than this before a page break inside a quote are a heading left at the foot of the page.
@@ -68,6 +68,11 @@ class CitationBuilder:
             text=" ".join(passage.text[start:end].split()),
             **self._place(passage, start),
         )
+
+    def printed(self, passage: Passage, start: int) -> Printed:
+        """Where else passage.text[start:] is printed, for a citation or decision that quotes a twin of it."""
+        place = self._place(passage, start)
+        return Printed(**{k: place[k] for k in ("page", "page_label", "url", "document", "passage_id")})
 
     def _place(self, passage: Passage, start: int) -> dict[str, Any]:
         """Where passage.text[start:] is printed, as a citation and a decision both give it."""

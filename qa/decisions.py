@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core.lexicon import AGREED, DEFERRED
 from core.records import Decision, Passage
+from core.text import find_text, same_text
 from qa.citations import CitationBuilder
 from qa.plan import SearchPlan
 from qa.retrieve import Candidate, Retrieval
@@ -94,11 +95,41 @@ class DecisionFinder:
             if score >= _MINUTE_RATIO * best
             for passage in self.minutes.in_minute(key)
         ]
-        return oldest_first(found)
+        return self._once(oldest_first(found))
 
     def at_meetings(self, plan: SearchPlan) -> list[FoundDecision]:
         """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
-        return oldest_first([self._found(p, plan, 0.0) for p in self.minutes.at_meetings(plan.named_meetings)])
+        return self._once(
+            oldest_first([self._found(p, plan, 0.0) for p in self.minutes.at_meetings(plan.named_meetings)])
+        )
+
+    def _once(self, found: list[FoundDecision]) -> list[FoundDecision]:
+        """Each decision once: the same minutes printed in two documents (in the next pack and as printed
+        minutes) count once, the other place kept in `also_printed`."""
+        kept: list[FoundDecision] = []
+        for f in found:
+            twin = next(
+                (
+                    k
+                    for k in kept
+                    if k.decision.meeting_date == f.decision.meeting_date
+                    and k.passage.doc_id != f.passage.doc_id
+                    and same_text(k.decision.text, f.decision.text)
+                ),
+                None,
+            )
+            if twin is None:
+                kept.append(f)
+            else:
+                twin.decision.also_printed.append(self.citations.printed(f.passage, f.start))
+        for f in kept:  # twins the search did not return, as near-duplicates of the passage it kept
+            listed = {f.passage.doc_id, *(place.document.id for place in f.decision.also_printed)}
+            for passage in self.minutes.at_meetings([f.decision.meeting_date] if f.decision.meeting_date else []):
+                if passage.doc_id not in listed and same_text(f.decision.text, passage.text):
+                    listed.add(passage.doc_id)
+                    start = find_text(f.decision.text, passage.text)
+                    f.decision.also_printed.append(self.citations.printed(passage, start))
+        return kept
 
     def _found(self, passage: Passage, plan: SearchPlan, relevance: float) -> FoundDecision:
         sentences = self.sentences.rank(passage, plan)

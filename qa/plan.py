@@ -19,6 +19,7 @@ import numpy as np
 
 from core.lexicon import CouncilVocabulary
 from core.records import DocumentRecord, Passage, SearchFilters
+from core.text import name_key
 from indexer.embed import TextEmbedder
 from qa.query import Question, parse_question
 from qa.terms import Terms
@@ -68,7 +69,7 @@ class Planner:
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
         self.periods = {doc.id: span for doc in documents if (span := period_span(doc.period))}
-        self.committees = {p.committee.lower(): p.committee for p in passages.values() if p.committee}
+        self.committees = {name_key(p.committee): p.committee for p in passages.values() if p.committee}
         self.vocabulary = vocabulary
 
     def parse(self, text: str) -> Question:
@@ -80,9 +81,9 @@ class Planner:
     ) -> SearchPlan:
         """Work out what the question implies for the search, once."""
         if filters and filters.committee:
-            # Chroma matches exactly; members type committee names in any case.
+            # Chroma matches exactly; members type committee names in any case, with either apostrophe.
             filters = filters.model_copy(
-                update={"committee": self.committees.get(filters.committee.lower(), filters.committee)}
+                update={"committee": self.committees.get(name_key(filters.committee), filters.committee)}
             )
         named = frozenset(self.meetings_named(question)) if question.dated else frozenset()
         date_limit, period_docs = self._limits(question, named)
@@ -176,12 +177,13 @@ def permitted(
 
 
 def passes(p: Passage, filters: SearchFilters) -> bool:
-    """Whether a passage meets the filters (committee in any case; dates of the meeting it records, inclusive)."""
+    """Whether a passage meets the filters (committee in any case and with either apostrophe; dates of the meeting
+    it records, inclusive)."""
     if filters.since and (not p.meeting_date or p.meeting_date < filters.since):
         return False
     if filters.until and (not p.meeting_date or p.meeting_date > filters.until):
         return False
-    if filters.committee and (p.committee or "").lower() != filters.committee.lower():
+    if filters.committee and name_key(p.committee or "") != name_key(filters.committee):
         return False
     if filters.doc_type and p.doc_type != filters.doc_type:
         return False

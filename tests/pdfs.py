@@ -17,6 +17,13 @@ class PageSpec:
     footer: str | None = None  # e.g. "Page 5", printed at the bottom
     header: str | None = None  # printed at the very top
     image_only: bool = False  # a scanned page: an image and no text layer
+    # Text at (x, y) as the page is displayed, y from the top, in points: table cells, a row near the foot.
+    placed: list[tuple[float, float, str]] = field(default_factory=list)
+    # A landscape page stored as a portrait page turned by /Rotate (90 or 270), its text drawn turned the
+    # other way so that it reads upright on screen, as Word and Excel export landscape sections.
+    rotate: int = 0
+    # Text in a Unicode font (pymupdf's built-in Droid Sans Fallback): ligature characters, curly quotes.
+    unicode: bool = False
 
 
 def make_pdf(
@@ -30,16 +37,7 @@ def make_pdf(
             pixmap.set_rect(pixmap.irect, (200, 200, 200))
             page.insert_image(pymupdf.Rect(50, 50, 300, 300), pixmap=pixmap)
             continue
-        if spec.header:
-            page.insert_text((50, 30), spec.header, fontsize=9)
-        y = 60
-        for line in spec.lines:
-            if y > PAGE_HEIGHT - 80:
-                raise ValueError("too many lines for one fixture page")
-            page.insert_text((50, y), line, fontsize=10)
-            y += LINE_HEIGHT
-        if spec.footer:
-            page.insert_text((270, PAGE_HEIGHT - 40), spec.footer, fontsize=9)
+        _write_page(page, spec)
     if title:
         doc.set_metadata({"title": title})
     if page_labels:
@@ -48,6 +46,34 @@ def make_pdf(
     doc.save(path)
     doc.close()
     return path
+
+
+def _write_page(page: pymupdf.Page, spec: PageSpec) -> None:
+    font = "helv"
+    if spec.unicode:
+        font = "unicode"
+        page.insert_font(fontname=font, fontbuffer=pymupdf.Font("cjk").buffer)
+    page.set_rotation(spec.rotate)
+    to_stored = page.derotation_matrix  # displayed position -> position on the unrotated page
+    width, height = page.rect.width, page.rect.height  # as displayed
+    page.set_rotation(0)
+
+    def put(x: float, y: float, text: str, size: float) -> None:
+        page.insert_text(pymupdf.Point(x, y) * to_stored, text, fontsize=size, fontname=font, rotate=spec.rotate)
+
+    if spec.header:
+        put(50, 30, spec.header, 9)
+    y = 60
+    for line in spec.lines:
+        if y > height - 80:
+            raise ValueError("too many lines for one fixture page")
+        put(50, y, line, 10)
+        y += LINE_HEIGHT
+    for x, y_at, text in spec.placed:
+        put(x, y_at, text, 10)
+    if spec.footer:
+        put(width / 2 - 27, height - 40, spec.footer, 9)
+    page.set_rotation(spec.rotate)
 
 
 def wrap(text: str, width: int = 95) -> list[str]:
@@ -169,3 +195,34 @@ def sample_pack(path: Path) -> Path:
         PageSpec(["This page is intentionally left blank"], footer="Page 18"),
     ]
     return make_pdf(path, pages, title="Fixture pack")
+
+
+def small_pack(
+    path: Path,
+    committee: str,
+    meeting: str,
+    title: str,
+    body: list[str],
+    unicode: bool = False,
+    first_label: int = 5,
+) -> Path:
+    """A two-page agenda pack: the agenda (no page number), then one report with its cover block, printed
+    "Page {first_label}". `meeting` is written as the papers do: "14 March 2023"."""
+    agenda = [
+        committee,
+        f"The meeting will be held at 7.00 pm on {meeting}",
+        "Agenda",
+        f"5   {title}   {first_label} - {first_label}",
+        "Queries regarding this Agenda or notification of apologies:",
+    ]
+    report = [
+        f"{meeting}   ITEM: 5",
+        committee,
+        title,
+        "Wards and communities affected: All   Key Decision: Non-key",
+        "Report of: Corporate Director of Children's Services",
+        "1. Introduction and Background",
+        *body,
+    ]
+    pages = [PageSpec(agenda, unicode=unicode), PageSpec(report, footer=f"Page {first_label}", unicode=unicode)]
+    return make_pdf(path, pages)

@@ -157,6 +157,26 @@ SENTENCES = [
         None,
     ),
     ("A total of 76 actions formed the delivery programme for 2014/5.", ANNUAL, 1, "1", None, None, None),
+    # Issue 11: pages of Key Stage 4 and 5 results were put under "6. Key Stage 2" (two headings in a row read as
+    # a list), and agenda page ranges leaked into an item's title ("... 1 July 2021 55 -").
+    (
+        "At The Ockendon Academy and Studio School the overall pass rate was 93%",
+        OCT17,
+        34,
+        "34",
+        'Item 8: Schools Performance > 9. Key Stage 5 - "A" level results',
+        "2017-10-10",
+        None,
+    ),
+    (
+        "The focused visit is not a judgement inspection; Ofsted as an outcome of the focused visit publishes a letter.",
+        OCT21,
+        56,
+        "56",
+        "Item 10: Ofsted Focused Visit on children at risk from extra-familial harm 30 June - 1 July 2021",
+        "2021-10-12",
+        None,
+    ),
 ]
 
 
