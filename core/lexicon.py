@@ -109,12 +109,18 @@ ABBREVIATIONS = frozenset(
 )
 
 # ---- decisions
-# How minutes head a decision block, and the status each records.
-RESOLUTION_WORDS: dict[str, Literal["resolved", "not agreed"]] = {"RESOLVED": "resolved", "UNRESOLVED": "not agreed"}
+# How minutes head a decision block, and the status each records: in capitals (most systems) or as a word of the
+# sentence ("Resolved: That ...", CMIS and councils' own templates). The first spelling of a status is its marker.
+RESOLUTION_WORDS: dict[str, Literal["resolved", "not agreed"]] = {
+    "RESOLVED": "resolved",
+    "UNRESOLVED": "not agreed",
+    "Resolved": "resolved",
+    "Unresolved": "not agreed",
+}
 # First parts of words that keep their hyphen when broken over a line ("re-offending", "co-ordinate").
 HYPHEN_PREFIXES = frozenset({"anti", "co", "cross", "ex", "multi", "non", "post", "pre", "re", "self", "semi", "well"})
 
-RESOLUTION_LINE = re.compile(r"^\s*(RESOLVED|UNRESOLVED)\b\s*:?\s*(.*)$")
+RESOLUTION_LINE = re.compile(r"^\s*(RESOLVED|UNRESOLVED|Resolved|Unresolved)\b\s*[:\-–—]?\s*(.*)$")
 # A decision recorded in the discussion rather than in a RESOLVED block.
 DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
 AGREED = re.compile(

@@ -13,7 +13,9 @@ from indexer.structure import Segment, StructuredDocument
 
 TokenCounter = Callable[[list[str]], list[int]]  # word-pieces of each text
 # What the embedder reads of a decision passage's context: RESOLVED or UNRESOLVED as the minutes print it.
-_STATUS_MARKERS: dict[str, str] = {status: word for word, status in RESOLUTION_WORDS.items()}
+_STATUS_MARKERS: dict[str, str] = {}
+for _word, _status in RESOLUTION_WORDS.items():
+    _STATUS_MARKERS.setdefault(_status, _word)
 
 
 class PassageBuilder:

@@ -14,6 +14,7 @@ from filelock import FileLock, Timeout
 from core.errors import ConfigError, IndexBusyError, ReadError, StoreError
 from core.records import DocumentRecord
 from core.settings import Settings
+from indexer import stores
 from indexer.embed import Embedder, TextEmbedder
 from indexer.passages import PassageBuilder
 from indexer.read import file_sha256, page_ranges, read_bytes, read_document
@@ -155,6 +156,8 @@ class Indexer:
         model = self.embedder.name
         if manifest.embedding_model and manifest.embedding_model != model:
             rebuild = True  # vectors from another model cannot be mixed with new ones
+        if manifest.documents and manifest.pipeline_version != stores.PIPELINE_VERSION:
+            rebuild = True  # read by older rules: every file is read again, so all passages follow the new ones
         previous = {} if rebuild else manifest.by_path()
         by_hash = {doc.sha256: doc for doc in previous.values()}
         kept: dict[str, DocumentRecord] = {}

@@ -229,7 +229,11 @@ class IndexStore:
         self._write_lexical(staging / "lexical", passages)
         self.checkpoint("lexical written")
         manifest = Manifest(
-            generation=name, created_at=dt.datetime.now(dt.UTC), embedding_model=model, documents=documents
+            generation=name,
+            created_at=dt.datetime.now(dt.UTC),
+            embedding_model=model,
+            pipeline_version=PIPELINE_VERSION,
+            documents=documents,
         )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
         _fsync_dir(staging)

@@ -7,26 +7,57 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.lexicon import BOILERPLATE_START, DATE_PATTERN, RESOLUTION_LINE, RESOLUTION_WORDS, long_date, parse_date
+from core.lexicon import (
+    BOILERPLATE_START,
+    DATE_PATTERN,
+    MONTH_PATTERN,
+    RESOLUTION_LINE,
+    RESOLUTION_WORDS,
+    long_date,
+    parse_date,
+)
 from core.records import DecisionStatus, DocType, Part
 from core.text import fold_quotes
 from indexer.read import SourceDocument
 
 DATE = DATE_PATTERN
 _HELD_ON = re.compile(r"meeting will be held\b.*?\bon\s+" + DATE, re.I | re.S)
+_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+"
+# How other publishing systems' front sheets date the meeting: "Date: Tuesday, 5 March 2024" (ModernGov),
+# "Meeting date: 5 March 2024", or a line that starts with the weekday and date.
+_MEETING_ON = re.compile(
+    rf"^\s*(?:(?:Date(?: of meeting)?|Meeting date)\s*[:\-]?\s*(?:{_WEEKDAY})?|{_WEEKDAY}){DATE}", re.I | re.M
+)
+_AGENDA_WORD = re.compile(r"^\s*agenda\s*$", re.I | re.M)
 _COVER = re.compile(r"^\s*" + DATE + r"\s+ITEM:\s*(\d{1,3})\b", re.I)
-_AGENDA_ITEM_HEADER = re.compile(r"^\s*Agenda Item\s+(\d{1,3})\s*$", re.I)
-_MINUTES_HEADING = re.compile(r"^\s*Minutes of (?:the )?Meeting of (?:the )?(.+)$", re.I)
-_MINUTES_HELD = re.compile(r"^(.*?)\s+held on\s+" + DATE, re.I | re.S)
-_MINUTE = re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$")
+_AGENDA_ITEM_HEADER = re.compile(r"^\s*Agenda Item\s+(?:No\.?\s*)?(\d{1,3})\s*$", re.I)
+# "Minutes of the Meeting of the X held on ...", "Minutes of a meeting of the X", "MINUTES of the meeting held on",
+# "Minutes of the Cabinet meeting held on": group 1 is what comes before "meeting", group 2 what follows it.
+_MINUTES_HEADING = re.compile(
+    r"^\s*Minutes of (?:an? |the )?(?:(?:extraordinary|special|ordinary|annual|additional)\s+)?"
+    r"((?:[\w'’&,-]+\s+){0,8}?)meeting\b(.*)$",
+    re.I,
+)
+_MINUTES_HELD = re.compile(r"^(.*?)\s+held on\s+(?:" + _WEEKDAY + ")?" + DATE, re.I | re.S)
+# A minute's number and title as different systems print them: "48. Youth Cabinet", "23   Apologies" (a tab
+# stop), "Minute No. 45 - Revenue Budget", "45/24 Revenue Budget".
+_MINUTE_FORMS = (
+    re.compile(r"^\s*Minute\s+(?:No\.?\s*)?(\d{1,3})\s*[.:\-–—]?\s+([A-Z][^\n]{1,110})$", re.I),
+    re.compile(r"^\s*(?:[A-Z]{2,5}\s*)?(\d{1,3})/\d{2,4}\s*[.:\-–—]?\s+([A-Z][^\n]{1,110})$"),
+    re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$"),
+    re.compile(r"^\s*(\d{1,3})(?:\s{2,}|\t)([A-Z][^\n]{1,110})$"),
+)
+_REPORT_TITLE_FIELD = re.compile(r"^\s*(?:Title|Subject|Report title)\s*:\s*(\S.{2,200})$", re.I)
 _SECTION = re.compile(r"^\s*(?:[-•]\s+)?(\d{1,2})\.\s+([A-Z][^\n]{1,100})$")
 _APPENDIX = re.compile(r"^\s*Appendix\s+(\d{1,2}|One|Two|Three|Four|Five|Six|[A-H])\b\s*[:\-–—]?\s*(.*)$", re.I)
 _MEETING_CLOSED = re.compile(r"^\s*The meeting (?:finished|closed|ended) at\b", re.I)
-_AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\s+(\S.*?)\s*$")
+_AGENDA_LINE = re.compile(r"^\s*(\d{1,2})\.?\s+(\S.*?)\s*$")
 # The pages an agenda prints after an item's title, "   55 - 66", or cut short by the line's end ("   55 -").
 _AGENDA_PAGES = re.compile(r"\s{2,}\d{1,4}(?:\s*-\s*\d{0,4})?\s*$")
 _AGENDA_END = re.compile(r"^\s*(Queries regarding this Agenda|Agenda published on)", re.I)
-_COMMITTEE = re.compile(r"^\s*(.{3,90}?\b(?:Committee|Cabinet|Council|Board|Panel|Forum))\s*$")
+_COMMITTEE = re.compile(
+    r"^\s*(?=[A-Z])(.{0,90}?\b(?i:Committee|Cabinet|Council|Board|Panel|Forum|Commission|Executive))\s*$"
+)
 _COVER_STOP = re.compile(r"^\s*(Wards and communities affected|Report of|Key Decision|Accountable)", re.I)
 _PERIOD = re.compile(r"\b(20\d\d)\s*[/-]\s*(\d{2}|20\d\d)\b")
 _TABLE_GAP = re.compile(r"\S\s{3,}\S")
@@ -37,6 +68,10 @@ _NUMERIC_CELL = re.compile(r"^[-+£$]?\d[\d,.]*%?$")
 _WORK_PROGRAMME = re.compile(
     r"^\s*(?!(?:The|This|That|These|Our|Its|An?)\s)(?:[A-Z][\w'’&]*\s+){0,2}(?i:work\s+programme)\b.{0,30}$"
 )
+_MONTH_FIRST = re.compile(rf"^(?:{MONTH_PATTERN})\b", re.I)
+# "Contact officer: Jane Doe", "Date: 5 March": a cover's field and its value, never a heading.
+_FIELD = re.compile(r"^[^:]{2,40}:\s+\S")
+_VERB = re.compile(r"\b(?:were|was|be|are|is|been)\b", re.I)
 _NUMBERED = re.compile(r"^\s*(?:[-•]\s+)?\d{1,2}\.\s")
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
 
@@ -85,15 +120,16 @@ def structure_document(source: SourceDocument) -> StructuredDocument:
     """Split a document into segments of lines that share one structural context."""
     lines = [SourceLine(p.index, p.label, text) for p in source.pages if not p.blank for text in p.lines]
     first_page = "\n".join(source.pages[0].lines) if source.pages else ""
+    opening = "\n".join(line for page in source.pages[:2] for line in page.lines)
     covers = [m for m in (_COVER.match(line.text) for line in lines) if m]
-    minutes_starts = sum(1 for line in lines if _MINUTES_HEADING.match(line.text))
-    is_pack = bool(_HELD_ON.search(first_page)) or bool(covers) or minutes_starts > 0
-    if is_pack:
+    minutes_starts = sum(1 for line in lines if _minutes_heading(line.text))
+    announced = _HELD_ON.search(first_page) or (_MEETING_ON.search(first_page) and _AGENDA_WORD.search(opening))
+    if announced or covers or minutes_starts:
         pack_date = _pack_date(first_page, covers)
         committee = _committee(lines)
         segments = _PackParser(pack_date, _agenda_titles(source), committee).parse(lines)
         minuted = {s.context.meeting_date for s in segments if s.context.part == "minutes" and s.context.meeting_date}
-        if not _HELD_ON.search(first_page) and not covers and len(minuted) == 1:
+        if not announced and not covers and len(minuted) == 1:
             # Printed minutes of one meeting, published on their own: dated by the meeting they record.
             (meeting,) = minuted
             title = f"Minutes of the meeting of {committee or 'the committee'} held on {long_date(meeting)}"
@@ -111,49 +147,80 @@ def structure_document(source: SourceDocument) -> StructuredDocument:
     return doc
 
 
+def _minutes_heading(text: str) -> re.Match | None:
+    """A heading that starts minutes: "Minutes of [a|the] [X] meeting ..." naming a meeting, not a sentence
+    that mentions minutes ("Minutes of the meeting held on 8 November were approved.")."""
+    match = _MINUTES_HEADING.match(text)
+    if not match or (_SENTENCE_END.search(text) and not text.rstrip().endswith(")")) or _VERB.search(text):
+        return None
+    return match
+
+
 def _pack_date(first_page: str, covers: list[re.Match]) -> dt.date | None:
-    held = _HELD_ON.search(first_page)
-    if held:
-        return parse_date(held.group(0))
+    announced = _HELD_ON.search(first_page) or _MEETING_ON.search(first_page)
+    if announced:
+        return parse_date(announced.group(0))
     dates = [parse_date(m.group(0)) for m in covers]
     dates = [d for d in dates if d]
     return max(set(dates), key=dates.count) if dates else None
 
 
 def _committee(lines: list[SourceLine]) -> str | None:
-    """The committee's name as the pack prints it, with straight apostrophes (packs type it either way)."""
-    for line in lines[:40]:
-        match = _COMMITTEE.match(line.text)
-        if match and "held" not in line.text.lower():
-            return " ".join(fold_quotes(match.group(1)).split())
+    """The committee's name as the pack prints it, with straight apostrophes (packs type it either way) and in
+    its own letter case when a heading prints it in capitals. A line naming a council is the committee only
+    when no other line names a committee, panel, board or the like (front sheets print the council first)."""
+    named = [m.group(1) for m in (_COMMITTEE.match(line.text) for line in lines[:40]) if m]
+    named = [name for name in named if "held" not in name.lower() and not name.lower().startswith("report to")]
     for i, line in enumerate(lines):
-        if _MINUTES_HEADING.match(line.text):
-            heading = " ".join(x.text.strip() for x in lines[i : i + 3])
-            whole = _MINUTES_HEADING.match(heading)  # matches: the heading starts with the line that matched
-            held = _MINUTES_HELD.match(whole.group(1)) if whole else None
-            if held:
-                return " ".join(fold_quotes(held.group(1)).split())
-    return None
+        heading = _minutes_heading(line.text)
+        if heading:
+            whole = " ".join(x.text.strip() for x in lines[i : i + 3])
+            match = _minutes_heading(whole) or heading
+            before, after = match.group(1).strip(), re.sub(r"^\s*of\s+(?:the\s+)?", "", match.group(2), flags=re.I)
+            held = _MINUTES_HELD.match(after)
+            if held and held.group(1).strip():
+                named.append(held.group(1))
+            elif before:
+                named.append(before)
+            break
+    committees = [n for n in named if not n.lower().endswith("council")] or named
+    if not committees:
+        return None
+    name = " ".join(fold_quotes(committees[0]).split())
+    if name.isupper():  # "CABINET", "ADULT SOCIAL CARE PANEL": the same name in its own case, if printed so
+        name = next((" ".join(n.split()) for n in named if n.lower() == name.lower() and not n.isupper()), name)
+        name = name if not name.isupper() else _title_case(name)
+    return name
+
+
+_SMALL_WORDS = frozenset({"and", "of", "the", "for", "in", "on", "to", "a", "an"})
+
+
+def _title_case(name: str) -> str:
+    words = name.lower().split()
+    return " ".join(w if i and w in _SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words))
 
 
 def _agenda_titles(source: SourceDocument) -> dict[str, str]:
-    """Item number -> title, from the agenda list on the first page."""
+    """Item number -> title, from the agenda list on the first pages (a front sheet may put it on a contents
+    page of its own), up to where the minutes or the first report begin."""
     titles: dict[str, str] = {}
-    if not source.pages:
-        return titles
     in_agenda = False
-    for text in source.pages[0].lines:
-        if text.strip().lower() == "agenda":
-            in_agenda = True
-            continue
-        if not in_agenda:
-            continue
-        if _AGENDA_END.match(text):
-            break
-        match = _AGENDA_LINE.match(text)
-        title = _AGENDA_PAGES.sub("", match.group(2)) if match else ""
-        if match and title[:1].isalnum() and re.search(r"[A-Za-z]{3}", title):  # not "5 - 10", a page range
-            titles.setdefault(match.group(1), _undouble(" ".join(title.split())))
+    for page in source.pages[:3]:
+        for text in page.lines:
+            if _minutes_heading(text) or _COVER.match(text) or _AGENDA_ITEM_HEADER.match(text):
+                return titles
+            if text.strip().lower() == "agenda":
+                in_agenda = True
+                continue
+            if not in_agenda:
+                continue
+            if _AGENDA_END.match(text):
+                return titles
+            match = _AGENDA_LINE.match(text)
+            title = _AGENDA_PAGES.sub("", match.group(2)) if match else ""
+            if match and title[:1].isalnum() and re.search(r"[A-Za-z]{3}", title):  # not "5 - 10", a page range
+                titles.setdefault(match.group(1), _undouble(" ".join(title.split())))
     return titles
 
 
@@ -209,6 +276,8 @@ class _PackParser:
         self.context = replace(self.context, **changes)
 
     def _start_item(self, number: str, title: str | None) -> None:
+        if self.context.item == number and self.context.part in ("report", "work_programme", "appendix"):
+            return  # "Agenda Item 4" printed again atop the item's next page
         self.item_title = title or self.agenda_titles.get(number)
         label = f"Item {number}: {self.item_title}" if self.item_title else f"Item {number}"
         part: Part = "work_programme" if self.item_title and "work programme" in self.item_title.lower() else "report"
@@ -233,14 +302,14 @@ class _PackParser:
 
         header = _AGENDA_ITEM_HEADER.match(text)
         if header:
-            self._start_item(header.group(1), None)
+            self._start_item(header.group(1), _title_field(lines, i))
             return False
         cover = _COVER.match(text)
         if cover:
             number = cover.group(4)
             self._start_item(number, self.agenda_titles.get(number) or _cover_title(lines, i) or None)
             return True
-        if _MINUTES_HEADING.match(text):
+        if _minutes_heading(text):
             heading = " ".join(x.text.strip() for x in lines[i : i + 3])
             date = parse_date(heading)
             self.last_minute = 0
@@ -268,8 +337,13 @@ class _PackParser:
         if self.minutes_closed:
             self._set(boilerplate=True, section_path=("Minutes", "Signature"), minute=None)
             return True
-        minute = _MINUTE.match(text)
-        if minute and self._next_minute(int(minute.group(1))) and _looks_like_title(minute.group(2)):
+        minute = next((m for m in (form.match(text) for form in _MINUTE_FORMS) if m), None)
+        if (
+            minute
+            and self._next_minute(int(minute.group(1)))
+            and _looks_like_title(minute.group(2))
+            and not _MONTH_FIRST.match(minute.group(2))  # "16   January 2024" is a date
+        ):
             self.last_minute = int(minute.group(1))
             title = " ".join(minute.group(2).split())
             self._set(
@@ -369,6 +443,17 @@ def _ends_block(previous: SourceLine | None) -> bool:
     return previous is None or bool(_SENTENCE_END.search(previous.text)) or len(previous.text.strip()) < 60
 
 
+def _title_field(lines: list[SourceLine], i: int) -> str | None:
+    """A report's title from a "Title:" or "Subject:" line of its cover, when the agenda gives none."""
+    for line in lines[i + 1 : i + 12]:
+        if line.page != lines[i].page:
+            break
+        match = _REPORT_TITLE_FIELD.match(line.text)
+        if match:
+            return " ".join(match.group(1).split())
+    return None
+
+
 def _cover_title(lines: list[SourceLine], i: int) -> str:
     """The report title inside a cover block: the lines after the committee line, before 'Wards ...'."""
     page = lines[i].page
@@ -403,7 +488,7 @@ def _is_heading(lines: list[SourceLine], i: int) -> bool:
     words = text.split()
     if not (1 <= len(words) <= 8) or len(text) > 60 or not text[0].isupper() or _SENTENCE_END.search(text):
         return False
-    if _TABLE_GAP.search(text) or any(ch.isdigit() for ch in words[0]):
+    if _TABLE_GAP.search(text) or any(ch.isdigit() for ch in words[0]) or _FIELD.match(text):
         return False
     if text.lower().startswith("strategic aim"):
         return True

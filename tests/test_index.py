@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import AppContext, cli
+from indexer import stores
 from indexer.pipeline import Indexer
 from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
 
@@ -85,6 +86,20 @@ def test_changed_files_are_replaced_and_deleted_files_removed(settings, papers, 
     report = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [d.file for d in report.removed] == ["fostering.pdf"]
     assert set(assert_consistent(settings)) == {"pack.pdf"}
+
+
+def test_new_reading_rules_read_every_file_again(settings, papers, fake_embedder, monkeypatch):
+    """An index built by older reading or passage rules (PIPELINE_VERSION) is rebuilt whole by the next run, not
+    kept as 'unchanged' because the files are."""
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    counts = assert_consistent(settings)
+    monkeypatch.setattr(stores, "PIPELINE_VERSION", "next")
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
+    assert (len(report.indexed), len(report.unchanged)) == (2, 0)
+    assert open_snapshot(settings).manifest.pipeline_version == "next"
+    assert assert_consistent(settings) == counts
+    again = Indexer(settings, embedder=fake_embedder).run([papers])
+    assert (len(again.indexed), len(again.unchanged)) == (0, 2)
 
 
 def test_rebuild_starts_clean(settings, papers, fake_embedder):
