@@ -24,6 +24,8 @@ _DIGITS = re.compile(r"\d+")
 # A running header or footer is set apart from the body: at least this many line heights of space between
 # it and the nearest body line (a table row near the foot of the page sits right under the row above it).
 _RUNNING_GAP = 0.9
+# Text drawn twice within this many points of itself is one line printed over (a generator's fake bold).
+_OVERPRINT = 2.0
 # Text flags: pymupdf's defaults for text, but ligatures spelled out ("ﬁ" -> "fi").
 _TEXT_FLAGS = pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES
 
@@ -148,14 +150,23 @@ def _pdf_lines(page: pymupdf.Page) -> list[Line]:
     height = page.rect.height or 1.0  # page.rect is the displayed rectangle
     rotate = page.rotation_matrix  # text coordinates are the unrotated page's
     lines: list[Line] = []
+    drawn: list[tuple[str, pymupdf.Rect]] = []
     for block in page.get_text("dict", flags=_TEXT_FLAGS)["blocks"]:
         for line in block.get("lines", []):
             text = reading_form("".join(span["text"] for span in line["spans"])).rstrip()
-            if text.strip():
-                box = pymupdf.Rect(line["bbox"]) * rotate
-                lines.append(Line(text=text, top=box.y0 / height, bottom=box.y1 / height))
+            if not text.strip():
+                continue
+            box = pymupdf.Rect(line["bbox"]) * rotate
+            if any(text == seen and _same_place(box, place) for seen, place in drawn):
+                continue  # the same text drawn again a fraction of a point over: bold faked by overprinting
+            drawn.append((text, box))
+            lines.append(Line(text=text, top=box.y0 / height, bottom=box.y1 / height))
     _measure_gaps(lines)
     return lines
+
+
+def _same_place(a: pymupdf.Rect, b: pymupdf.Rect) -> bool:
+    return abs(a.x0 - b.x0) <= _OVERPRINT and abs(a.y0 - b.y0) <= _OVERPRINT
 
 
 def _measure_gaps(lines: list[Line]) -> None:

@@ -73,6 +73,7 @@ def test_a_landscape_page_turned_by_rotate_has_its_footer_read_as_the_label(tmp_
     assert [page.label for page in pages] == ["17", "18"]
     assert pages[1].lines == ["Work Programme 2023/24", *rows[1]]
     assert not any("Page" in line for page in pages for line in page.lines)
+    assert quote_on_page("Youth Offending Service Al Smith March 2024", pdf, 2)
 
 
 STAFF_ROWS = [("Social workers", 48), ("Team managers", 9), ("Agency staff", 12)]
@@ -237,6 +238,8 @@ def test_a_pack_with_ligatures_answers_on_the_page_that_states_the_fact(tmp_path
     assert not answer.abstained
     first = answer.citations[0]
     assert (first.page, first.page_label) == (2, "5")
+    assert first.section == "Item 5: Fostering Budget > 1. Introduction and Background"
+    assert first.meeting_date == dt.date(2023, 3, 14)
     assert "deficit of £412,000" in first.quote
     assert_quote_on_page(first, pdf)
 
@@ -283,3 +286,20 @@ def test_the_same_minutes_in_two_files_are_quoted_and_counted_once(minutes_twice
     for citation in answer.citations:
         for place in citation.also_printed:
             assert place.document.file != citation.document.file
+
+
+def test_text_overprinted_to_look_bold_is_read_once(tmp_path):
+    """Some generators fake bold by drawing the same line again a fraction of a point to the right."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for x in (50, 50.4):
+        page.insert_text((x, 100), "RESOLVED: That the report be noted.", fontsize=10)
+    page.insert_text((50, 120), "Members thanked the officers.", fontsize=10)
+    page.insert_text((50, 200), "RESOLVED: That the report be noted.", fontsize=10)  # said again, elsewhere
+    doc.save(tmp_path / "bold.pdf")
+    lines = read_document(tmp_path / "bold.pdf").pages[0].lines
+    assert lines == [
+        "RESOLVED: That the report be noted.",
+        "Members thanked the officers.",
+        "RESOLVED: That the report be noted.",
+    ]
