@@ -177,6 +177,13 @@ class Timings(BaseModel):
     total: float = Field(0.0, description="Milliseconds in all")
 
 
+class SpellingFix(BaseModel):
+    """A word of the question that no paper uses, searched for as the nearest word the papers do use."""
+
+    typed: str = Field(description="The word as typed, e.g. 'inspction'")
+    searched: str = Field(description="The word searched for instead, e.g. 'inspection'")
+
+
 class Answer(BaseModel):
     """A short answer whose every claim cites a quote, or an abstention with passages to see."""
 
@@ -187,6 +194,16 @@ class Answer(BaseModel):
     see_also: list[Citation] = Field(
         default_factory=list, description="When abstaining: the nearest passages, which do not answer it"
     )
+    partial: bool = Field(
+        False, description="True when the papers hold the topic but not all the question asks (see missing)"
+    )
+    missing: list[str] = Field(
+        default_factory=list, description="What the question asks that the papers don't give, e.g. ['2018/19']"
+    )
+    searched_for: str | None = Field(
+        None, description="The question as searched when words were corrected to the papers' own, else null"
+    )
+    spelling: list[SpellingFix] = Field(default_factory=list, description="The words corrected, as typed and searched")
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Which answerer wrote the text")
     evidence: float = Field(0.0, description="Retrieval strength, compared with answer.abstain_below")
     timings_ms: Timings = Field(default_factory=Timings, description="Where the time went")

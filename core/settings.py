@@ -105,6 +105,10 @@ class AnswerSettings(_Section):
     quotes_from_best: int = Field(2, ge=1, le=5, description="quotes the best passage may give")
     quote_next_sentence: bool = Field(True, description="quote the sentence after the best one too, when both fit")
     support_ratio: float = Field(0.8, gt=0, le=1, description="a further quote must score this share of the first")
+    lead_ratio: float = Field(
+        0.5, gt=0, le=1, description="a sentence put first because it can lead must score this share of the best"
+    )
+    lead_depth: int = Field(3, ge=1, le=10, description="leading passages searched for a sentence that can lead")
     abstain_below: float = Field(
         0.285, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`"
     )
@@ -142,6 +146,9 @@ EVAL_METRICS = (
     "correctness",
     "false_abstention",
     "abstention_unanswerable",
+    "hard_negatives_handled",
+    "lead_holds_type",
+    "recency_newest",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -151,6 +158,10 @@ class EvalSettings(_Section):
     gold_file: Path = Field(
         PROJECT_ROOT / "eval" / "questions.jsonl",
         description=("members' questions with gold pages, quotes and required terms"),
+    )
+    blind_file: Path | None = Field(
+        PROJECT_ROOT / "eval" / "blind.jsonl",
+        description="blind gold questions (split blind-dev / blind-test in the file), scored in the same run",
     )
     report_dir: Path = Field(
         PROJECT_ROOT / "eval" / "reports",
@@ -167,8 +178,11 @@ class EvalSettings(_Section):
     targets: dict[str, float] = Field(
         default_factory=dict, description="metric = target on the held-out questions, reported as met or missed"
     )
+    blind_targets: dict[str, float] = Field(
+        default_factory=dict, description="metric = target on the blind-test questions, reported as met or missed"
+    )
 
-    @field_validator("gate", "targets")
+    @field_validator("gate", "targets", "blind_targets")
     @classmethod
     def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(EVAL_METRICS))

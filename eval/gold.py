@@ -14,7 +14,8 @@ from core.records import Answer
 
 GOLD_FILE = Path(__file__).resolve().parent / "questions.jsonl"
 Kind = Literal["decision", "figure", "person", "date", "cross", "general", "unanswerable"]
-Split = Literal["dev", "held-out"]
+Split = Literal["dev", "held-out", "blind-dev", "blind-test"]
+AnswerType = Literal["number", "person", "date", "place", "decision", "reason", "yes_no", "findings", "list", "other"]
 # The held-out part, a fixed third chosen by id: every third question from q061 to q110, and every
 # question from q111 on. q001-q060 are all dev: they were used to tune the answerer before the split existed.
 FIRST_UNSEEN, HELD_OUT_EVERY, ALL_HELD_OUT_FROM = 61, 3, 111
@@ -36,7 +37,7 @@ class GoldQuote(BaseModel):
 
 
 class GoldQuestion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     id: str
     question: str
@@ -46,9 +47,19 @@ class GoldQuestion(BaseModel):
     quotes: list[GoldQuote] = Field(default_factory=list)
     must_contain: list[list[str]] = Field(default_factory=list)  # every group needs one of its alternatives
     notes: str = ""
+    # The blind set's fields (eval/blind-sources/SCHEMA.md).
+    answer_type: AnswerType | None = None
+    hard_negative: bool = False  # the topic is in the papers, the specific asked (`missing`) is not
+    recency: bool = False  # about the current, latest or next: answered from the newest papers
+    missing: list[str] = Field(default_factory=list)
+    nearest: list[GoldQuote] = Field(default_factory=list)  # what the papers give instead
+    sampled_page: dict[str, str | int] | None = None  # the page of the seeded sample it was written from
+    given_split: Split | None = Field(None, alias="split")  # the blind set names each question's split
 
     @property
     def split(self) -> Split:
+        if self.given_split:
+            return self.given_split
         digits = "".join(c for c in self.id if c.isdigit())
         number = int(digits) if digits else 0
         held_out = number >= ALL_HELD_OUT_FROM or (number >= FIRST_UNSEEN and number % HELD_OUT_EVERY == 0)

@@ -25,6 +25,8 @@ def _result(
     cited: list[tuple[str, Path, int, str]],
     ranked: list[tuple[str, int]],
     latency_ms: float,
+    partial: bool = False,
+    missing: list[str] | None = None,
 ) -> QuestionResult:
     citations = [
         CitedPage(
@@ -51,7 +53,19 @@ def _result(
         ranked_pages=unique[:RANK_DEPTH],
         gold_pages=[(e.file, p) for e in question.expected for p in e.pages],
         latency_ms=latency_ms,
+        answer_type=question.answer_type,
+        hard_negative=question.hard_negative,
+        recency=question.recency,
+        partial=partial,
+        missing_named=_names_missing(question, answer_text, missing or []),
     )
+
+
+def _names_missing(question: GoldQuestion, answer_text: str, missing: list[str]) -> bool:
+    """Whether the answer's `missing` list names one of the specifics the gold set says the papers lack (either
+    holding the other, ignoring case: "2018/19" names "2018/19", "the 2018/19 figure" too)."""
+    said = [m.lower().strip() for m in missing if len(m.strip()) >= 3]
+    return any(m in g or g in m for g in (x.lower().strip() for x in question.missing) for m in said)
 
 
 def ranked_pages(answer: Answer, retrieval: Retrieval) -> list[tuple[str, int]]:
@@ -77,7 +91,16 @@ def run_ours(
         latency = (time.perf_counter() - started) * 1000
         cited = [(c.document.file, paths[c.document.file], c.page, c.quote) for c in answer.citations]
         results.append(
-            _result(question, answer.answer, answer.abstained, cited, ranked_pages(answer, retrieval), latency)
+            _result(
+                question,
+                answer.answer,
+                answer.abstained,
+                cited,
+                ranked_pages(answer, retrieval),
+                latency,
+                answer.partial,
+                answer.missing,
+            )
         )
         progress()
     return results

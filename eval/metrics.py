@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import statistics
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,9 @@ from core.settings import EVAL_METRICS
 METRICS = EVAL_METRICS
 # Metrics where a smaller value is better; a gate threshold on them is a ceiling, not a floor.
 LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
+# The project's own gold set (dev, held-out) and the blind set (blind-dev, blind-test).
+SPLITS = ("dev", "held-out", "blind-dev", "blind-test")
+OWN_SPLITS = ("dev", "held-out")
 
 
 class CitedPage(BaseModel):
@@ -39,6 +43,35 @@ class QuestionResult(BaseModel):
     ranked_pages: list[tuple[str, int]] = Field(default_factory=list)  # retrieval order, each page once
     gold_pages: list[tuple[str, int]] = Field(default_factory=list)
     latency_ms: float = 0.0
+    answer_type: str | None = None  # the blind set's: what kind of thing the question asks for
+    hard_negative: bool = False
+    recency: bool = False
+    partial: bool = False  # the answer said the papers hold the topic but not all it asks
+    missing_named: bool = False  # the answer named (in `missing` or its text) a specific the gold set says is absent
+
+    @property
+    def lead_holds_type(self) -> bool | None:
+        """Whether the lead quote holds a value of the kind asked (number, person, date, decision); None when the
+        question asks for another kind, is unanswerable, or got no answer."""
+        if not self.answerable or self.abstained or not self.citations or self.answer_type not in _TYPE_VALUE:
+            return None
+        return bool(_TYPE_VALUE[self.answer_type].search(self.citations[0].quote))
+
+    @property
+    def hard_negative_handled(self) -> bool | None:
+        """A hard negative answered as partial or abstained, with the missing specific named."""
+        if not self.hard_negative:
+            return None
+        return (self.abstained or self.partial) and self.missing_named
+
+    @property
+    def from_newest(self) -> bool | None:
+        """A recency question whose first citation comes from a document holding its gold answer (the newest
+        papers that speak to it)."""
+        if not self.recency or not self.answerable:
+            return None
+        files = {file for file, _ in self.gold_pages}
+        return bool(self.citations) and self.citations[0].file in files
 
     @property
     def first_gold_rank(self) -> int | None:
@@ -50,6 +83,24 @@ class QuestionResult(BaseModel):
         if not self.answerable:
             return not self.abstained
         return self.abstained or not self.correct or not any(c.on_gold_page for c in self.citations)
+
+
+# What a lead quote must hold for each kind of question, by the gold set's own measure (independent of the
+# answerer's rules): a number, a name or role, a date, a decision word.
+_TYPE_VALUE = {
+    "number": re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|none)\b", re.I),
+    "person": re.compile(
+        r"\b(?:Councillor|Cllr|Mr|Mrs|Ms|Dr|Chair|Director|Head|Manager|Officer|Lead|Leader|Member|Chief|Commissioner)\b"
+        r"|\b[A-Z][a-z]+ [A-Z][a-z'-]+\b"
+    ),
+    "date": re.compile(
+        r"\b(?:\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]+|January|February|March|April|May|June|July|August|September|"
+        r"October|November|December|(?:19|20)\d\d|spring|summer|autumn|winter)\b"
+    ),
+    "decision": re.compile(
+        r"\b(?:RESOLVED|resolved|agreed|approved|noted|deferred|rejected|endorsed|recommended|decided|requested)\b"
+    ),
+}
 
 
 def _share(flags: list[bool]) -> float | None:
@@ -87,6 +138,9 @@ def compute(results: list[QuestionResult]) -> dict[str, float | int | None]:
     metrics["correctness"] = _share([r.correct for r in answerable])
     metrics["false_abstention"] = _share([r.abstained for r in answerable])
     metrics["abstention_unanswerable"] = _share([r.abstained for r in unanswerable])
+    metrics["hard_negatives_handled"] = _share([flag for r in results if (flag := r.hard_negative_handled) is not None])
+    metrics["lead_holds_type"] = _share([flag for r in results if (flag := r.lead_holds_type) is not None])
+    metrics["recency_newest"] = _share([flag for r in results if (flag := r.from_newest) is not None])
     latencies = [r.latency_ms for r in results]
     metrics["latency_p50_ms"] = percentile(latencies, 50)
     metrics["latency_p95_ms"] = percentile(latencies, 95)
@@ -94,12 +148,17 @@ def compute(results: list[QuestionResult]) -> dict[str, float | int | None]:
 
 
 def breakdown(results: list[QuestionResult]) -> dict[str, dict]:
-    """Metrics over all questions, each split, and each kind of question."""
-    out = {"all": compute(results)}
-    for split in ("dev", "held-out"):
+    """Metrics over the project's own gold set ("all": what the gate judges), each split, and each kind of question
+    of the own set and the blind-dev half (never the blind-test half's kinds: its aggregates only)."""
+    out = {"all": compute([r for r in results if r.split in OWN_SPLITS])}
+    for split in SPLITS:
         out[split] = compute([r for r in results if r.split == split])
     for kind in sorted({r.kind for r in results}):
-        out[f"kind:{kind}"] = compute([r for r in results if r.kind == kind])
+        out[f"kind:{kind}"] = compute([r for r in results if r.kind == kind and r.split in OWN_SPLITS])
+    for kind in sorted({r.answer_type for r in results if r.split == "blind-dev" and r.answer_type}):
+        out[f"blind-dev type:{kind}"] = compute(
+            [r for r in results if r.answer_type == kind and r.split == "blind-dev"]
+        )
     return out
 
 

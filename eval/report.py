@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
 from eval.metrics import LOWER_IS_BETTER, METRICS, QuestionResult, breakdown, meets
 
 _PERCENT = {m for m in METRICS if not m.startswith("latency") and m != "mrr" and m != "ndcg_at_10"}
+# The report's columns: the own gold set (all, held-out) and the blind halves.
+_SCOPES = ("all", "held-out", "blind-dev", "blind-test")
 
 
 def build(
@@ -18,15 +21,23 @@ def build(
     targets: dict[str, float],
     gold_file: Path,
     compare: dict | None = None,
+    blind_file: Path | None = None,
+    blind_targets: dict[str, float] | None = None,
 ) -> dict:
-    """The whole report as plain data; the gate and the targets judged, deltas against `compare` if given."""
+    """The whole report as plain data; the gate and the targets judged, deltas against `compare` if given.
+
+    The blind-test half shows aggregates only: its questions are neither listed as failures nor kept in results,
+    so nobody tunes on them by reading them."""
     systems = {"ours": breakdown(ours)}
     if naive is not None:
         systems["naive"] = breakdown(naive)
     ours_all, ours_held = systems["ours"]["all"], systems["ours"]["held-out"]
+    blind_test = systems["ours"]["blind-test"]
     report = {
         "created_at": dt.datetime.now().isoformat(timespec="seconds"),
         "gold_file": str(gold_file),
+        "blind_file": str(blind_file) if blind_file else None,
+        "blind_sha256": _sha256(blind_file),
         "systems": systems,
         "gate": {
             m: {"threshold": t, "value": ours_all.get(m), "ok": meets(m, ours_all.get(m), t)} for m, t in gate.items()
@@ -35,16 +46,24 @@ def build(
             m: {"target": t, "value": ours_held.get(m), "met": meets(m, ours_held.get(m), t)}
             for m, t in targets.items()
         },
-        "failures": [_failure(r) for r in ours if r.failed],
+        "blind_targets": {
+            m: {"target": t, "value": blind_test.get(m), "met": meets(m, blind_test.get(m), t)}
+            for m, t in (blind_targets or {}).items()
+        },
+        "failures": [_failure(r) for r in ours if r.failed and r.split != "blind-test"],
         "results": {
-            "ours": [r.model_dump() for r in ours],
-            **({"naive": [r.model_dump() for r in naive]} if naive else {}),
+            "ours": [r.model_dump() for r in ours if r.split != "blind-test"],
+            **({"naive": [r.model_dump() for r in naive if r.split != "blind-test"]} if naive else {}),
         },
     }
     if compare:
-        report["compared_with"] = compare.get("created_at")  # type: ignore[assignment]
+        report["compared_with"] = compare.get("created_at")
         report["deltas"] = _deltas(systems["ours"], compare.get("systems", {}).get("ours", {}))
     return report
+
+
+def _sha256(path: Path | None) -> str | None:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).exists() else None
 
 
 def gate_failures(report: dict) -> list[str]:
@@ -82,7 +101,7 @@ def _failure(r: QuestionResult) -> dict:
 
 def _deltas(now: dict, before: dict) -> dict:
     out = {}
-    for scope in ("all", "held-out"):
+    for scope in _SCOPES:
         for metric in METRICS:
             a, b = now.get(scope, {}).get(metric), before.get(scope, {}).get(metric)
             if a is not None and b is not None:
@@ -111,18 +130,28 @@ def markdown(report: dict) -> str:
 
 
 def summary_markdown(report: dict) -> str:
-    """Metrics side by side, the held-out targets and the gate: what `qa eval` prints."""
+    """Metrics side by side, the held-out and blind-test targets and the gate: what `qa eval` prints."""
     systems = report["systems"]
     naive = "naive" in systems
     deltas = report.get("deltas", {})
-    head = "| metric | ours, all | ours, held-out |" + (" naive, all | naive, held-out |" if naive else "")
+    ours = systems["ours"]
+    head = "| metric |" + "".join(f" ours, {s} |" for s in _SCOPES)
+    head += " naive, held-out | naive, blind-test |" if naive else ""
     lines = [
         f"# Evaluation report {report['created_at']}",
         "",
-        f"Gold questions: `{report['gold_file']}`: {systems['ours']['all']['questions']} questions "
-        f"({systems['ours']['all']['answerable']} answerable); held-out: {systems['ours']['held-out']['questions']}.",
+        f"Own gold questions: `{report['gold_file']}`: {ours['all']['questions']} questions "
+        f"({ours['all']['answerable']} answerable); held-out: {ours['held-out']['questions']}. "
+        "They were written alongside the tuning: a regression check, not evidence of quality.",
         "",
     ]
+    if report.get("blind_sha256"):
+        lines += [
+            f"Blind gold questions: `{report['blind_file']}` (sha256 {report['blind_sha256']}): "
+            f"blind-dev {ours['blind-dev']['questions']}, blind-test {ours['blind-test']['questions']} "
+            "(aggregates only; never tuned on).",
+            "",
+        ]
     lines += [
         "Pages are ranked as a reader meets them: the cited pages first, then each retrieved passage's best page; "
         "so hit@1 is the first citation's page whenever the answer cites.",
@@ -130,23 +159,28 @@ def summary_markdown(report: dict) -> str:
     ]
     if "compared_with" in report:
         lines += [f"Deltas (in brackets) are against the report of {report['compared_with']}.", ""]
-    lines += [head, "|---|---|---|" + ("---|---|" if naive else "")]
+    lines += [head, "|---|" + "---|" * len(_SCOPES) + ("---|---|" if naive else "")]
     for metric in METRICS:
         cells = []
-        for scope in ("all", "held-out"):
-            value = systems["ours"][scope].get(metric)
+        for scope in _SCOPES:
+            value = ours.get(scope, {}).get(metric)
             delta = deltas.get(f"{scope}:{metric}")
             cells.append(_fmt(metric, value) + (f" ({_fmt_delta(metric, delta)})" if delta else ""))
         if naive:
-            cells += [_fmt(metric, systems["naive"][scope].get(metric)) for scope in ("all", "held-out")]
+            cells += [_fmt(metric, systems["naive"].get(scope, {}).get(metric)) for scope in ("held-out", "blind-test")]
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
-    lines += ["", "## Targets (held-out questions)", ""]
-    lines += [
-        f"- {m}: {_fmt(m, t['value'])} against {_fmt(m, t['target'])}: {'met' if t['met'] else 'MISSED'}"
-        for m, t in report["targets"].items()
-    ]
+    for title, key in (
+        ("Targets (held-out questions)", "targets"),
+        ("Targets (blind-test questions)", "blind_targets"),
+    ):
+        if report.get(key):
+            lines += ["", f"## {title}", ""]
+            lines += [
+                f"- {m}: {_fmt(m, t['value'])} against {_fmt(m, t['target'])}: {'met' if t['met'] else 'MISSED'}"
+                for m, t in report[key].items()
+            ]
     failures = gate_failures(report)
-    lines += ["", "## Gate (all questions)", "", "passed" if not failures else "FAILED:"]
+    lines += ["", "## Gate (all own questions)", "", "passed" if not failures else "FAILED:"]
     lines += [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"
 
@@ -177,7 +211,21 @@ def _details_markdown(report: dict) -> str:
         if naive:
             row.append(_fmt("hit_at_1", systems["naive"][kind]["hit_at_1"]))
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"## Failed questions ({len(report['failures'])})", ""]
+    types = sorted(k for k in systems["ours"] if k.startswith("blind-dev type:"))
+    if types:
+        lines += [
+            "",
+            "## Blind-dev by what the question asks for",
+            "",
+            "| asks for | n | hit@1 | citation recall | correctness | lead holds it |",
+            "|---|---|---|---|---|---|",
+        ]
+        for key in types:
+            m = systems["ours"][key]
+            row = [key.split(":", 1)[1], str(m["questions"])]
+            row += [_fmt(x, m[x]) for x in ("hit_at_1", "citation_recall", "correctness", "lead_holds_type")]
+            lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"## Failed questions, own set and blind-dev ({len(report['failures'])})", ""]
     for f in report["failures"]:
         got = f["got"] if isinstance(f["got"], str) else "; ".join(f["got"]) or "no citation"
         expected = f["expected"] if isinstance(f["expected"], str) else ", ".join(f["expected"])

@@ -40,7 +40,10 @@ def run_eval(
     from indexer.pipeline import Indexer
     from qa.service import QAService
 
-    gold = gold if gold is not None else load_gold(settings.eval.gold_file)
+    if gold is None:
+        gold = load_gold(settings.eval.gold_file)
+        if settings.eval.blind_file is not None:
+            gold += load_gold(settings.eval.blind_file)
     indexed = Indexer(settings, embedder=embedder).run()
     if not indexed.ok:
         failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)
@@ -51,7 +54,16 @@ def run_eval(
     if settings.eval.naive if with_naive is None else with_naive:
         naive = run_naive(settings, gold, tick)
     compare = _earlier_report(compare_with or settings.eval.compare_with, must_exist=compare_with is not None)
-    report = reports.build(ours, naive, settings.eval.gate, settings.eval.targets, settings.eval.gold_file, compare)
+    report = reports.build(
+        ours,
+        naive,
+        settings.eval.gate,
+        settings.eval.targets,
+        settings.eval.gold_file,
+        compare,
+        blind_file=settings.eval.blind_file,
+        blind_targets=settings.eval.blind_targets,
+    )
     json_path, md_path = reports.write(report, settings.eval.report_dir)
     return EvalOutcome(report, json_path, md_path, reports.gate_failures(report))
 
