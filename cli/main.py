@@ -194,6 +194,8 @@ def docs(obj: AppContext, as_json: bool) -> None:
 
 
 def _print_answer(answer: Answer) -> None:
+    if answer.searched_for:
+        click.echo(f"(searched for: {answer.searched_for})")
     click.echo(answer.answer)
     listed = answer.citations or answer.see_also
     if listed:
@@ -308,12 +310,12 @@ def evaluate(obj: AppContext, gate: bool, compare_with: Path | None, with_naive:
     """Score answers on the gold questions; write JSON and Markdown reports."""
     from tqdm import tqdm
 
-    from eval.gold import load_gold
+    from eval.gold import load_eval_gold
     from eval.report import summary_markdown
     from eval.run import run_eval
 
     settings = obj.settings
-    gold = load_gold(settings.eval.gold_file)
+    gold = load_eval_gold(settings.eval.gold_file, settings.eval.blind_file)
     naive = settings.eval.naive if with_naive is None else with_naive
     with tqdm(total=len(gold) * (2 if naive else 1), unit="question", file=sys.stderr, disable=None) as bar:
         outcome = run_eval(

@@ -146,6 +146,17 @@ DECISION_SENTENCE = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|re
 # Words that carry the shape of a question, not its topic.
 QUESTION_WORDS = frozenset(
     {
+        # asking about now: they make a question a recency question (ASKS_RECENT), not its topic
+        "now",
+        "current",
+        "currently",
+        "recent",
+        "recently",
+        "newest",
+        "nowadays",
+        "presently",
+        "upcoming",
+        "today",
         "what",
         "which",
         "who",
@@ -455,3 +466,53 @@ def _forms(word: str) -> set[str]:
     """A word as papers and questions write it: "Children's", "Children’s", "Childrens" and "Children"."""
     bare = word.replace("’", "'")
     return {word, bare, bare.removesuffix("'s"), bare.replace("'", "")}
+
+
+# ---- sentences that never lead an answer (they may support one)
+# Fields of a report's cover block, as councils' templates print them (English, not one council's).
+COVER_FIELD = re.compile(
+    r"\b(?:Wards? and communit(?:y|ies) affected|Key Decision\s*:|Report of\s*:|Report to\s*:|Report author\s*:"
+    r"|Accountable [\w ,&-]{3,60}:|Contact officer\s*:|Lead officer\s*:|Date of meeting\s*:|Meeting date\s*:"
+    r"|Classification\s*:|Decision type\s*:|ITEM:\s*\d"
+    r"|This report is (?:public|part|exempt|not for publication))",
+    re.I,
+)
+SALUTATION = re.compile(r"^\W*Dear\b", re.I)
+SIGN_OFF = re.compile(r"\b(?:Yours (?:sincerely|faithfully)|Kind regards|Best wishes|With best wishes)\b", re.I)
+# "This report provides/updates ... on", "The purpose of this report is to ...": what a report is for, not a fact.
+REPORT_ABOUT = re.compile(
+    r"^\W*(?:(?:[A-Z][\w'’&-]*|and|of|the|for|in|on|to)\s+){0,8}?"  # a heading left in front of it
+    r"(?:(?:This|The) (?:report|paper|update|briefing|document|item|appendix)\b.{0,60}?\b(?:provides?|updates?|"
+    r"sets? out|presents?|outlines?|summari[sz]es?|informs?|gives?|details?|seeks?|asks?|invites?)\b"
+    r"|The purpose of (?:this|the) (?:report|paper)\b)",
+    re.I | re.S,
+)
+ATTENDANCE = re.compile(
+    r"^\W*(?:Present|Apologies(?: for absence)?|Also (?:present|in attendance)|In attendance|Officers present)\s*:",
+    re.I,
+)
+
+# ---- what a question asks for
+ANSWER_TYPES = ("number", "person", "date", "place", "decision", "reason", "yes_no", "findings", "list", "other")
+ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much)|number of|numbers|percentage|per ?cent|proportion|rate|cost|costs|budget|spend|"
+    r"figures?|total|amount|average|target|score|£)|%",
+    re.I,
+)
+ASKS_PERSON = re.compile(r"\b(?:who|whom|whose|which (?:officer|councillor|member|director))\b", re.I)
+ASKS_DATE = re.compile(r"\b(?:when|what date|which date|what year|which year|what time|deadline|by when)\b", re.I)
+ASKS_PLACE = re.compile(r"\b(?:where|which (?:school|venue|building|centre|area|ward)|location)\b", re.I)
+ASKS_REASON = re.compile(r"\b(?:why|reasons?|because|what caused|cause of)\b", re.I)
+ASKS_FINDINGS = re.compile(
+    r"\b(?:find|found|findings|judg(?:e)?ments?|concerns?|strengths?|areas for improvement)\b", re.I
+)
+ASKS_LIST = re.compile(r"\b(?:what are|which are|list|priorities|options|recommendations|actions)\b", re.I)
+ASKS_YES_NO = re.compile(r"^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b", re.I)
+# A question about now: answered from the newest papers that speak to it.
+ASKS_RECENT = re.compile(
+    r"\b(?:current(?:ly)?|latest|most recent(?:ly)?|newest|last (?:meeting|time)|next (?:meeting|time)|upcoming|"
+    r"still|now|at present|presently|nowadays|these days|today|who is|who's|who chairs)\b",
+    re.I,
+)
+# "the last meeting", "its latest meeting", "the most recent meeting": the newest minuted meeting.
+LAST_MEETING = re.compile(r"\b(?:last|latest|most recent|previous|newest) (?:committee )?meeting\b", re.I)

@@ -93,6 +93,9 @@ class RetrievalSettings(_Section):
     sentence_weight: float = Field(0.5, ge=0, description="weight of the best sentence's score in re-scoring")
     meeting_date_boost: float = Field(0.2, ge=0, description="passages recording a meeting the question's dates name")
     agenda_penalty: float = Field(0.5, ge=0, description="agenda pages name topics but rarely answer them")
+    recency_boost: float = Field(
+        0.3, ge=0, description="for questions about now: times the newness of a passage's papers (0 oldest, 1 newest)"
+    )
     near_duplicate: float = Field(
         0.8, gt=0, le=1, description="word-overlap above which a passage repeats one already chosen"
     )
@@ -161,7 +164,7 @@ class EvalSettings(_Section):
     )
     blind_file: Path | None = Field(
         PROJECT_ROOT / "eval" / "blind.jsonl",
-        description="blind gold questions (split blind-dev / blind-test in the file), scored in the same run",
+        description='blind gold questions (their split in the file), scored in the same run; "" for none',
     )
     report_dir: Path = Field(
         PROJECT_ROOT / "eval" / "reports",
@@ -181,6 +184,11 @@ class EvalSettings(_Section):
     blind_targets: dict[str, float] = Field(
         default_factory=dict, description="metric = target on the blind-test questions, reported as met or missed"
     )
+
+    @field_validator("blind_file", mode="before")
+    @classmethod
+    def _no_blind_file(cls, value: object) -> object:
+        return None if value == "" else value  # blind_file = "" scores the own gold set only
 
     @field_validator("gate", "targets", "blind_targets")
     @classmethod
@@ -253,6 +261,7 @@ _PATH_KEYS = {
     ("index", "paths"),
     ("llm", "prompt_dir"),
     ("eval", "gold_file"),
+    ("eval", "blind_file"),
     ("eval", "report_dir"),
     ("eval", "compare_with"),
     ("api", "upload_dir"),
@@ -263,7 +272,7 @@ def _resolve_relative(data: dict, base: Path) -> None:
     """Make the file's relative paths relative to the file, not to wherever `qa` runs."""
     for section, key in _PATH_KEYS:
         value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
-        if isinstance(value, str):
+        if isinstance(value, str) and value:
             data[section][key] = str((base / value).resolve()) if not Path(value).is_absolute() else value
         elif isinstance(value, list):
             data[section][key] = [

@@ -99,3 +99,8 @@ def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
 
 def first_citation_on_expected_page(question: GoldQuestion, answer: Answer) -> bool:
     return bool(answer.citations) and question.expects(answer.citations[0].document.file, answer.citations[0].page)
+
+
+def load_eval_gold(own: Path, blind: Path | None) -> list[GoldQuestion]:
+    """The project's own gold questions, then the blind set's (when configured), as one evaluation scores them."""
+    return load_gold(own) + (load_gold(blind) if blind is not None else [])

@@ -10,7 +10,7 @@ from pathlib import Path
 from core.errors import EvalError
 from core.settings import Settings
 from eval import report as reports
-from eval.gold import GoldQuestion, load_gold
+from eval.gold import GoldQuestion, load_eval_gold
 from eval.harness import run_naive, run_ours
 from indexer.embed import TextEmbedder
 
@@ -41,9 +41,7 @@ def run_eval(
     from qa.service import QAService
 
     if gold is None:
-        gold = load_gold(settings.eval.gold_file)
-        if settings.eval.blind_file is not None:
-            gold += load_gold(settings.eval.blind_file)
+        gold = load_eval_gold(settings.eval.gold_file, settings.eval.blind_file)
     indexed = Indexer(settings, embedder=embedder).run()
     if not indexed.ok:
         failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)

@@ -11,9 +11,11 @@ from core.settings import AnswerSettings
 from core.text import same_text
 from qa.citations import CitationBuilder
 from qa.decisions import FoundDecision, oldest_first
+from qa.query import Question
 from qa.retrieve import Retrieval
-from qa.sentences import Sentence
+from qa.sentences import Sentence, holds_value
 
+_ASKS_ATTENDANCE = re.compile(r"\b(?:attend\w*|present|apologies|absent)\b", re.I)
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
 _STATUS_WORDS = {
@@ -85,7 +87,38 @@ class ExtractiveAnswerer:
                 for other in candidate.sentences[1 : self.settings.quotes_from_best]:
                     if other.score >= ratio * best.score and not any(_overlaps(other, c) for c in chosen):
                         chosen.append(self._with_next(other, candidate.sentences))
-        return chosen[: self.settings.max_quotes]
+        chosen = chosen[: self.settings.max_quotes]
+        return self._lead_first(chosen, retrieval)
+
+    def _lead_first(self, chosen: list[Sentence], retrieval: Retrieval) -> list[Sentence]:
+        """The chosen quotes with one that can lead first: a sentence of the body (not a cover field, letter
+        greeting or sign-off, "this report updates ...", attendance list or bare heading) holding a value of
+        the kind asked. Taken from the chosen quotes, else from the leading passages' sentences scoring at least
+        `answer.lead_ratio` of the best; when none can, the order stays."""
+        question = retrieval.question
+        if not chosen or self._can_lead(chosen[0], question):
+            return chosen
+        for sentence in chosen[1:]:
+            if self._can_lead(sentence, question):
+                return [sentence, *(s for s in chosen if s is not sentence)]
+        floor = self.settings.lead_ratio * chosen[0].score
+        for candidate in retrieval.candidates[: self.settings.lead_depth]:
+            for sentence in candidate.sentences:
+                if sentence.score < floor:
+                    break
+                if self._can_lead(sentence, question):
+                    lead = self._with_next(sentence, candidate.sentences)
+                    # A quote that only ran into it (what the report is about, then the fact) gives way to it.
+                    rest = [c for c in chosen if not _overlaps(c, lead)]
+                    return [lead, *rest][: self.settings.max_quotes]
+        return chosen
+
+    @staticmethod
+    def _can_lead(sentence: Sentence, question: Question) -> bool:
+        kind = sentence.kind
+        if kind == "attendance" and _ASKS_ATTENDANCE.search(question.text):
+            kind = "body"
+        return kind == "body" and holds_value(sentence.text, question.answer_type)
 
     def _with_next(self, sentence: Sentence, sentences: list[Sentence]) -> Sentence:
         """The sentence and the one after it when both fit in a quote: in minutes the answer follows the question."""

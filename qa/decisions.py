@@ -60,6 +60,10 @@ class MinutesIndex:
         """The decision passages of one minute, in document order."""
         return list(self._by_minute.get(key, []))
 
+    def latest(self) -> dt.date | None:
+        """The newest meeting whose minutes record a decision."""
+        return max((p.meeting_date for p in self._all if p.meeting_date), default=None)
+
     def at_meetings(self, days: Iterable[dt.date]) -> list[Passage]:
         """The decision passages recording any of these meetings, in index order."""
         wanted = set(days)

@@ -7,7 +7,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from core.lexicon import DECISION_QUESTION, MONTH_WORD_PATTERN, MONTHS, NOT_NAMES
+from core.lexicon import (
+    ASKS_DATE,
+    ASKS_FINDINGS,
+    ASKS_LIST,
+    ASKS_NUMBER,
+    ASKS_PERSON,
+    ASKS_PLACE,
+    ASKS_REASON,
+    ASKS_RECENT,
+    ASKS_YES_NO,
+    DECISION_QUESTION,
+    LAST_MEETING,
+    MONTH_WORD_PATTERN,
+    MONTHS,
+    NOT_NAMES,
+)
 
 _MONTH = MONTH_WORD_PATTERN
 _FULL_DATE = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s+((?:19|20)\d\d)\b", re.I)
@@ -28,6 +43,7 @@ _ACROSS_MEETINGS = re.compile(
     re.I,
 )
 _WHEN = re.compile(r"\bwhen\b", re.I)
+_WHY = re.compile(r"^\W*(?:why|what (?:was|were|is|are) the reasons?)\b", re.I)
 # Quote marks only at word edges, so the apostrophe in "committee's" opens no quotation.
 _QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"”’]{3,}?)[\"”'’](?!\w)")
 
@@ -45,6 +61,9 @@ class Question:
     person: bool = False
     when: bool = False
     across_meetings: bool = False  # asks how something developed over several meetings
+    answer_type: str = "other"  # what kind of thing it asks for: one of core.lexicon.ANSWER_TYPES
+    recency: bool = False  # about now ("who is", "current", "latest", "next meeting"): the newest papers answer it
+    last_meeting: bool = False  # names the newest minuted meeting ("at its last meeting")
     names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
     date_words: list[str] = field(default_factory=list)  # the words that gave the dates, e.g. ["December 2017"]
 
@@ -68,8 +87,32 @@ def parse_question(
     question.person = bool(_PERSON.search(text))
     question.when = bool(_WHEN.search(text))
     question.across_meetings = bool(_ACROSS_MEETINGS.search(text))
+    question.answer_type = answer_type(text, question.decision)
+    question.recency = bool(ASKS_RECENT.search(text)) and not question.dated
+    question.last_meeting = bool(LAST_MEETING.search(text)) and not question.dated
     question.names = _names(text, not_names)
     return question
+
+
+def answer_type(text: str, decision: bool = False) -> str:
+    """What kind of thing a question asks for (core.lexicon.ANSWER_TYPES), by its wording: the first that fits of
+    a number, a person, a date, a place, a decision, a reason, findings, a list, yes or no; else "other"."""
+    if _WHY.match(text):
+        return "reason"
+    for kind, pattern in (
+        ("number", ASKS_NUMBER),
+        ("person", ASKS_PERSON),
+        ("date", ASKS_DATE),
+        ("place", ASKS_PLACE),
+    ):
+        if pattern.search(text):
+            return kind
+    if decision:
+        return "decision"
+    for kind, pattern in (("reason", ASKS_REASON), ("findings", ASKS_FINDINGS), ("list", ASKS_LIST)):
+        if pattern.search(text):
+            return kind
+    return "yes_no" if ASKS_YES_NO.search(text) else "other"
 
 
 def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:

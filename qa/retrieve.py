@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,7 @@ class Retriever:
         self.corpus = corpus
         self.terms = corpus.terms
         self.sentences = sentences
+        self.newness = newness(snapshot)
 
     def search(self, plan: SearchPlan, top_k: int | None = None) -> Retrieval:
         """The plan's best passages: at most top_k (default retrieval.top_k), best first, near-duplicates dropped."""
@@ -139,6 +141,8 @@ class Retriever:
             score += self.settings.decision_boost * passage.decision + self.settings.minutes_boost * (
                 passage.part == "minutes"
             )
+        if question.recency:
+            score += self.settings.recency_boost * self.newness.get(passage.doc_id, 0.0)
         if plan.date_limit and passage.meeting_date in plan.date_limit:
             # Dates name meetings: the minutes of an earlier meeting printed in that meeting's pack only match its pack.
             score += self.settings.meeting_date_boost
@@ -173,6 +177,24 @@ class Retriever:
             if len(kept) >= top_k:
                 break
         return kept
+
+
+def newness(snapshot: IndexSnapshot) -> dict[str, float]:
+    """Document id -> how new its papers are among the indexed ones: 0 for the oldest date, 1 for the newest
+    (a pack by its meeting, a report by the end of its period; undated documents count as the oldest)."""
+    from qa.plan import period_span
+
+    dates: dict[str, dt.date] = {}
+    for doc in snapshot.manifest.documents:
+        span = period_span(doc.period)
+        day = doc.meeting_date or (span[1] if span else None)
+        if day:
+            dates[doc.id] = day
+    ordered = sorted(set(dates.values()))
+    if len(ordered) < 2:
+        return dict.fromkeys(dates, 1.0)
+    rank = {day: i / (len(ordered) - 1) for i, day in enumerate(ordered)}
+    return {doc_id: rank[day] for doc_id, day in dates.items()}
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -7,7 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.lexicon import DECISION_SENTENCE, INSTITUTION_WORDS, INSTRUCTION_LIKE, MONTH_PATTERN, RESOLUTION_WORDS
+from core.lexicon import (
+    ATTENDANCE,
+    COVER_FIELD,
+    DECISION_SENTENCE,
+    INSTITUTION_WORDS,
+    INSTRUCTION_LIKE,
+    MONTH_PATTERN,
+    REPORT_ABOUT,
+    RESOLUTION_WORDS,
+    SALUTATION,
+    SIGN_OFF,
+)
 from core.records import Passage
 from core.text import sentence_spans, strip_span
 from qa.terms import Terms
@@ -56,6 +67,49 @@ class Sentence:
     @property
     def text(self) -> str:
         return self.passage.text[self.start : self.end]
+
+    @property
+    def kind(self) -> str:
+        """What the sentence is: "body" (it can answer), or one that may support but never leads an answer
+        (see `sentence_kind`)."""
+        return sentence_kind(self.text, self.passage)
+
+
+def sentence_kind(text: str, passage: Passage | None = None) -> str:
+    """ "body", or what keeps a sentence from leading an answer, by its structure: "agenda" (a line of the
+    agenda), "cover" (a report's cover-block field), "salutation" or "sign-off" (of a letter), "about" (what a
+    report is for: "This report updates members on ..."), "attendance" (who was present), "heading" (a short
+    title with no figure and no sentence end)."""
+    if passage is not None and passage.part in ("agenda", "front_matter"):
+        return "agenda"
+    if COVER_FIELD.search(text):
+        return "cover"
+    if SALUTATION.search(text):
+        return "salutation"
+    if SIGN_OFF.search(text):
+        return "sign-off"
+    if REPORT_ABOUT.search(text):
+        return "about"
+    if ATTENDANCE.search(text):
+        return "attendance"
+    words = text.split()
+    if len(words) <= 8 and not _DIGIT.search(text) and not re.search(r"[.!?:;]\W*$", text):
+        return "heading"
+    return "body"
+
+
+def holds_value(text: str, answer_type: str) -> bool:
+    """Whether a sentence holds a value of the kind asked for: a figure for a number, a name or role for a
+    person, a date for a date, a decision word for a decision. Other kinds are not checked (True)."""
+    if answer_type == "number":
+        return bool(_FIGURE.search(text) or _DIGIT.search(text))
+    if answer_type == "person":
+        return bool(_PERSON_NAME.search(text) or _PERSON_WORDS.search(text))
+    if answer_type == "date":
+        return bool(_DATE_WORDS.search(text))
+    if answer_type == "decision":
+        return bool(DECISION_SENTENCE.search(text))
+    return True
 
 
 def split_sentences(passage: Passage) -> list[Sentence]:

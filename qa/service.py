@@ -7,6 +7,7 @@ once per generation, in `Generation.open`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -28,6 +29,8 @@ from qa.plan import Planner, SearchPlan
 from qa.query import parse_question
 from qa.retrieve import Retrieval, Retriever
 from qa.sentences import SentenceScorer
+from qa.specifics import not_given, specifics, unmet
+from qa.spelling import SpellingCorrector
 from qa.terms import CorpusTerms, Terms
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Generation:
     retriever: Retriever
     citations: CitationBuilder
     decisions: DecisionFinder
+    spelling: SpellingCorrector
 
     @classmethod
     def open(cls, settings: Settings, snapshot: IndexSnapshot, embedder: TextEmbedder, terms: Terms) -> Generation:
@@ -62,6 +66,11 @@ class Generation:
             retriever=Retriever(settings.retrieval, snapshot, corpus, sentences),
             citations=citations,
             decisions=DecisionFinder(MinutesIndex(snapshot.passages.values()), sentences, citations),
+            spelling=SpellingCorrector(
+                (f"{p.context}\n{p.text}" for p in snapshot.passages.values()),
+                keep=terms.question_words | terms.stop_words,
+                stem=terms.stem,
+            ),
         )
 
 
@@ -151,7 +160,8 @@ class QAService:
                 Retrieval(SearchPlan.nothing(parse_question("")), []),
             )
         generation = self._current()
-        parsed = generation.planner.parse(question)
+        searched_text, fixes = generation.spelling.correct(question)
+        parsed = generation.planner.parse(searched_text)
         top_k = top_k or self.settings.retrieval.top_k
         # One search, deep enough for every use: the answer, the minutes on a decision topic, the LLM's passages.
         depth = max(
@@ -161,24 +171,55 @@ class QAService:
         searched = generation.retriever.search(plan, depth)
         retrieval = searched.leading(top_k)
         abstains = self.extractive.abstains(retrieval)
+        undated: list[str] = []  # the question's dates, when no meeting of theirs answers it
+        if abstains and plan.date_limit is not None and parsed.date_words and plan.topic and not parsed.decision:
+            # The papers may hold the topic for other meetings: answer from the nearest, saying the dates are missing.
+            nearest_plan = generation.planner.plan(
+                dataclasses.replace(parsed, since=None, until=None, months=set()), filters
+            )
+            nearest = generation.retriever.search(nearest_plan, depth)
+            if not self.extractive.abstains(nearest.leading(top_k)):
+                plan, searched, retrieval, abstains = nearest_plan, nearest, nearest.leading(top_k), False
+                undated = list(parsed.date_words)
         decisions: list[FoundDecision] = []
-        if parsed.decision and not plan.topic and parsed.dated:
+        if parsed.decision and not plan.topic and parsed.last_meeting:
+            # "What did the committee decide at its last meeting?": every decision of the newest minuted meeting.
+            latest = generation.decisions.minutes.latest()
+            if latest:
+                decisions = generation.decisions.at_meetings(
+                    dataclasses.replace(plan, named_meetings=frozenset({latest}))
+                )
+        elif parsed.decision and not plan.topic and parsed.dated:
             # "What did we decide in December 2017?": every decision of the meetings named.
             decisions = generation.decisions.at_meetings(plan)
         elif parsed.decision and not abstains:
             decisions = generation.decisions.on_topic(searched)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
+        if fixes:
+            answer.searched_for, answer.spelling = searched_text, fixes
         if decisions or not abstains:
             text, citations = self.extractive.answer(retrieval, generation.citations, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
         if answer.abstained:
             answer.answer = ABSTAIN_TEXT
             answer.see_also = self.extractive.see_also(retrieval, generation.citations)
+            # Name what the papers lack when the question names it: dates no meeting has, names no paper prints.
+            absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
+            dates = list(parsed.date_words) if plan.date_limit is not None and not plan.allowed else []
+            answer.missing = list(dict.fromkeys([*dates, *absent]))
+            if answer.missing:
+                answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
         elif self.llm_answerer is not None:
             generated = self.llm_answerer.answer(searched.leading(self.settings.llm.passages), generation.citations)
             if generated is not None:
                 answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
+        if not answer.abstained:
+            cited = [generation.snapshot.passages[c.passage_id] for c in answer.citations]
+            missing = list(dict.fromkeys([*undated, *unmet(parsed, cited, generation.planner.periods)]))
+            if missing:
+                answer.partial, answer.missing = True, missing
+                answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"
         done = time.perf_counter()
         answer.timings_ms = Timings(
             retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000, total=(done - started) * 1000
@@ -188,7 +229,7 @@ class QAService:
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
         """Every decision the minutes record on a topic, oldest first."""
         generation = self._current()
-        question = generation.planner.parse(topic)
+        question = generation.planner.parse(generation.spelling.correct(topic)[0])
         question.decision = True
         retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
         return [found.decision for found in generation.decisions.on_topic(retrieval)]

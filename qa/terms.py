@@ -34,6 +34,18 @@ class Terms:
             stem = self._stem(word)
             self._synonyms[stem] = self._synonyms.get(stem, frozenset({stem})) | {self._stem(o.lower()) for o in others}
 
+    @property
+    def question_words(self) -> frozenset[str]:
+        """Words that shape a question rather than name its topic."""
+        return self._question_words
+
+    @property
+    def stop_words(self) -> frozenset[str]:
+        return frozenset(self._stop)
+
+    def stem(self, word: str) -> str:
+        return self._stem(word.lower())
+
     def alternatives(self, stem: str) -> frozenset[str]:
         """The stem and the stems of what the papers call the same thing."""
         return self._synonyms.get(stem, frozenset({stem}))

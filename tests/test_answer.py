@@ -114,7 +114,8 @@ def test_boilerplate_never_reaches_an_answer(service):
 def test_question_the_papers_do_not_answer_abstains_and_offers_the_nearest_passages(service):
     answer = service.ask("How much will the council spend on resurfacing potholes in Stanford-le-Hope?")
     assert answer.abstained
-    assert answer.answer == ABSTAIN_TEXT
+    assert answer.answer == f"The papers don't give Stanford-le-Hope. {ABSTAIN_TEXT}"
+    assert answer.missing == ["Stanford-le-Hope"] and not answer.partial
     assert answer.citations == []
     assert answer.see_also and all(c.quote for c in answer.see_also)
 

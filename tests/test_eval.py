@@ -101,10 +101,60 @@ def test_report_judges_gate_and_targets_and_shows_deltas(tmp_path):
     assert report["deltas"]["all:hit_at_1"] == pytest.approx(-0.5)
     assert reports.gate_failures(report) == ["hit_at_1 = 50% is below the threshold 90%"]
     text = reports.markdown(report)
-    assert "| hit_at_1 | 50% (-50 pts) |" in text and "naive, all" in text and "**q003**" in text and "FAILED" in text
+    assert (
+        "| hit_at_1 | 50% (-50 pts) |" in text and "naive, held-out" in text and "**q003**" in text and "FAILED" in text
+    )
     json_path, md_path = reports.write(report, tmp_path / "reports")
     assert json.loads(json_path.read_text())["gate"]["hit_at_1"]["ok"] is False
     assert (tmp_path / "reports" / "latest.md").read_text() == md_path.read_text()
+
+
+def test_blind_test_questions_are_scored_but_never_listed(tmp_path):
+    blind = tmp_path / "blind.jsonl"
+    blind.write_text("{}\n")
+    ours = [
+        result(id="q001"),
+        result(id="bA01", cited=(), correct=False).model_copy(update={"split": "blind-dev"}),
+        result(id="bB01", cited=(), correct=False).model_copy(update={"split": "blind-test"}),
+        result(id="bB02").model_copy(update={"split": "blind-test"}),
+    ]
+    report = reports.build(
+        ours, None, {}, {}, Path("gold.jsonl"), blind_file=blind, blind_targets={"correctness": 0.85}
+    )
+    assert report["systems"]["ours"]["blind-test"]["questions"] == 2
+    assert report["systems"]["ours"]["blind-test"]["correctness"] == pytest.approx(0.5)
+    assert report["systems"]["ours"]["all"]["questions"] == 1  # the own set only: what the gate judges
+    assert report["blind_targets"]["correctness"] == {"target": 0.85, "value": 0.5, "met": False}
+    assert [f["id"] for f in report["failures"]] == ["bA01"]
+    assert {r["id"] for r in report["results"]["ours"]} == {"q001", "bA01"}
+    text = reports.markdown(report)
+    assert "bB01" not in text and "bB02" not in text and report["blind_sha256"] in text
+
+
+def test_hard_negatives_lead_types_and_recency_are_scored():
+    def with_(r, **fields):
+        return r.model_copy(update=fields)
+
+    results = [
+        with_(result(answerable=False, abstained=True, cited=()), hard_negative=True, missing_named=True),
+        with_(result(answerable=False, abstained=True, cited=()), hard_negative=True),  # refused, nothing named
+        with_(result(answerable=False), hard_negative=True, partial=True, missing_named=True),
+        with_(result(answerable=False), hard_negative=True, missing_named=True),  # answered as if it knew
+        with_(result(), answer_type="number"),  # the quote "q" holds no number
+        with_(result(), answer_type="person").model_copy(
+            update={
+                "citations": [
+                    CitedPage(file="a.pdf", page=1, quote="Councillor Okafor", faithful=True, on_gold_page=True)
+                ]
+            }
+        ),
+        with_(result(gold=(("new.pdf", 2),), cited=(("new.pdf", 2, True),)), recency=True),
+        with_(result(gold=(("new.pdf", 2),), cited=(("old.pdf", 9, True),)), recency=True),
+    ]
+    m = compute(results)
+    assert m["hard_negatives_handled"] == pytest.approx(2 / 4)
+    assert m["lead_holds_type"] == pytest.approx(1 / 2)
+    assert m["recency_newest"] == pytest.approx(1 / 2)
 
 
 def test_correctness_needs_one_alternative_of_every_group_as_whole_words():
@@ -198,6 +248,7 @@ paths = ["papers"]
 data_dir = "data"
 [eval]
 gold_file = "gold.jsonl"
+blind_file = ""
 report_dir = "reports"
 [eval.gate]
 faithfulness = 1.0

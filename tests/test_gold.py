@@ -8,7 +8,7 @@ import pytest
 
 from eval.calibrate import calibrate, measure
 from eval.faithful import flat, page_text
-from eval.gold import GoldQuestion, load_gold
+from eval.gold import GOLD_FILE, GoldQuestion, load_gold
 
 from conftest import CORPUS
 
@@ -67,3 +67,33 @@ def test_required_terms_are_not_given_away_by_the_question():
     for q in load_gold():
         for group in q.must_contain:
             assert not any(_term(term).search(q.question) for term in group), f"{q.id}: {group} is in the question"
+
+
+BLIND = load_gold(GOLD_FILE.parent / "blind.jsonl")
+
+
+def test_the_blind_set_size_mix_and_split():
+    assert len(BLIND) >= 150 and len({q.id for q in BLIND}) == len(BLIND)
+    hard = [q for q in BLIND if q.hard_negative]
+    assert len(hard) >= 40 and all(not q.answerable and q.missing and q.nearest for q in hard)
+    assert sum(q.recency for q in BLIND) >= 15
+    files = {e.file for q in BLIND for e in q.expected}
+    assert files == {p.name for p in CORPUS.glob("*.pdf")}
+    splits = Counter(q.split for q in BLIND)
+    assert set(splits) == {"blind-dev", "blind-test"} and abs(splits["blind-dev"] - splits["blind-test"]) <= 2
+    for flag in ("hard_negative", "recency"):
+        halves = Counter(q.split for q in BLIND if getattr(q, flag))
+        assert abs(halves["blind-dev"] - halves["blind-test"]) <= 2, flag
+
+
+def test_every_blind_quote_is_on_its_page_and_every_missing_specific_is_absent():
+    everything = " ".join(
+        flat(page_text(pdf, n)).lower() for pdf in sorted(CORPUS.glob("*.pdf")) for n in range(1, 200)
+    )
+    for q in BLIND:
+        for quote in [*q.quotes, *q.nearest]:
+            assert flat(quote.text) in flat(page_text(CORPUS / quote.file, quote.page)), (
+                f"{q.id}: quote not on {quote.file} page {quote.page}: {quote.text[:80]!r}"
+            )
+        for specific in q.missing:
+            assert flat(specific).lower() not in everything, f"{q.id}: {specific!r} is printed in the papers"

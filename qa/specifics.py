@@ -1,0 +1,96 @@
+"""The specifics a question asks for (a year, a period, a place, a named body) and whether an answer's passages
+meet them: when the papers hold the topic but not the specific, the answer says so (`partial`, `missing`).
+
+A specific is met when the quoted passage or its heading prints it, or, for a year, when the passage records a
+meeting of that year or its report covers that period. Only what the question itself names is checked; a
+question's topic words are retrieval's business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from core.lexicon import MONTH_PATTERN
+from core.records import Passage
+from qa.query import Question
+
+# "2018/19", "2018-19", "2018/2019": a financial or school year.
+_PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[/-]\s*(\d{2}|(?:19|20)\d\d)\b")
+_YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?!\s*[/-]\s*\d)")
+_MONTH_YEAR = re.compile(rf"\b({MONTH_PATTERN})\s+((?:19|20)\d\d)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Specific:
+    """One thing a question names that an answer must speak to."""
+
+    text: str  # as the question gives it, e.g. "2018/19", "Aveley"
+    kind: str  # "period", "year", "month", "name"
+    start: int = 0  # first year of a period or the year; 0 for a name
+    end: int = 0  # last year of a period (2019 for 2018/19)
+
+
+def specifics(question: Question) -> list[Specific]:
+    """The periods, years, months of a year and names the question asks about, in order, each once."""
+    text = question.text
+    found: list[Specific] = []
+    taken: list[tuple[int, int]] = []
+    for match in _PERIOD.finditer(text):
+        first, second = int(match.group(1)), match.group(2)
+        last = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
+        if last in (first + 1, first):
+            found.append(Specific(f"{first}/{str(last)[-2:]}", "period", first, last))
+            taken.append(match.span())
+    for match in _MONTH_YEAR.finditer(text):
+        if not any(a <= match.start() < b for a, b in taken):
+            year = int(match.group(2))
+            found.append(Specific(f"{match.group(1).title()} {year}", "month", year, year))
+            taken.append(match.span())
+    for match in _YEAR.finditer(text):
+        if not any(a <= match.start() < b for a, b in taken):
+            year = int(match.group(1))
+            found.append(Specific(match.group(1), "year", year, year))
+    for name in question.names:
+        if not any(ch.isdigit() for ch in name) and len(name) >= 3:
+            found.append(Specific(name, "name"))
+    return list(dict.fromkeys(found))
+
+
+def met(specific: Specific, passage: Passage, period: tuple[dt.date, dt.date] | None = None) -> bool:
+    """Whether a passage speaks to the specific: prints it (a period in any of its spellings), or records a
+    meeting in that year, or belongs to a report whose `period` (start, end) covers it."""
+    haystack = f"{passage.context}\n{passage.text}"
+    if specific.kind == "name":
+        return specific.text.lower() in haystack.lower()
+    if specific.kind == "period":
+        short = str(specific.end)[-2:]
+        spellings = (
+            rf"{specific.start}\s*[/-]\s*(?:{short}|{specific.end})\b",
+            rf"{specific.start}\s+to\s+{specific.end}",
+        )
+        if any(re.search(p, haystack) for p in spellings):
+            return True
+        return period is not None and period[0].year == specific.start and period[1].year == specific.end
+    years = range(specific.start, specific.end + 1)
+    if any(re.search(rf"(?<!\d){year}(?!\d)", haystack) for year in years):
+        if specific.kind == "year":
+            return True
+        month = specific.text.split()[0]
+        return bool(re.search(rf"\b{month}\b", haystack, re.I))
+    dated = passage.dated
+    return dated is not None and dated.year in years and specific.kind == "year"
+
+
+def unmet(question: Question, passages: list[Passage], periods: dict[str, tuple[dt.date, dt.date]]) -> list[str]:
+    """The question's specifics that none of the answer's passages meets, as the question gives them."""
+    if not passages:
+        return []
+    return [s.text for s in specifics(question) if not any(met(s, p, periods.get(p.doc_id)) for p in passages)]
+
+
+def not_given(missing: list[str]) -> str:
+    """'The papers don't give 2018/19' (and 'X or Y' for two or more)."""
+    named = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + f" or {missing[-1]}"
+    return f"The papers don't give {named}"

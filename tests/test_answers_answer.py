@@ -1,0 +1,147 @@
+"""Answers that answer (issue 12): a lead that can lead, the question's specifics checked, the newest papers for
+questions about now, the last meeting's decisions. Fixture packs with the fake embedder: these are rules, not
+retrieval quality."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa.query import parse_question
+from qa.sentences import sentence_kind
+from qa.service import QAService
+
+from conftest import indexed_settings
+from pdfs import PageSpec, make_pdf, small_pack
+
+COMMITTEE = "Children's Services Overview and Scrutiny Committee"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Wards and communities affected: All   Key Decision: Non-key", "cover"),
+        ("Report of: Jane Doe, Head of Fostering", "cover"),
+        ("Dear Ms Okafor,", "salutation"),
+        ("Yours sincerely, Yvette Brown, His Majesty's Inspector", "sign-off"),
+        ("This report updates members on the recruitment of foster carers.", "about"),
+        ("The purpose of this report is to set out the options.", "about"),
+        ("Present: Councillors Lovelace (Chair), Keys and Okafor", "attendance"),
+        ("Introduction and Background", "heading"),
+        ("Fourteen households were approved as foster carers in the year.", "body"),
+        ("School Places   2023   1,240", "body"),  # a table row holds a figure: it may answer
+    ],
+)
+def test_sentence_kinds_by_structure(text, kind):
+    assert sentence_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_type"),
+    [
+        ("How many foster carers were approved?", "number"),
+        ("what was the budget for youth services", "number"),
+        ("Who chairs the committee?", "person"),
+        ("When will the new school open?", "date"),
+        ("Where is the family hub?", "place"),
+        ("What did we decide about Grangewaters?", "decision"),
+        ("Why did the number of complaints rise?", "reason"),
+        ("What did Ofsted find?", "findings"),
+        ("Is the outdoor centre still open?", "yes_no"),
+        ("Tell me about the youth cabinet", "other"),
+    ],
+)
+def test_what_a_question_asks_for(question, answer_type):
+    assert parse_question(question).answer_type == answer_type
+
+
+@pytest.fixture(scope="module")
+def papers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("answers")
+    small_pack(
+        folder / "march-2023.pdf",
+        COMMITTEE,
+        "14 March 2023",
+        "Foster Carer Approvals",
+        [
+            "This report updates members on foster carer approvals and the panel's work.",
+            "Foster carer approvals rose sharply in 2022/23 because of the new recruitment campaign.",
+            "Councillor Ada Lovelace chairs the Committee.",
+        ],
+    )
+    small_pack(
+        folder / "june-2023.pdf",
+        COMMITTEE,
+        "13 June 2023",
+        "Committee Membership",
+        ["Councillor Brian Keys chairs the Committee from the start of the 2023/24 municipal year."],
+    )
+    make_pdf(
+        folder / "minutes.pdf",
+        [
+            PageSpec(
+                [
+                    f"Minutes of the Meeting of the {COMMITTEE} held on 13 June 2023",
+                    "21. Youth Cabinet",
+                    "RESOLVED: That the Youth Cabinet's report be noted.",
+                    "22. School Transport",
+                    "RESOLVED: That the school transport policy be sent to Cabinet.",
+                ],
+                footer="Page 3",
+            ),
+            PageSpec(
+                [
+                    f"Minutes of the Meeting of the {COMMITTEE} held on 14 March 2023",
+                    "15. Library Services",
+                    "RESOLVED: That the library opening hours be extended.",
+                ],
+                footer="Page 4",
+            ),
+        ],
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, papers, fake_embedder):
+    settings = indexed_settings(tmp_path_factory.mktemp("answers-data"), [papers], fake_embedder)
+    return QAService(settings, embedder=fake_embedder)
+
+
+def test_what_a_report_is_about_never_leads_the_answer(service):
+    answer = service.ask("What happened with foster carer approvals?")
+    assert not answer.abstained
+    assert "rose sharply" in answer.citations[0].quote
+    assert "updates members" not in answer.citations[0].quote
+
+
+def test_a_period_the_papers_do_not_give_is_said_first_with_the_nearest(service):
+    answer = service.ask("How much did foster carer approvals rise in 2019/20?")
+    assert answer.partial and answer.missing == ["2019/20"]
+    assert answer.answer.startswith("The papers don't give 2019/20; the nearest they give:")
+    assert "2022/23" in answer.citations[0].quote
+    given = service.ask("How much did foster carer approvals rise in 2022/23?")
+    assert not given.partial and given.missing == []
+
+
+def test_a_year_with_no_meeting_is_missing_and_the_nearest_answers(service):
+    answer = service.ask("What happened with foster carer approvals in 2019?")
+    assert not answer.abstained and answer.partial and answer.missing == ["2019"]
+    assert "rose sharply" in answer.citations[0].quote
+
+
+def test_who_is_now_is_answered_from_the_newest_papers(service):
+    answer = service.ask("Who chairs the committee now?")
+    assert answer.citations[0].document.file == "june-2023.pdf"
+    assert "Brian Keys" in answer.citations[0].quote
+    then = service.ask("Who chaired the committee in March 2023?")
+    assert "Ada Lovelace" in then.citations[0].quote
+
+
+def test_the_last_meeting_means_the_newest_minuted_meeting(service):
+    answer = service.ask("What did the committee decide at its last meeting?")
+    assert not answer.abstained
+    assert {c.meeting_date for c in answer.citations} == {dt.date(2023, 6, 13)}
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "Youth Cabinet" in quotes and "school transport" in quotes and "library" not in quotes
