@@ -516,3 +516,9 @@ ASKS_RECENT = re.compile(
 )
 # "the last meeting", "its latest meeting", "the most recent meeting": the newest minuted meeting.
 LAST_MEETING = re.compile(r"\b(?:last|latest|most recent|previous|newest) (?:committee )?meeting\b", re.I)
+# A question about a meeting itself (where, when, what is on its agenda, whom to tell): the agenda answers it.
+ASKS_MEETING = re.compile(
+    r"\b(?:agenda|venue|where (?:is|was|will) .{0,60}\bmeet(?:ing)?|(?:meeting|committee) (?:is |was |will be )?held|"
+    r"held (?:at|in|where)|apologies|queries|democratic services|what time does|start(?:s|ing)? at)\b",
+    re.I,
+)

@@ -150,6 +150,7 @@ EVAL_METRICS = (
     "false_abstention",
     "abstention_unanswerable",
     "hard_negatives_handled",
+    "partial_when_answerable",
     "lead_holds_type",
     "recency_newest",
     "latency_p50_ms",

@@ -14,7 +14,7 @@ from core.settings import EVAL_METRICS
 # against them when the config loads.
 METRICS = EVAL_METRICS
 # Metrics where a smaller value is better; a gate threshold on them is a ceiling, not a floor.
-LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
+LOWER_IS_BETTER = {"false_abstention", "partial_when_answerable", "latency_p50_ms", "latency_p95_ms"}
 # The project's own gold set (dev, held-out) and the blind set (blind-dev, blind-test).
 SPLITS = ("dev", "held-out", "blind-dev", "blind-test")
 OWN_SPLITS = ("dev", "held-out")
@@ -139,6 +139,9 @@ def compute(results: list[QuestionResult]) -> dict[str, float | int | None]:
     metrics["false_abstention"] = _share([r.abstained for r in answerable])
     metrics["abstention_unanswerable"] = _share([r.abstained for r in unanswerable])
     metrics["hard_negatives_handled"] = _share([flag for r in results if (flag := r.hard_negative_handled) is not None])
+    # An answer to an answerable question that says part of it is missing: a false partial, unless the gold set
+    # asked more than the papers give.
+    metrics["partial_when_answerable"] = _share([r.partial for r in answerable if not r.abstained])
     metrics["lead_holds_type"] = _share([flag for r in results if (flag := r.lead_holds_type) is not None])
     metrics["recency_newest"] = _share([flag for r in results if (flag := r.from_newest) is not None])
     latencies = [r.latency_ms for r in results]

@@ -116,7 +116,9 @@ class ExtractiveAnswerer:
     @staticmethod
     def _can_lead(sentence: Sentence, question: Question) -> bool:
         kind = sentence.kind
-        if kind == "attendance" and _ASKS_ATTENDANCE.search(question.text):
+        if (kind == "attendance" and _ASKS_ATTENDANCE.search(question.text)) or (
+            kind == "agenda" and question.about_meeting
+        ):
             kind = "body"
         return kind == "body" and holds_value(sentence.text, question.answer_type)
 

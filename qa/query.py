@@ -11,6 +11,7 @@ from core.lexicon import (
     ASKS_DATE,
     ASKS_FINDINGS,
     ASKS_LIST,
+    ASKS_MEETING,
     ASKS_NUMBER,
     ASKS_PERSON,
     ASKS_PLACE,
@@ -64,6 +65,7 @@ class Question:
     answer_type: str = "other"  # what kind of thing it asks for: one of core.lexicon.ANSWER_TYPES
     recency: bool = False  # about now ("who is", "current", "latest", "next meeting"): the newest papers answer it
     last_meeting: bool = False  # names the newest minuted meeting ("at its last meeting")
+    about_meeting: bool = False  # asks about a meeting itself (venue, time, agenda, apologies): the agenda answers
     names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
     date_words: list[str] = field(default_factory=list)  # the words that gave the dates, e.g. ["December 2017"]
 
@@ -90,6 +92,7 @@ def parse_question(
     question.answer_type = answer_type(text, question.decision)
     question.recency = bool(ASKS_RECENT.search(text)) and not question.dated
     question.last_meeting = bool(LAST_MEETING.search(text)) and not question.dated
+    question.about_meeting = bool(ASKS_MEETING.search(text))
     question.names = _names(text, not_names)
     return question
 

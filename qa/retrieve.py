@@ -136,7 +136,8 @@ class Retriever:
             + self.settings.phrase_weight * phrases
         )
         if passage.part == "agenda":
-            score -= self.settings.agenda_penalty  # the agenda lists topics; the answer is in the item itself
+            # The agenda lists topics and the answer is in the item itself, unless the question is about the meeting.
+            score += self.settings.agenda_penalty * (1 if question.about_meeting else -1)
         if question.decision:
             score += self.settings.decision_boost * passage.decision + self.settings.minutes_boost * (
                 passage.part == "minutes"

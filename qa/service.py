@@ -206,6 +206,7 @@ class QAService:
             answer.see_also = self.extractive.see_also(retrieval, generation.citations)
             # Name what the papers lack when the question names it: dates no meeting has, names no paper prints.
             absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
+            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision))
             dates = list(parsed.date_words) if plan.date_limit is not None and not plan.allowed else []
             answer.missing = list(dict.fromkeys([*dates, *absent]))
             if answer.missing:
@@ -215,8 +216,9 @@ class QAService:
             if generated is not None:
                 answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
         if not answer.abstained:
-            cited = [generation.snapshot.passages[c.passage_id] for c in answer.citations]
-            missing = list(dict.fromkeys([*undated, *unmet(parsed, cited, generation.planner.periods)]))
+            cited = [(generation.snapshot.passages[c.passage_id], c.quote) for c in answer.citations]
+            unknown = generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision))
+            missing = list(dict.fromkeys([*undated, *unmet(parsed, cited, generation.planner.periods), *unknown]))
             if missing:
                 answer.partial, answer.missing = True, missing
                 answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"

@@ -58,12 +58,13 @@ def specifics(question: Question) -> list[Specific]:
     return list(dict.fromkeys(found))
 
 
-def met(specific: Specific, passage: Passage, period: tuple[dt.date, dt.date] | None = None) -> bool:
-    """Whether a passage speaks to the specific: prints it (a period in any of its spellings), or records a
-    meeting in that year, or belongs to a report whose `period` (start, end) covers it."""
-    haystack = f"{passage.context}\n{passage.text}"
+def met(specific: Specific, passage: Passage, quote: str, period: tuple[dt.date, dt.date] | None = None) -> bool:
+    """Whether a cited quote speaks to the specific. A period or year must be printed in the quote or its passage's
+    heading, or be the year of the meeting the passage records, or the period of its report; a name may be
+    anywhere in the passage."""
     if specific.kind == "name":
-        return specific.text.lower() in haystack.lower()
+        return specific.text.lower() in f"{passage.context}\n{passage.text}".lower()
+    haystack = f"{passage.context}\n{quote}"
     if specific.kind == "period":
         short = str(specific.end)[-2:]
         spellings = (
@@ -80,14 +81,23 @@ def met(specific: Specific, passage: Passage, period: tuple[dt.date, dt.date] | 
         month = specific.text.split()[0]
         return bool(re.search(rf"\b{month}\b", haystack, re.I))
     dated = passage.dated
-    return dated is not None and dated.year in years and specific.kind == "year"
+    if specific.kind == "month":
+        return dated is not None and (dated.year, dated.strftime("%B")) == (specific.start, specific.text.split()[0])
+    return (dated is not None and dated.year in years) or (period is not None and period[1].year in years)
 
 
-def unmet(question: Question, passages: list[Passage], periods: dict[str, tuple[dt.date, dt.date]]) -> list[str]:
-    """The question's specifics that none of the answer's passages meets, as the question gives them."""
-    if not passages:
+def unmet(
+    question: Question, cited: list[tuple[Passage, str]], periods: dict[str, tuple[dt.date, dt.date]]
+) -> list[str]:
+    """The question's specifics that none of the answer's quotes (with their passages) meets, as the question
+    gives them."""
+    if not cited:
         return []
-    return [s.text for s in specifics(question) if not any(met(s, p, periods.get(p.doc_id)) for p in passages)]
+    return [
+        s.text
+        for s in specifics(question)
+        if not any(met(s, passage, quote, periods.get(passage.doc_id)) for passage, quote in cited)
+    ]
 
 
 def not_given(missing: list[str]) -> str:

@@ -66,6 +66,10 @@ class SpellingCorrector:
 
         return _WORD.sub(replace, question), fixes
 
+    def unknown(self, words: list[str]) -> list[str]:
+        """The words no paper uses in any form (after correction): what the question asks that the papers lack."""
+        return [w for w in words if len(w) >= MIN_LENGTH and w.lower() not in self.keep and not self.known(w.lower())]
+
     def prints(self, name: str) -> bool:
         """Whether the papers print every word of a name (in any case)."""
         return all(word.lower() in self.counts for word in _WORD.findall(name))

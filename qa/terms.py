@@ -59,6 +59,12 @@ class Terms:
     def of(self, text: str) -> list[str]:
         return [self._stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stop]
 
+    def topic_words(self, question: str, decision: bool = False) -> list[str]:
+        """The words that say what a question is about, as typed (lower case), each once."""
+        shape = self._question_words | DECISION_TOPIC_WORDS if decision else self._question_words
+        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
+        return list(dict.fromkeys(w for w in words if not w.isdigit()))
+
     def topic(self, question: str, decision: bool = False) -> list[str]:
         """The stems that say what a question is about, without its question words."""
         shape = self._question_words | DECISION_TOPIC_WORDS if decision else self._question_words

@@ -145,3 +145,11 @@ def test_the_last_meeting_means_the_newest_minuted_meeting(service):
     assert {c.meeting_date for c in answer.citations} == {dt.date(2023, 6, 13)}
     quotes = " ".join(c.quote for c in answer.citations)
     assert "Youth Cabinet" in quotes and "school transport" in quotes and "library" not in quotes
+
+
+def test_a_question_about_the_meeting_itself_is_answered_from_the_agenda(pack_index, fake_embedder):
+    answer = QAService(pack_index, embedder=fake_embedder).ask("Where is the committee meeting held?")
+    assert not answer.abstained
+    assert answer.citations[0].page == 1 and "Committee Room 1" in answer.answer
+    topic = QAService(pack_index, embedder=fake_embedder).ask("What is the preferred option for weekend opening?")
+    assert topic.citations[0].page != 1  # a topic the agenda only lists is answered from its report
