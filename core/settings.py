@@ -93,12 +93,24 @@ class RetrievalSettings(_Section):
     sentence_weight: float = Field(0.5, ge=0, description="weight of the best sentence's score in re-scoring")
     meeting_date_boost: float = Field(0.2, ge=0, description="passages recording a meeting the question's dates name")
     agenda_penalty: float = Field(0.5, ge=0, description="agenda pages name topics but rarely answer them")
+    ranker_file: Path | None = Field(
+        PROJECT_ROOT / "qa" / "ranker.json",
+        description='the learned ranker `python -m eval.fit` writes; "" keeps the hand-set order',
+    )
+    recency_ratio: float = Field(
+        0.6, gt=0, le=1, description="for questions about now: leaders this close to the best are put newest first"
+    )
     recency_boost: float = Field(
         0.3, ge=0, description="for questions about now: times the newness of a passage's papers (0 oldest, 1 newest)"
     )
     near_duplicate: float = Field(
         0.8, gt=0, le=1, description="word-overlap above which a passage repeats one already chosen"
     )
+
+    @field_validator("ranker_file", mode="before")
+    @classmethod
+    def _no_ranker(cls, value: object) -> object:
+        return None if value == "" else value  # ranker_file = "" keeps the hand-set order
 
 
 class AnswerSettings(_Section):
@@ -263,6 +275,7 @@ _PATH_KEYS = {
     ("llm", "prompt_dir"),
     ("eval", "gold_file"),
     ("eval", "blind_file"),
+    ("retrieval", "ranker_file"),
     ("eval", "report_dir"),
     ("eval", "compare_with"),
     ("api", "upload_dir"),

@@ -13,9 +13,8 @@ from qa.citations import CitationBuilder
 from qa.decisions import FoundDecision, oldest_first
 from qa.query import Question
 from qa.retrieve import Retrieval
-from qa.sentences import Sentence, holds_value
+from qa.sentences import Sentence, can_lead
 
-_ASKS_ATTENDANCE = re.compile(r"\b(?:attend\w*|present|apologies|absent)\b", re.I)
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
 _STATUS_WORDS = {
@@ -115,12 +114,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _can_lead(sentence: Sentence, question: Question) -> bool:
-        kind = sentence.kind
-        if (kind == "attendance" and _ASKS_ATTENDANCE.search(question.text)) or (
-            kind == "agenda" and question.about_meeting
-        ):
-            kind = "body"
-        return kind == "body" and holds_value(sentence.text, question.answer_type)
+        return can_lead(sentence, question)
 
     def _with_next(self, sentence: Sentence, sentences: list[Sentence]) -> Sentence:
         """The sentence and the one after it when both fit in a quote: in minutes the answer follows the question."""

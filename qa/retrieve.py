@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,8 @@ from indexer.stores import IndexSnapshot
 from qa.fusion import reciprocal_rank_fusion
 from qa.plan import SearchPlan
 from qa.query import Question
-from qa.sentences import Sentence, SentenceScorer
+from qa.ranker import LinearRanker
+from qa.sentences import Sentence, SentenceScorer, can_lead, holds_value
 from qa.terms import CorpusTerms
 
 
@@ -29,6 +31,8 @@ class Candidate:
     names: float = 0.0  # share of the question's names found verbatim in the passage
     phrases: float = 0.0  # share of the question's word pairs ("family hubs") found side by side in the passage
     sentences: list[Sentence] = field(default_factory=list)  # the passage's sentences, best answer first
+    features: dict[str, float] = field(default_factory=dict)  # what the learned ranker reads (qa.ranker.FEATURES)
+    probability: float | None = None  # the learned ranker's P(the answer is here), when one is fitted
 
     @property
     def evidence(self) -> float:
@@ -66,9 +70,15 @@ class Retriever:
     """Searches one index snapshot by search plans; built once per index generation and reused across questions."""
 
     def __init__(
-        self, settings: RetrievalSettings, snapshot: IndexSnapshot, corpus: CorpusTerms, sentences: SentenceScorer
+        self,
+        settings: RetrievalSettings,
+        snapshot: IndexSnapshot,
+        corpus: CorpusTerms,
+        sentences: SentenceScorer,
+        ranker: LinearRanker | None = None,
     ):
         self.settings = settings
+        self.ranker = ranker
         self.snapshot = snapshot
         self.corpus = corpus
         self.terms = corpus.terms
@@ -93,8 +103,57 @@ class Retriever:
             candidate.sentences = self.sentences.rank(candidate.passage, plan)
             if candidate.sentences:
                 candidate.score += self.settings.sentence_weight * candidate.sentences[0].score
-        leaders.sort(key=lambda c: c.score, reverse=True)
+            candidate.features = self.features(candidate, plan)
+            if self.ranker is not None:
+                candidate.probability = self.ranker.probability(candidate.features)
+        if self.ranker is not None:
+            leaders.sort(key=lambda c: c.probability or 0.0, reverse=True)
+        else:
+            leaders.sort(key=lambda c: c.score, reverse=True)
+        if plan.question.recency:
+            leaders = self._newest_first(leaders)
         return Retrieval(plan, self._without_near_duplicates(leaders, top_k))
+
+    def _newest_first(self, leaders: list[Candidate]) -> list[Candidate]:
+        """For a question about now: of the leaders nearly as good as the best (`retrieval.recency_ratio` of its
+        probability, or of its score without a ranker), the newest papers first; the rest after them."""
+        if not leaders:
+            return leaders
+
+        def strength(c: Candidate) -> float:
+            return c.probability if c.probability is not None else c.score
+
+        floor = self.settings.recency_ratio * strength(leaders[0])
+        close = [c for c in leaders if strength(c) >= floor]
+        rest = [c for c in leaders if strength(c) < floor]
+        close.sort(key=lambda c: self.newness.get(c.passage.doc_id, 0.0), reverse=True)  # stable: order kept within
+        return close + rest
+
+    def features(self, candidate: Candidate, plan: SearchPlan) -> dict[str, float]:
+        """The signals the learned ranker weighs (qa.ranker.FEATURES), for a candidate whose sentences are ranked."""
+        passage, question = candidate.passage, plan.question
+        best = candidate.sentences[0] if candidate.sentences else None
+        return {
+            "score": candidate.score,
+            "dense": candidate.dense,
+            "lexical": math.log1p(candidate.lexical),
+            "coverage": candidate.coverage,
+            "names": candidate.names,
+            "phrases": candidate.phrases,
+            "sentence": best.score if best else 0.0,
+            "sentence_coverage": best.coverage if best else 0.0,
+            "can_lead": float(best is not None and can_lead(best, question)),
+            "holds_type": float(best is not None and holds_value(best.text, question.answer_type)),
+            "minutes": float(passage.part == "minutes"),
+            "report": float(passage.part in ("report", "document")),
+            "appendix": float(passage.part == "appendix"),
+            "work_programme": float(passage.part == "work_programme"),
+            "agenda": float(passage.part == "agenda") * (1.0 if question.about_meeting else -1.0),
+            "table": float(_is_table(passage)),
+            "decision_asked": float(question.decision and passage.decision),
+            "meeting_asked": float(question.about_meeting and passage.part == "agenda"),
+            "date_named": float(bool(plan.date_limit) and passage.meeting_date in (plan.date_limit or ())),
+        }
 
     # ---- candidate generation
     def dense_candidates(self, plan: SearchPlan) -> list[str]:
@@ -178,6 +237,12 @@ class Retriever:
             if len(kept) >= top_k:
                 break
         return kept
+
+
+def _is_table(passage: Passage) -> bool:
+    """A passage of table rows: most of its lines have cells set apart by wide gaps."""
+    lines = [line for line in passage.text.split("\n") if line.strip()]
+    return bool(lines) and sum("   " in line.strip() for line in lines) >= 0.6 * len(lines)
 
 
 def newness(snapshot: IndexSnapshot) -> dict[str, float]:

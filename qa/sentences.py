@@ -25,6 +25,7 @@ from qa.terms import Terms
 
 if TYPE_CHECKING:
     from qa.plan import SearchPlan
+    from qa.query import Question
 
 _HEADING_ONLY = re.compile(rf"^\W*(?:{'|'.join(RESOLUTION_WORDS)})\W*$|^[^.!?]{{0,40}}:\s*$", re.S)
 _DIGIT = re.compile(r"\d")
@@ -96,6 +97,20 @@ def sentence_kind(text: str, passage: Passage | None = None) -> str:
     if len(words) <= 8 and not _DIGIT.search(text) and not re.search(r"[.!?:;]\W*$", text):
         return "heading"
     return "body"
+
+
+_ASKS_ATTENDANCE = re.compile(r"\b(?:attend\w*|present|apologies|absent)\b", re.I)
+
+
+def can_lead(sentence: Sentence, question: Question) -> bool:
+    """Whether a sentence may lead an answer: a sentence of the body holding a value of the kind asked. An
+    attendance list may lead a question about people or attendance, an agenda line one about the meeting itself."""
+    kind = sentence.kind
+    if (kind == "attendance" and (question.answer_type == "person" or _ASKS_ATTENDANCE.search(question.text))) or (
+        kind == "agenda" and question.about_meeting
+    ):
+        kind = "body"
+    return kind == "body" and holds_value(sentence.text, question.answer_type)
 
 
 def holds_value(text: str, answer_type: str) -> bool:

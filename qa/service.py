@@ -27,6 +27,7 @@ from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesInd
 from qa.pages import page_png
 from qa.plan import Planner, SearchPlan
 from qa.query import parse_question
+from qa.ranker import LinearRanker
 from qa.retrieve import Retrieval, Retriever
 from qa.sentences import SentenceScorer
 from qa.specifics import not_given, specifics, unmet
@@ -63,7 +64,13 @@ class Generation:
         return cls(
             snapshot=snapshot,
             planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
-            retriever=Retriever(settings.retrieval, snapshot, corpus, sentences),
+            retriever=Retriever(
+                settings.retrieval,
+                snapshot,
+                corpus,
+                sentences,
+                LinearRanker.load(settings.retrieval.ranker_file) if settings.retrieval.ranker_file else None,
+            ),
             citations=citations,
             decisions=DecisionFinder(MinutesIndex(snapshot.passages.values()), sentences, citations),
             spelling=SpellingCorrector(
@@ -206,7 +213,7 @@ class QAService:
             answer.see_also = self.extractive.see_also(retrieval, generation.citations)
             # Name what the papers lack when the question names it: dates no meeting has, names no paper prints.
             absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
-            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision))
+            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision), absent)
             dates = list(parsed.date_words) if plan.date_limit is not None and not plan.allowed else []
             answer.missing = list(dict.fromkeys([*dates, *absent]))
             if answer.missing:

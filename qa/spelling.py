@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -66,9 +66,18 @@ class SpellingCorrector:
 
         return _WORD.sub(replace, question), fixes
 
-    def unknown(self, words: list[str]) -> list[str]:
-        """The words no paper uses in any form (after correction): what the question asks that the papers lack."""
-        return [w for w in words if len(w) >= MIN_LENGTH and w.lower() not in self.keep and not self.known(w.lower())]
+    def unknown(self, words: list[str], besides: Sequence[str] = ()) -> list[str]:
+        """The words no paper uses in any form (after correction): what the question asks that the papers lack.
+        Words of the names in `besides` (already named as missing) are left out."""
+        named = {w.lower() for name in besides for w in _WORD.findall(name)}
+        return [
+            w
+            for w in words
+            if len(w) >= MIN_LENGTH
+            and w.lower() not in self.keep
+            and w.lower() not in named
+            and not self.known(w.lower())
+        ]
 
     def prints(self, name: str) -> bool:
         """Whether the papers print every word of a name (in any case)."""

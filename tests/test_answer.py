@@ -114,8 +114,10 @@ def test_boilerplate_never_reaches_an_answer(service):
 def test_question_the_papers_do_not_answer_abstains_and_offers_the_nearest_passages(service):
     answer = service.ask("How much will the council spend on resurfacing potholes in Stanford-le-Hope?")
     assert answer.abstained
-    assert answer.answer == f"The papers don't give Stanford-le-Hope. {ABSTAIN_TEXT}"
-    assert answer.missing == ["Stanford-le-Hope"] and not answer.partial
+    # The place, then the words this small pack never uses, are named as what the papers lack.
+    assert answer.missing[0] == "Stanford-le-Hope" and {"resurfacing", "potholes"} <= set(answer.missing)
+    assert answer.answer.startswith("The papers don't give Stanford-le-Hope, ") and answer.answer.endswith(ABSTAIN_TEXT)
+    assert not answer.partial
     assert answer.citations == []
     assert answer.see_also and all(c.quote for c in answer.see_also)
 

@@ -1,0 +1,72 @@
+"""A small learned ranker: the leading passages re-ordered by a logistic regression over retrieval's signals.
+
+The hand-set re-scoring weights fit the questions they were tuned on; this model is fitted on dev questions only
+(`python -m eval.fit`, cross-validated, strongly regularised) and stored as plain numbers in `qa/ranker.json`, so
+answering needs numpy and nothing else. Its probability that a passage holds the answer orders the leaders.
+
+Features (all in [0, 1] or small counts, standardised with the training means and deviations):
+the hand-weighted score, cosine similarity, BM25 (log), topic coverage, names, phrases, the best sentence's score
+and coverage, whether the best sentence can lead and holds the kind of value asked, the passage's part, whether it
+records a decision (and whether the question asks for one), agenda passages for questions about a meeting, a
+meeting the question's dates name. How new the papers are is a rule applied after it (`Retriever.search`): too few
+questions about now to learn from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RANKER_FILE = Path(__file__).resolve().parent / "ranker.json"
+
+FEATURES = (
+    "score",
+    "dense",
+    "lexical",
+    "coverage",
+    "names",
+    "phrases",
+    "sentence",
+    "sentence_coverage",
+    "can_lead",
+    "holds_type",
+    "minutes",
+    "report",
+    "appendix",
+    "work_programme",
+    "agenda",
+    "table",
+    "decision_asked",
+    "meeting_asked",
+    "date_named",
+)
+
+
+@dataclass(frozen=True)
+class LinearRanker:
+    """P(answer in passage) = sigmoid(w . (x - mean) / scale + b), from features named in `FEATURES`."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> LinearRanker | None:
+        """The fitted ranker, or None when none has been fitted (the hand-set order is kept)."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            return None  # fitted on other features: refit with `python -m eval.fit`
+        return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["mean"]), tuple(data["scale"]))
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        x = np.array([features[name] for name in FEATURES], dtype=np.float64)
+        z = float(np.dot(self.weights, (x - np.array(self.mean)) / np.array(self.scale))) + self.bias
+        return 1.0 / (1.0 + math.exp(-z))
