@@ -146,6 +146,24 @@ DECISION_SENTENCE = re.compile(r"\b(?:RESOLVED|agreed|approved|noted|deferred|re
 # Words that carry the shape of a question, not its topic.
 QUESTION_WORDS = frozenset(
     {
+        # contractions split at the apostrophe ("didn't" -> "didn")
+        "didn",
+        "doesn",
+        "isn",
+        "wasn",
+        "weren",
+        "aren",
+        "hasn",
+        "haven",
+        "hadn",
+        "wouldn",
+        "couldn",
+        "shouldn",
+        # asking for a breakdown: the dimension asked is the specific (qa.specifics), not these
+        "break",
+        "down",
+        "broken",
+        "breakdown",
         # asking about now: they make a question a recency question (ASKS_RECENT), not its topic
         "now",
         "current",
@@ -519,6 +537,13 @@ LAST_MEETING = re.compile(r"\b(?:last|latest|most recent|previous|newest) (?:com
 # A question about a meeting itself (where, when, what is on its agenda, whom to tell): the agenda answers it.
 ASKS_MEETING = re.compile(
     r"\b(?:agenda|venue|where (?:is|was|will) .{0,60}\bmeet(?:ing)?|(?:meeting|committee) (?:is |was |will be )?held|"
-    r"held (?:at|in|where)|apologies|queries|democratic services|what time does|start(?:s|ing)? at)\b",
+    r"held (?:at|in|where)|apologies|queries|democratic services|what time does|start(?:s|ing)? at|"
+    # the committee itself: its chair and members, as the front sheet lists them
+    r"(?:who|which councillors?) (?:chairs|is (?:the )?(?:chair|vice-chair)|sits? on|are (?:the )?members)|"
+    r"membership|members of the committee|vice-chair of the committee)\b",
     re.I,
+)
+# When the committee meets next: its work programme lists the meetings ahead.
+ASKS_NEXT_MEETING = re.compile(
+    r"\b(?:next|future|upcoming|forthcoming|coming) (?:committee )?meetings?\b|\bmeeting dates\b", re.I
 )

@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from core.records import DocumentRecord, Passage, SearchFilters
 from core.text import name_key
 from indexer.embed import TextEmbedder
 from qa.query import Question, parse_question
+from qa.specifics import Specific, specifics
 from qa.terms import Terms
 
 
@@ -41,6 +42,7 @@ class SearchPlan:
     period_docs: frozenset[str]  # reports whose period the question's dates fall in (searched with those meetings)
     allowed: frozenset[str]  # ids of the passages the filters, the dates and decisions_only permit
     where: dict[str, Any]  # the same limits in Chroma's filter language
+    specifics: list[Specific] = field(default_factory=list)  # the periods, years, stages, names it asks about
 
     @classmethod
     def nothing(cls, question: Question) -> SearchPlan:
@@ -108,6 +110,7 @@ class Planner:
             period_docs,
             allowed,
             chroma_where(filters, date_limit, period_docs, decisions_only),
+            specifics(question),
         )
 
     def meetings_named(self, question: Question) -> set[dt.date]:

@@ -12,6 +12,7 @@ from core.lexicon import (
     ASKS_FINDINGS,
     ASKS_LIST,
     ASKS_MEETING,
+    ASKS_NEXT_MEETING,
     ASKS_NUMBER,
     ASKS_PERSON,
     ASKS_PLACE,
@@ -66,6 +67,7 @@ class Question:
     recency: bool = False  # about now ("who is", "current", "latest", "next meeting"): the newest papers answer it
     last_meeting: bool = False  # names the newest minuted meeting ("at its last meeting")
     about_meeting: bool = False  # asks about a meeting itself (venue, time, agenda, apologies): the agenda answers
+    next_meeting: bool = False  # asks when the committee meets next: the newest work programme answers
     names: list[str] = field(default_factory=list)  # places, services, people and acronyms to match exactly
     date_words: list[str] = field(default_factory=list)  # the words that gave the dates, e.g. ["December 2017"]
 
@@ -93,6 +95,8 @@ def parse_question(
     question.recency = bool(ASKS_RECENT.search(text)) and not question.dated
     question.last_meeting = bool(LAST_MEETING.search(text)) and not question.dated
     question.about_meeting = bool(ASKS_MEETING.search(text))
+    question.next_meeting = bool(ASKS_NEXT_MEETING.search(text))
+    question.recency = question.recency or question.next_meeting
     question.names = _names(text, not_names)
     return question
 

@@ -4,12 +4,14 @@ The hand-set re-scoring weights fit the questions they were tuned on; this model
 (`python -m eval.fit`, cross-validated, strongly regularised) and stored as plain numbers in `qa/ranker.json`, so
 answering needs numpy and nothing else. Its probability that a passage holds the answer orders the leaders.
 
-Features (all in [0, 1] or small counts, standardised with the training means and deviations):
-the hand-weighted score, cosine similarity, BM25 (log), topic coverage, names, phrases, the best sentence's score
-and coverage, whether the best sentence can lead and holds the kind of value asked, the passage's part, whether it
-records a decision (and whether the question asks for one), agenda passages for questions about a meeting, a
-meeting the question's dates name. How new the papers are is a rule applied after it (`Retriever.search`): too few
-questions about now to learn from.
+Features (standardised with the training means and deviations): the hand-weighted score, cosine similarity,
+BM25 (log), topic coverage, names, phrases, the best sentence's score and coverage, whether the best sentence can
+lead and holds the kind of value asked, the passage's part, whether it records a decision (and whether the
+question asks for one), agenda passages for questions about a meeting, a meeting the question's dates name, the
+share of the question's specifics (periods, years, stages, breakdowns) its best sentence meets, work programmes
+for questions about the next meeting; and where the passage stands among the question's leaders by the
+hand-weighted score (its gap to the best, its rank), since scores compare only within a question. How new the
+papers are is a rule applied after it (`Retriever.search`): too few questions about now to learn from.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ FEATURES = (
     "decision_asked",
     "meeting_asked",
     "date_named",
+    "specifics_met",
+    "next_meeting",
+    "score_gap",
+    "score_rank",
 )
 
 

@@ -16,6 +16,7 @@ from qa.plan import SearchPlan
 from qa.query import Question
 from qa.ranker import LinearRanker
 from qa.sentences import Sentence, SentenceScorer, can_lead, holds_value
+from qa.specifics import share_met
 from qa.terms import CorpusTerms
 
 
@@ -103,7 +104,12 @@ class Retriever:
             candidate.sentences = self.sentences.rank(candidate.passage, plan)
             if candidate.sentences:
                 candidate.score += self.settings.sentence_weight * candidate.sentences[0].score
-            candidate.features = self.features(candidate, plan)
+        best = max((c.score for c in leaders), default=0.0)
+        for rank, candidate in enumerate(sorted(leaders, key=lambda c: c.score, reverse=True)):
+            candidate.features = self.features(candidate, plan) | {
+                "score_gap": candidate.score - best,
+                "score_rank": rank,
+            }
             if self.ranker is not None:
                 candidate.probability = self.ranker.probability(candidate.features)
         if self.ranker is not None:
@@ -153,6 +159,8 @@ class Retriever:
             "decision_asked": float(question.decision and passage.decision),
             "meeting_asked": float(question.about_meeting and passage.part == "agenda"),
             "date_named": float(bool(plan.date_limit) and passage.meeting_date in (plan.date_limit or ())),
+            "specifics_met": share_met(plan.specifics, passage, best.text if best else ""),
+            "next_meeting": float(question.next_meeting and passage.part == "work_programme"),
         }
 
     # ---- candidate generation
@@ -203,6 +211,8 @@ class Retriever:
             )
         if question.recency:
             score += self.settings.recency_boost * self.newness.get(passage.doc_id, 0.0)
+        if question.next_meeting and passage.part == "work_programme":
+            score += self.settings.agenda_penalty  # the work programme lists the meetings ahead
         if plan.date_limit and passage.meeting_date in plan.date_limit:
             # Dates name meetings: the minutes of an earlier meeting printed in that meeting's pack only match its pack.
             score += self.settings.meeting_date_boost

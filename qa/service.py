@@ -224,8 +224,12 @@ class QAService:
                 answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
         if not answer.abstained:
             cited = [(generation.snapshot.passages[c.passage_id], c.quote) for c in answer.citations]
-            unknown = generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision))
-            missing = list(dict.fromkeys([*undated, *unmet(parsed, cited, generation.planner.periods), *unknown]))
+            # Names the papers print somewhere count as met (the search found what it could); names and words no
+            # paper prints are missing. Dates that limited the search are met by every passage it could find.
+            absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
+            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision), absent)
+            dated = unmet(parsed, cited, generation.planner.periods, dates=plan.date_limit is None or bool(undated))
+            missing = list(dict.fromkeys([*undated, *dated, *absent]))
             if missing:
                 answer.partial, answer.missing = True, missing
                 answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"

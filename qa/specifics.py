@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from core.lexicon import MONTH_PATTERN
+from core.lexicon import COVER_FIELD, MONTH_PATTERN
 from core.records import Passage
 from qa.query import Question
 
@@ -20,6 +20,15 @@ from qa.query import Question
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[/-]\s*(\d{2}|(?:19|20)\d\d)\b")
 _YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?!\s*[/-]\s*\d)")
 _MONTH_YEAR = re.compile(rf"\b({MONTH_PATTERN})\s+((?:19|20)\d\d)\b", re.I)
+# A stage of schooling: "Key Stage 2", "KS4".
+_STAGE = re.compile(r"\b(?:key stage|KS)\s*(\d)\b", re.I)
+# A breakdown asked for: "by gender", "an ethnic breakdown", "broken down by ward", "split by age".
+_BREAKDOWN = re.compile(
+    r"\b(?!(?:a|an|the|any|full|further|detailed)\b)(\w{3,}) breakdown\b"
+    r"|\bbreak(?:down|s? down|ing down|en down)\b[\w'’/ -]{0,60}? by (?:the )?(\w{3,})"
+    r"|\b(?:broken|split)(?: down)? by (?:the )?(\w{3,})",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,7 @@ class Specific:
     """One thing a question names that an answer must speak to."""
 
     text: str  # as the question gives it, e.g. "2018/19", "Aveley"
-    kind: str  # "period", "year", "month", "name"
+    kind: str  # "period", "year", "month", "name", "stage", "breakdown" (the dimension: "gender", "ward")
     start: int = 0  # first year of a period or the year; 0 for a name
     end: int = 0  # last year of a period (2019 for 2018/19)
 
@@ -55,6 +64,11 @@ def specifics(question: Question) -> list[Specific]:
     for name in question.names:
         if not any(ch.isdigit() for ch in name) and len(name) >= 3:
             found.append(Specific(name, "name"))
+    for match in _STAGE.finditer(text):
+        found.append(Specific(f"Key Stage {match.group(1)}", "stage", int(match.group(1))))
+    for match in _BREAKDOWN.finditer(text):
+        by = next(g for g in match.groups() if g)
+        found.append(Specific(by.lower(), "breakdown"))
     return list(dict.fromkeys(found))
 
 
@@ -64,6 +78,11 @@ def met(specific: Specific, passage: Passage, quote: str, period: tuple[dt.date,
     anywhere in the passage."""
     if specific.kind == "name":
         return specific.text.lower() in f"{passage.context}\n{passage.text}".lower()
+    if specific.kind == "stage":  # "Key Stage 2" or "KS2" in the quote or its heading
+        return bool(re.search(rf"\b(?:key stage|KS)\s*{specific.start}\b", f"{passage.context}\n{quote}", re.I))
+    if specific.kind == "breakdown":  # the dimension named in the passage's text, in any form ("ethnic", "ethnicity")
+        body = "\n".join(line for line in passage.text.split("\n") if not COVER_FIELD.search(line))
+        return bool(re.search(rf"\b{re.escape(specific.text[:5])}", body, re.I))
     haystack = f"{passage.context}\n{quote}"
     if specific.kind == "period":
         short = str(specific.end)[-2:]
@@ -87,15 +106,24 @@ def met(specific: Specific, passage: Passage, quote: str, period: tuple[dt.date,
 
 
 def unmet(
-    question: Question, cited: list[tuple[Passage, str]], periods: dict[str, tuple[dt.date, dt.date]]
+    question: Question,
+    cited: list[tuple[Passage, str]],
+    periods: dict[str, tuple[dt.date, dt.date]],
+    dates: bool = True,
 ) -> list[str]:
-    """The question's specifics that none of the answer's quotes (with their passages) meets, as the question
-    gives them."""
+    """The question's periods and years (months and years too when `dates`) that none of the answer's quotes,
+    with their passages, meets, as the question gives them. Names are not checked here: whether the papers print
+    a name at all is the index vocabulary's question (`SpellingCorrector.prints`)."""
     if not cited:
         return []
+    checked = [
+        s
+        for s in specifics(question)
+        if s.kind in ("period", "breakdown", "stage") or (dates and s.kind in ("year", "month"))
+    ]
     return [
         s.text
-        for s in specifics(question)
+        for s in checked
         if not any(met(s, passage, quote, periods.get(passage.doc_id)) for passage, quote in cited)
     ]
 
@@ -104,3 +132,12 @@ def not_given(missing: list[str]) -> str:
     """'The papers don't give 2018/19' (and 'X or Y' for two or more)."""
     named = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + f" or {missing[-1]}"
     return f"The papers don't give {named}"
+
+
+def share_met(question_specifics: list[Specific], passage: Passage, quote: str) -> float:
+    """The share of a question's specifics (not its names) that a passage's sentence meets; 1.0 when it asks none:
+    a ranking signal, so that a Key Stage 4 page does not answer a Key Stage 2 question."""
+    checked = [s for s in question_specifics if s.kind != "name"]
+    if not checked:
+        return 1.0
+    return sum(met(s, passage, quote) for s in checked) / len(checked)

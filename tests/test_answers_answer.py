@@ -153,3 +153,15 @@ def test_a_question_about_the_meeting_itself_is_answered_from_the_agenda(pack_in
     assert answer.citations[0].page == 1 and "Committee Room 1" in answer.answer
     topic = QAService(pack_index, embedder=fake_embedder).ask("What is the preferred option for weekend opening?")
     assert topic.citations[0].page != 1  # a topic the agenda only lists is answered from its report
+
+
+def test_a_breakdown_the_papers_do_not_give_is_named(service):
+    answer = service.ask("Can you break down the foster carer approvals by ward?")
+    assert answer.partial and answer.missing == ["ward"]
+    assert answer.answer.startswith("The papers don't give ward; the nearest they give:")
+
+
+def test_a_name_the_papers_print_elsewhere_is_not_reported_missing(service):
+    """The search found what it could; only names no paper prints are missing."""
+    answer = service.ask("What happened with foster carer approvals according to Councillor Keys?")
+    assert "Keys" not in answer.missing
