@@ -9,7 +9,7 @@ from core.lexicon import long_date
 from core.records import Citation
 from core.settings import AnswerSettings
 from core.text import same_text
-from qa.citations import CitationBuilder
+from qa.citations import CitationBuilder, section_words
 from qa.decisions import FoundDecision, oldest_first
 from qa.query import Question
 from qa.retrieve import Retrieval
@@ -23,10 +23,6 @@ _STATUS_WORDS = {
     "deferred": "deferred",
     "agreed": "agreed",
 }
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text.startswith("The ") else text
 
 
 class ExtractiveAnswerer:
@@ -59,7 +55,7 @@ class ExtractiveAnswerer:
         if retrieval.question.across_meetings:
             return self._timeline_answer(chosen, citations, twins)
         cited = [self._cite(i + 1, s, citations, twins) for i, s in enumerate(chosen)]
-        lead = f"From {_lower_first(citations.describe(chosen[0].passage))}: “{cited[0].quote}” [1]"
+        lead = f"From {citations.describe(chosen[0].passage)}: “{cited[0].quote}” [1]"
         rest = [f"“{c.quote}” [{c.n}] ({_where(c)})" for c in cited[1:]]
         return "\n".join([lead, *(f"Also: {line}" for line in rest)]), cited
 
@@ -175,7 +171,7 @@ class ExtractiveAnswerer:
             decision = found.decision
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
             lines.append(
-                f"On {when} ({decision.section or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
+                f"On {when} ({section_words(decision.section) or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
                 f"“{citation.quote}” [{citation.n}]"
             )
         if len(decisions) > len(shown):
@@ -205,4 +201,5 @@ def _overlaps(a: Sentence, b: Sentence) -> bool:
 
 
 def _where(c: Citation) -> str:
-    return f"{c.section + ', ' if c.section else ''}{c.page_words}"
+    where = section_words(c.section)
+    return f"{where + ', ' if where else ''}{c.page_words}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -88,13 +89,16 @@ class CitationBuilder:
         }
 
     def describe(self, passage: Passage) -> str:
-        """Where a passage comes from, in words a member would use."""
-        section = f" ({passage.section})" if passage.section else ""
+        """Where a passage comes from, in words a member would use: "the report “Foster Carer Recruitment” (item 8)
+        for the meeting of 12 October 2021", "the minutes of the meeting of 13 July 2021 (minute 6, “SEND ...”)"."""
+        where = section_words(passage.section)
         if passage.part == "minutes" and passage.meeting_date:
-            return f"The minutes of the meeting of {long_date(passage.meeting_date)}{section}"
+            return f"the minutes of the meeting of {long_date(passage.meeting_date)}{f' ({where})' if where else ''}"
         if passage.doc_type == "agenda_pack" and passage.pack_date:
-            return f"The papers for the meeting of {long_date(passage.pack_date)}{section}"
-        return f"{self.documents[passage.doc_id].title}{section}"
+            meeting = f"the meeting of {long_date(passage.pack_date)}"
+            return f"{where} for {meeting}" if where else f"the papers for {meeting}"
+        title = self.documents[passage.doc_id].title
+        return f"{title} ({where})" if where else title
 
     def when(self, passage: Passage) -> str:
         """The date a passage speaks for, or its report's period or title."""
@@ -102,3 +106,31 @@ class CitationBuilder:
             return long_date(passage.dated)
         doc = self.documents[passage.doc_id]
         return doc.period or doc.title
+
+
+_ITEM = re.compile(r"^Item (\d+)(?::\s*(.+))?$")
+_MINUTE = re.compile(r"^Minute (\S+?)(?::\s*(.+))?$")
+_APPENDIX = re.compile(r"^Appendix (\S+?)(?::\s*(.+))?$")
+
+
+def section_words(section: str | None) -> str:
+    """A section path in words: "Item 8: Savings > 3. Issues" -> "the report “Savings” (item 8)"; "Minute 6: Title"
+    -> "minute 6, “Title”"; an appendix -> "appendix 1 of the report “Savings” (item 8)"; a work programme -> "the
+    work programme (item 12)"; other headings as printed. Numbered subsections are left out."""
+    if not section:
+        return ""
+    parts = [part.strip() for part in section.split(" > ")]
+    head = parts[0]
+    appendix = next((m for m in (_APPENDIX.match(p) for p in parts[1:]) if m), None)
+    if item := _ITEM.match(head):
+        number, title = item.group(1), item.group(2)
+        if title and "work programme" in title.lower():
+            words = f"the work programme (item {number})"
+        else:
+            words = f"the report “{title}” (item {number})" if title else f"item {number}"
+        return f"appendix {appendix.group(1)} of {words}" if appendix else words
+    if minute := _MINUTE.match(head):
+        return f"minute {minute.group(1)}, “{minute.group(2)}”" if minute.group(2) else f"minute {minute.group(1)}"
+    if head.startswith("Minutes of the meeting"):
+        return ""
+    return head

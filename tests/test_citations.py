@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from core.records import DocumentRecord, PageSpan, Passage
-from qa.citations import CitationBuilder, page_url
+from qa.citations import CitationBuilder, page_url, section_words
 
 DOC = DocumentRecord(
     id="d",
@@ -89,3 +89,25 @@ def test_a_passage_knows_the_text_and_the_page_of_every_character():
         "",
     ]
     assert [passage.page_at(passage.text.index(w)).page for w in ("first", "second", "third")] == [10, 11, 12]
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        (
+            "Item 8: Foster Carer Recruitment > 3. Issues, Options and Analysis",
+            "the report “Foster Carer Recruitment” (item 8)",
+        ),
+        ("Item 8: Savings > Appendix 1: Consultation", "appendix 1 of the report “Savings” (item 8)"),
+        ("Item 12: Work Programme", "the work programme (item 12)"),
+        (
+            "Minute 6: SEND Education and Residential Placements",
+            "minute 6, “SEND Education and Residential Placements”",
+        ),
+        ("Minutes of the meeting held on 13 July 2021", ""),
+        ("Background to Children's Services", "Background to Children's Services"),
+        (None, ""),
+    ],
+)
+def test_sections_are_told_in_words_not_paths(section, words):
+    assert section_words(section) == words
