@@ -22,6 +22,7 @@ from core.lexicon import long_date
 from core.records import Answer, DocType, SearchFilters
 from core.settings import Settings, load_settings
 from indexer.embed import TextEmbedder
+from qa.citations import section_words
 
 if TYPE_CHECKING:
     from qa.service import QAService
@@ -201,7 +202,7 @@ def _print_answer(answer: Answer) -> None:
     if listed:
         click.echo("\nSee also:" if answer.abstained else "")
     for c in listed:
-        where = [c.section or c.document.title]
+        where = [section_words(c.section) or c.document.title]
         if c.meeting_date:
             where.append(f"meeting of {long_date(c.meeting_date)}")
         where.append(c.page_words)

@@ -52,6 +52,9 @@ class SearchPlan:
         )
 
 
+NEXT_MEETING_WORDS = "dates of meetings work programme"
+
+
 class Planner:
     """Makes search plans against one index generation: its meetings, report periods and committees.
 
@@ -90,6 +93,9 @@ class Planner:
         named = frozenset(self.meetings_named(question)) if question.dated else frozenset()
         date_limit, period_docs = self._limits(question, named)
         stems = self.terms.of(question.text)
+        if question.next_meeting:
+            # The meetings ahead are listed in the work programme, as dates of meetings: search for those words too.
+            stems += [t for t in self.terms.of(NEXT_MEETING_WORDS) if t not in stems]
         topic = self._topic(question, date_limit is not None)
         wanted = set(topic)
         in_topic = [t for t in stems if t in wanted]

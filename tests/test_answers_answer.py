@@ -165,3 +165,24 @@ def test_a_name_the_papers_print_elsewhere_is_not_reported_missing(service):
     """The search found what it could; only names no paper prints are missing."""
     answer = service.ask("What happened with foster carer approvals according to Councillor Keys?")
     assert "Keys" not in answer.missing
+
+
+@pytest.mark.parametrize(
+    ("question", "recency", "last_meeting", "next_meeting", "about_meeting"),
+    [
+        ("Who chairs the committee now?", True, False, False, True),
+        ("When is the next meeting?", True, False, True, False),
+        ("What did the committee decide at its last meeting?", True, True, False, False),
+        ("What is the latest figure for foster carers?", True, False, False, False),
+        ("Where is the meeting held?", False, False, False, True),
+        ("How many foster carers were approved in March 2023?", False, False, False, False),
+    ],
+)
+def test_questions_about_now_and_about_meetings(question, recency, last_meeting, next_meeting, about_meeting):
+    parsed = parse_question(question)
+    assert (parsed.recency, parsed.last_meeting, parsed.next_meeting, parsed.about_meeting) == (
+        recency,
+        last_meeting,
+        next_meeting,
+        about_meeting,
+    )
