@@ -5,7 +5,6 @@ Offsets are always into the passage's own verbatim text, so any span cut here qu
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -99,16 +98,21 @@ def text_key(text: str) -> str:
 
 
 def same_text(a: str, b: str) -> bool:
-    """Whether two texts are the same text printed twice: equal, or cut at different places so that a run of
-    at least 40 characters and three fifths of the shorter one is common to both (words and numbers only)."""
+    """Whether two texts are the same text printed twice: equal, or cut at different places so that three fifths
+    of the shorter one's runs of six words (and at least one) are also the other's (words and numbers only).
+    Linear in the texts' length."""
     ka, kb = text_key(a), text_key(b)
     if ka == kb:
         return bool(ka)
-    shorter = min(len(ka), len(kb))
-    if shorter < _SAME_TEXT_MIN:
+    if min(len(ka), len(kb)) < _SAME_TEXT_MIN:
         return False
-    common = difflib.SequenceMatcher(None, ka, kb, autojunk=False).find_longest_match()
-    return common.size >= max(_SAME_TEXT_MIN, 0.6 * shorter)
+    sa, sb = _shingles(ka.split()), _shingles(kb.split())
+    shorter = min(len(sa), len(sb))
+    return shorter > 0 and len(sa & sb) >= 0.6 * shorter
+
+
+def _shingles(words: list[str], size: int = 6) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + size]) for i in range(max(0, len(words) - size + 1))}
 
 
 def find_text(needle: str, haystack: str) -> int:

@@ -223,8 +223,9 @@ _BOMS = (  # longest first: UTF-32 LE's mark begins with UTF-16 LE's
 
 
 def decode_text(data: bytes) -> str:
-    """A text file's characters: by its byte-order mark (UTF-8/16/32), else UTF-8, else the encoding
-    charset-normalizer finds (Windows-1252, Latin-1, UTF-16 without a mark, ...).
+    """A text file's characters: by its byte-order mark (UTF-8/16/32); UTF-16 without one by its zero bytes; else
+    UTF-8; else Windows-1252, which English-language papers are saved in; else the encoding charset-normalizer
+    finds (for the rest).
 
     Raises ReadError naming the encoding problem."""
     for bom, encoding in _BOMS:
@@ -234,23 +235,30 @@ def decode_text(data: bytes) -> str:
             except UnicodeDecodeError as exc:
                 reason = f"not valid {encoding.upper()} text at byte {exc.start}, though it starts with that mark"
                 raise ReadError(reason) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    if b"\x00" in data:
+        # UTF-16 without a mark: text in the Latin range leaves every other byte zero.
+        for encoding, zeros in (("utf-16-le", data[1::2]), ("utf-16-be", data[0::2])):
+            if zeros and zeros.count(0) >= 0.9 * len(zeros):
+                try:
+                    return data.decode(encoding)
+                except UnicodeDecodeError:
+                    break
+    for encoding in ("utf-8", _WESTERN):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8" or not _CONTROL.search(text):
+            return text
     from charset_normalizer import from_bytes
 
-    matches = list(from_bytes(data))
-    if not matches:
+    best = from_bytes(data).best()
+    if best is None:
         raise ReadError("not a text file (binary content: no text encoding fits its bytes)")
-    # Short texts fit many code pages equally well; among the least chaotic, Windows-1252 is the one
-    # English-language papers are saved in.
-    least = min(match.chaos for match in matches)
-    plausible = [match for match in matches if match.chaos <= least + 0.01]
-    best = next((match for match in plausible if match.encoding == _WESTERN), plausible[0])
     return str(best)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _WESTERN = "cp1252"
 
 

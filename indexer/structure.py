@@ -71,6 +71,7 @@ _WORK_PROGRAMME = re.compile(
 _MONTH_FIRST = re.compile(rf"^(?:{MONTH_PATTERN})\b", re.I)
 # "Contact officer: Jane Doe", "Date: 5 March": a cover's field and its value, never a heading.
 _FIELD = re.compile(r"^[^:]{2,40}:\s+\S")
+_RELATIVE_MEETING = re.compile(r"^\s*(?:last|previous|preceding|next|this|that|same|our|its)\b", re.I)
 _VERB = re.compile(r"\b(?:were|was|be|are|is|been)\b", re.I)
 _NUMBERED = re.compile(r"^\s*(?:[-•]\s+)?\d{1,2}\.\s")
 _SENTENCE_END = re.compile(r"[.:;!?)]\s*$")
@@ -153,6 +154,8 @@ def _minutes_heading(text: str) -> re.Match | None:
     match = _MINUTES_HEADING.match(text)
     if not match or (_SENTENCE_END.search(text) and not text.rstrip().endswith(")")) or _VERB.search(text):
         return None
+    if _RELATIVE_MEETING.match(match.group(1)):
+        return None  # "Minutes of the last meeting": an agenda item's title, not the minutes themselves
     return match
 
 
@@ -169,7 +172,9 @@ def _committee(lines: list[SourceLine]) -> str | None:
     """The committee's name as the pack prints it, with straight apostrophes (packs type it either way) and in
     its own letter case when a heading prints it in capitals. A line naming a council is the committee only
     when no other line names a committee, panel, board or the like (front sheets print the council first)."""
-    named = [m.group(1) for m in (_COMMITTEE.match(line.text) for line in lines[:40]) if m]
+    named = [
+        m.group(1) for m in (_COMMITTEE.match(line.text) for line in lines[:40] if not _minutes_heading(line.text)) if m
+    ]
     named = [name for name in named if "held" not in name.lower() and not name.lower().startswith("report to")]
     for i, line in enumerate(lines):
         heading = _minutes_heading(line.text)

@@ -186,7 +186,13 @@ def _once(chosen: list[Sentence]) -> tuple[list[Sentence], dict[int, list[Senten
     twins: dict[int, list[Sentence]] = {}
     for sentence in chosen:
         twin = next(
-            (k for k in kept if k.passage.doc_id != sentence.passage.doc_id and same_text(k.text, sentence.text)),
+            (
+                k
+                for k in kept
+                if k.passage.doc_id != sentence.passage.doc_id
+                and k.passage.dated == sentence.passage.dated  # the same words at two meetings are two records
+                and same_text(k.text, sentence.text)
+            ),
             None,
         )
         if twin is None:

@@ -34,7 +34,7 @@ _MONTH_MEETING = re.compile(
     rf"\b(?:the|in|at)\s+{_MONTH}(?:'s)?\s+(?:meeting|committee|minutes|papers?|agenda)\b", re.I
 )
 # "2016/17" or "2016-17" is a financial year the papers talk about, not a meeting date.
-_YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?![/-]\d)")
+_YEAR = re.compile(r"(?<![/\d\-–—])\b((?:19|20)\d\d)\b(?![/\-–—]\d)")
 _FIGURE = re.compile(
     r"\b(?:how (?:many|much)|number of|percentage|per ?cent|proportion|rate|cost|budget|spend|figure|total|£)", re.I
 )

@@ -17,8 +17,8 @@ from core.records import Passage
 from qa.query import Question
 
 # "2018/19", "2018-19", "2018/2019": a financial or school year.
-_PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[/-]\s*(\d{2}|(?:19|20)\d\d)\b")
-_YEAR = re.compile(r"(?<![/\d-])\b((?:19|20)\d\d)\b(?!\s*[/-]\s*\d)")
+_PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[/\-–—]\s*(\d{2}|(?:19|20)\d\d)\b")
+_YEAR = re.compile(r"(?<![/\d\-–—])\b((?:19|20)\d\d)\b(?!\s*[/\-–—]\s*\d)")
 _MONTH_YEAR = re.compile(rf"\b({MONTH_PATTERN})\s+((?:19|20)\d\d)\b", re.I)
 # A stage of schooling: "Key Stage 2", "KS4".
 _STAGE = re.compile(r"\b(?:key stage|KS)\s*(\d)\b", re.I)
@@ -48,7 +48,7 @@ def specifics(question: Question) -> list[Specific]:
     taken: list[tuple[int, int]] = []
     for match in _PERIOD.finditer(text):
         first, second = int(match.group(1)), match.group(2)
-        last = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
+        last = int(second) if len(second) == 4 else first + 1 if int(second) == (first + 1) % 100 else -1
         if last in (first + 1, first):
             found.append(Specific(f"{first}/{str(last)[-2:]}", "period", first, last))
             taken.append(match.span())
@@ -82,23 +82,23 @@ def met(specific: Specific, passage: Passage, quote: str, period: tuple[dt.date,
         return bool(re.search(rf"\b(?:key stage|KS)\s*{specific.start}\b", f"{passage.context}\n{quote}", re.I))
     if specific.kind == "breakdown":  # the dimension named in the passage's text, in any form ("ethnic", "ethnicity")
         body = "\n".join(line for line in passage.text.split("\n") if not COVER_FIELD.search(line))
-        return bool(re.search(rf"\b{re.escape(specific.text[:5])}", body, re.I))
+        stem = re.sub(r"(?:icity|ity|ic|s)$", "", specific.text) or specific.text
+        return bool(re.search(rf"\b{re.escape(stem)}(?:s|es|d|ed|ing|ic|ity|icity|al)?\b", body, re.I))
     haystack = f"{passage.context}\n{quote}"
     if specific.kind == "period":
         short = str(specific.end)[-2:]
         spellings = (
-            rf"{specific.start}\s*[/-]\s*(?:{short}|{specific.end})\b",
+            rf"{specific.start}\s*[/\-–—]\s*(?:{short}|{specific.end})\b",
             rf"{specific.start}\s+to\s+{specific.end}",
         )
         if any(re.search(p, haystack) for p in spellings):
             return True
         return period is not None and period[0].year == specific.start and period[1].year == specific.end
     years = range(specific.start, specific.end + 1)
-    if any(re.search(rf"(?<!\d){year}(?!\d)", haystack) for year in years):
-        if specific.kind == "year":
-            return True
-        month = specific.text.split()[0]
-        return bool(re.search(rf"\b{month}\b", haystack, re.I))
+    if any(re.search(rf"(?<!\d){year}(?!\d)", haystack) for year in years) and (
+        specific.kind == "year" or re.search(rf"\b{specific.text.split()[0]}\b", haystack, re.I)
+    ):
+        return True
     dated = passage.dated
     if specific.kind == "month":
         return dated is not None and (dated.year, dated.strftime("%B")) == (specific.start, specific.text.split()[0])

@@ -186,3 +186,27 @@ def test_questions_about_now_and_about_meetings(question, recency, last_meeting,
         next_meeting,
         about_meeting,
     )
+
+
+def test_specifics_in_their_typeset_forms():
+    import datetime as dt_
+
+    from core.records import PageSpan, Passage
+    from qa.specifics import met, specifics
+
+    def passage(text: str, day: dt_.date | None = None) -> Passage:
+        return Passage(
+            id="p", doc_id="d", file="f.pdf", text=text, pages=[PageSpan(offset=0, page=1, label="1")], meeting_date=day
+        )
+
+    period = specifics(parse_question("What was the budget for 2018/19?"))[0]
+    assert met(period, passage("The budget for 2018–19 was £5m."), "The budget for 2018–19 was £5m.")
+    assert [s.text for s in specifics(parse_question("budget for 2018–19?"))] == ["2018/19"]
+    assert [s.text for s in specifics(parse_question("exclusions in 1999/00"))] == ["1999/00"]
+    month = specifics(parse_question("What was agreed in March 2019?"))[0]
+    assert met(month, passage("The 2019 budget was agreed.", dt_.date(2019, 3, 12)), "The 2019 budget was agreed.")
+    age = next(s for s in specifics(parse_question("Is there a breakdown by age?")) if s.kind == "breakdown")
+    assert not met(age, passage("The agenda was published."), "")
+    assert met(age, passage("Children by age band: 0-4, 5-10."), "")
+    ethnic = next(s for s in specifics(parse_question("What is the ethnic breakdown?")) if s.kind == "breakdown")
+    assert met(ethnic, passage("Ethnicity of children on plans"), "")

@@ -303,3 +303,18 @@ def test_text_overprinted_to_look_bold_is_read_once(tmp_path):
         "Members thanked the officers.",
         "RESOLVED: That the report be noted.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Cost £5m", "cp1252"),  # short Windows-1252: too short for a detector to tell apart
+        ("The café – agreed.", "cp1252"),
+        ("Agenda item 5", "utf-16-le"),  # UTF-16 without a byte-order mark
+        ("Agenda item 5 – £5m", "utf-16-be"),
+    ],
+)
+def test_short_and_unmarked_text_files_decode_right(text, encoding):
+    from indexer.read import decode_text
+
+    assert decode_text(text.encode(encoding)) == text

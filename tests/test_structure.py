@@ -177,3 +177,27 @@ def test_another_councils_front_matter_and_work_programme_are_found_without_its_
     assert not holding(passages, "bus lane on the High Street").boilerplate
     assert holding(passages, "Parking Charges").part == "work_programme"
     assert holding(passages, "bus lane on the High Street").committee == "Planning and Transport Committee"
+
+
+def test_an_item_called_minutes_of_the_last_meeting_does_not_make_a_report_a_pack(tmp_path):
+    lines = [
+        "Annual Report of the Virtual School 2022/23",
+        "1. Introduction",
+        "This report sets out outcomes for children in care.",
+        "2. Governance",
+        "Minutes of the last meeting",
+        "The governing body reviewed the minutes of its last meeting in full.",
+    ]
+    doc = structure_document(read_document(make_pdf(tmp_path / "r.pdf", [PageSpec(lines, footer="Page 1")])))
+    assert doc.doc_type == "report" and doc.committee is None
+
+
+def test_a_minutes_heading_ending_in_board_is_not_the_committees_name(tmp_path):
+    lines = [
+        "Minutes of the Meeting of the Health and Wellbeing Board",
+        "held on 5 March 2024 at 7pm",
+        "12. Joint Strategy",
+        "RESOLVED: That the strategy be agreed.",
+    ]
+    doc = structure_document(read_document(make_pdf(tmp_path / "m.pdf", [PageSpec(lines, footer="Page 3")])))
+    assert doc.committee == "Health and Wellbeing Board"
