@@ -30,7 +30,7 @@ from qa.query import parse_question
 from qa.ranker import LinearRanker
 from qa.retrieve import Retrieval, Retriever
 from qa.sentences import SentenceScorer
-from qa.specifics import not_given, specifics, unmet
+from qa.specifics import not_given, unmet
 from qa.spelling import SpellingCorrector
 from qa.terms import CorpusTerms, Terms
 
@@ -212,10 +212,8 @@ class QAService:
             answer.answer = ABSTAIN_TEXT
             answer.see_also = self.extractive.see_also(retrieval, generation.citations)
             # Name what the papers lack when the question names it: dates no meeting has, names no paper prints.
-            absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
-            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision), absent)
             dates = list(parsed.date_words) if plan.date_limit is not None and not plan.allowed else []
-            answer.missing = list(dict.fromkeys([*dates, *absent]))
+            answer.missing = list(dict.fromkeys([*dates, *self._not_printed(generation, plan)]))
             if answer.missing:
                 answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
         elif self.llm_answerer is not None:
@@ -226,10 +224,9 @@ class QAService:
             cited = [(generation.snapshot.passages[c.passage_id], c.quote) for c in answer.citations]
             # Names the papers print somewhere count as met (the search found what it could); names and words no
             # paper prints are missing. Dates that limited the search are met by every passage it could find.
-            absent = [x.text for x in specifics(parsed) if x.kind == "name" and not generation.spelling.prints(x.text)]
-            absent += generation.spelling.unknown(self.terms.topic_words(parsed.text, parsed.decision), absent)
-            dated = unmet(parsed, cited, generation.planner.periods, dates=plan.date_limit is None or bool(undated))
-            missing = list(dict.fromkeys([*undated, *dated, *absent]))
+            dates_checked = plan.date_limit is None or bool(undated)
+            dated = unmet(plan.specifics, cited, generation.planner.periods, dates=dates_checked)
+            missing = list(dict.fromkeys([*undated, *dated, *self._not_printed(generation, plan)]))
             if missing:
                 answer.partial, answer.missing = True, missing
                 answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"
@@ -238,6 +235,12 @@ class QAService:
             retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000, total=(done - started) * 1000
         )
         return answer, searched
+
+    def _not_printed(self, generation: Generation, plan: SearchPlan) -> list[str]:
+        """The names and topic words of the question that no paper prints in any form: what the papers lack."""
+        question, spelling = plan.question, generation.spelling
+        names = [x.text for x in plan.specifics if x.kind == "name" and not spelling.prints(x.text)]
+        return names + spelling.unknown(self.terms.topic_words(question.text, question.decision), names)
 
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
         """Every decision the minutes record on a topic, oldest first."""

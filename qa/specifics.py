@@ -106,20 +106,19 @@ def met(specific: Specific, passage: Passage, quote: str, period: tuple[dt.date,
 
 
 def unmet(
-    question: Question,
+    asked: list[Specific],
     cited: list[tuple[Passage, str]],
     periods: dict[str, tuple[dt.date, dt.date]],
     dates: bool = True,
 ) -> list[str]:
-    """The question's periods and years (months and years too when `dates`) that none of the answer's quotes,
-    with their passages, meets, as the question gives them. Names are not checked here: whether the papers print
-    a name at all is the index vocabulary's question (`SpellingCorrector.prints`)."""
+    """The periods, stages, breakdowns (and months and years when `dates`) of a question's specifics (`asked`,
+    from `specifics`) that none of the answer's quotes, with their passages, meets, as the question gives them.
+    Names are not checked here: whether the papers print a name at all is the index vocabulary's question
+    (`SpellingCorrector.prints`)."""
     if not cited:
         return []
     checked = [
-        s
-        for s in specifics(question)
-        if s.kind in ("period", "breakdown", "stage") or (dates and s.kind in ("year", "month"))
+        s for s in asked if s.kind in ("period", "breakdown", "stage") or (dates and s.kind in ("year", "month"))
     ]
     return [
         s.text
