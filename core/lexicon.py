@@ -496,7 +496,7 @@ COVER_FIELD = re.compile(
     re.I,
 )
 SALUTATION = re.compile(r"^\W*Dear\b", re.I)
-SIGN_OFF = re.compile(r"\b(?:Yours (?:sincerely|faithfully)|Kind regards|Best wishes|With best wishes)\b", re.I)
+SIGN_OFF = re.compile(r"\b(?:Yours? (?:sincerely|faithfully|truly)|Kind regards|Best wishes|With best wishes)\b", re.I)
 # "This report provides/updates ... on", "The purpose of this report is to ...": what a report is for, not a fact.
 REPORT_ABOUT = re.compile(
     r"^\W*(?:(?:[A-Z][\w'’&-]*|and|of|the|for|in|on|to)\s+){0,8}?"  # a heading left in front of it

@@ -100,6 +100,12 @@ class RetrievalSettings(_Section):
     recency_ratio: float = Field(
         0.6, gt=0, le=1, description="for questions about now: leaders this close to the best are put newest first"
     )
+    close_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="for questions naming a stage or breakdown: leaders this close to the best that meet it go first",
+    )
     recency_boost: float = Field(
         0.3, ge=0, description="for questions about now: times the newness of a passage's papers (0 oldest, 1 newest)"
     )
@@ -123,7 +129,13 @@ class AnswerSettings(_Section):
     lead_ratio: float = Field(
         0.5, gt=0, le=1, description="a sentence put first because it can lead must score this share of the best"
     )
-    lead_depth: int = Field(3, ge=1, le=10, description="leading passages searched for a sentence that can lead")
+    lead_depth: int = Field(5, ge=1, le=10, description="leading passages searched for a sentence that can lead")
+    learned_abstention: bool = Field(
+        False,
+        description="abstain by the abstention model `python -m eval.fit` stores with the ranker instead of by "
+        "`abstain_below`; off because, fitted on 18 off-topic dev questions, it abstained less on unanswerable and "
+        "more on answerable held-out questions (eval/reports/ranker-fit.md)",
+    )
     abstain_below: float = Field(
         0.285, description="evidence under which the answer abstains; calibrated by `python -m eval.calibrate`"
     )

@@ -12,6 +12,7 @@ from core.text import same_text
 from qa.citations import CitationBuilder, section_words
 from qa.decisions import FoundDecision, oldest_first
 from qa.query import Question
+from qa.ranker import AbstentionModel
 from qa.retrieve import Retrieval
 from qa.sentences import Sentence, can_lead
 
@@ -28,12 +29,18 @@ _STATUS_WORDS = {
 class ExtractiveAnswerer:
     """Composes an answer from verbatim sentences of the retrieved passages; needs no LLM."""
 
-    def __init__(self, settings: AnswerSettings):
+    def __init__(self, settings: AnswerSettings, abstention: AbstentionModel | None = None):
         self.settings = settings
+        self.abstention = abstention
 
     def abstains(self, retrieval: Retrieval) -> bool:
-        """Whether to abstain: nothing retrieved, or evidence under `answer.abstain_below` (calibrated on dev)."""
-        return not retrieval.candidates or retrieval.evidence < self.settings.abstain_below
+        """Whether to abstain: nothing retrieved, or the fitted abstention model's P(answerable) under its threshold
+        (without one, evidence under `answer.abstain_below`, calibrated on dev)."""
+        if not retrieval.candidates:
+            return True
+        if self.abstention is not None:
+            return self.abstention.probability(retrieval.abstention_features()) < self.abstention.threshold
+        return retrieval.evidence < self.settings.abstain_below
 
     def see_also(self, retrieval: Retrieval, citations: CitationBuilder) -> list[Citation]:
         """The nearest passages, each by its best sentence, for a reader to check by hand."""
@@ -74,6 +81,8 @@ class ExtractiveAnswerer:
                 break
             if across and any(s.passage.dated == candidate.passage.dated for s in chosen):
                 continue
+            if chosen and _older(candidate.passage.dated, chosen[0].passage.dated) and _who_now(retrieval.question):
+                continue  # who holds a post now: an older paper's holder (last year's chair) is history, not support
             best = candidate.sentences[0]
             if not chosen or best.score >= ratio * chosen[0].score:
                 chosen.append(self._with_next(best, candidate.sentences))
@@ -200,6 +209,14 @@ def _once(chosen: list[Sentence]) -> tuple[list[Sentence], dict[int, list[Senten
         else:
             twins.setdefault(id(twin), []).append(sentence)
     return kept, twins
+
+
+def _who_now(question: Question) -> bool:
+    return question.recency and question.answer_type == "person"
+
+
+def _older(day: dt.date | None, than: dt.date | None) -> bool:
+    return than is not None and (day is None or day < than)
 
 
 def _overlaps(a: Sentence, b: Sentence) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from core.settings import LLMSettings
 from qa.citations import CitationBuilder
 from qa.retrieve import Retrieval
 from qa.sentences import split_sentences
+from qa.specifics import not_given
 from qa.terms import Terms
 
 log = logging.getLogger(__name__)
@@ -81,26 +83,36 @@ class LLMAnswerer:
         self.llm = llm if llm is not None else build_llm(settings)
         self.terms = terms or Terms()
 
-    def messages(self, question: str, passages: list[Passage], citations: CitationBuilder) -> list[Any]:
+    def messages(
+        self, question: str, passages: list[Passage], citations: CitationBuilder, missing: Sequence[str] = ()
+    ) -> list[Any]:
+        """The system prompt and the user message: the question, the numbered passages, and what the passages do
+        not give (`missing`: the question's periods, stages and names none of them meets), for the model to say
+        first instead of answering as if they gave it."""
         from llama_index.core.llms import ChatMessage, MessageRole
 
         blocks = [
             self.passage_template.format(n=i, source=citations.describe(p), text=_neutralise(p).strip())
             for i, p in enumerate(passages, start=1)
         ]
-        user = self.user_template.format(question=question, passages="\n".join(blocks))
+        lacking = f"{not_given(list(missing))}. Say so first, then give what they do say." if missing else ""
+        user = self.user_template.format(question=question, passages="\n".join(blocks), missing=lacking)
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
 
-    def answer(self, retrieval: Retrieval, citations: CitationBuilder) -> tuple[str, list[Citation]] | None:
-        """The model's answer with only the claims whose quotes check, or None to keep the extractive answer."""
+    def answer(
+        self, retrieval: Retrieval, citations: CitationBuilder, missing: Sequence[str] = ()
+    ) -> tuple[str, list[Citation]] | None:
+        """The model's answer with only the claims whose quotes check, or None to keep the extractive answer.
+        `missing`: what the papers do not give, told to the model (see `messages`)."""
         passages = [c.passage for c in retrieval.candidates[: self.settings.passages]]
         if not passages:
             return None
         try:
-            reply = self.llm.chat(self.messages(retrieval.question.text, passages, citations)).message.content or ""
+            messages = self.messages(retrieval.question.text, passages, citations, missing)
+            reply = self.llm.chat(messages).message.content or ""
         except Exception as exc:  # timeouts, refused connections, 5xx: the extractive answer stands
             log.warning("LLM answerer failed (%s: %s); using the extractive answer", type(exc).__name__, exc)
             return None

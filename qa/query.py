@@ -45,6 +45,11 @@ _ACROSS_MEETINGS = re.compile(
     re.I,
 )
 _WHEN = re.compile(r"\bwhen\b", re.I)
+_PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[/\-–—]\s*\d{2,4}\b")
+# A year that opens or closes a span: "since 2014", "before 2018".
+_OPEN_YEAR = re.compile(
+    r"\b(since|after|from|before|until|till|up to|prior to)\s+((?:19|20)\d\d)\b(?!\s*(?:to|and|-|–)\s*\d)", re.I
+)
 _WHY = re.compile(r"^\W*(?:why|what (?:was|were|is|are) the reasons?)\b", re.I)
 # Quote marks only at word edges, so the apostrophe in "committee's" opens no quotation.
 _QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"”’]{3,}?)[\"”'’](?!\w)")
@@ -153,6 +158,15 @@ def _read_dates(question: Question, meeting_dates: list[dt.date]) -> None:
     if years := _YEAR.findall(text):
         question.since, question.until = dt.date(int(min(years)), 1, 1), dt.date(int(max(years)), 12, 31)
         question.date_words += years
+        if len(set(years)) == 1 and (match := _OPEN_YEAR.search(text)):
+            # "since 2014" runs to the newest papers; "before 2018" from the oldest.
+            year, word = int(match.group(2)), match.group(1).lower()
+            if word in ("before", "prior to"):
+                question.since, question.until = None, dt.date(year - 1, 12, 31)
+            elif word in ("until", "till", "up to"):
+                question.since, question.until = None, dt.date(year, 12, 31)
+            else:
+                question.since, question.until = dt.date(year + (word == "after"), 1, 1), None
 
 
 def _date(year: int, month: int, day: int) -> dt.date | None:
@@ -165,6 +179,7 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 def _names(text: str, not_names: frozenset[str]) -> list[str]:
     """Quoted phrases, capitalised words not opening the question, acronyms and numbers like 'Item 7'."""
     names = [m.group(1).strip() for m in _QUOTED.finditer(text)]
+    text = _PERIOD.sub(" ", text)  # "2019/20" is a period (qa.specifics checks it), not the names "2019" and "20"
     words = re.findall(r"[A-Za-z][A-Za-z'&.-]*[A-Za-z]|\d+(?:\.\d+)?%?", text)
     for i, word in enumerate(words):
         bare = word.rstrip(".").removesuffix("'s")

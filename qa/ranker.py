@@ -76,3 +76,52 @@ class LinearRanker:
         x = np.array([features[name] for name in FEATURES], dtype=np.float64)
         z = float(np.dot(self.weights, (x - np.array(self.mean)) / np.array(self.scale))) + self.bias
         return 1.0 / (1.0 + math.exp(-z))
+
+
+# What the abstention model reads of a search: how strongly its leading passages speak to the question.
+ABSTENTION_FEATURES = (
+    "evidence",
+    "probability",
+    "dense",
+    "coverage",
+    "phrases",
+    "sentence_coverage",
+    "names",
+    "can_lead",
+    "specifics_met",
+)
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """P(the papers answer the question) = sigmoid(w . (x - mean) / scale + b) over `ABSTENTION_FEATURES` of a
+    search's best passage; the answer abstains under `threshold`.
+
+    Fitted with the ranker (`python -m eval.fit`) on dev questions only: answerable ones against those whose topic
+    the papers never mention. Hard negatives (topic present, specific absent) are left out: they are to be answered
+    as partial, which is the specifics' business, not abstention's. The threshold is the highest that keeps
+    cross-validated false abstention within the target (`fit.FALSE_ABSTENTION`).
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = RANKER_FILE) -> AbstentionModel | None:
+        """The fitted model, or None when none has been fitted (the evidence threshold `answer.abstain_below` holds)."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8")).get("abstention")
+        if not data or tuple(data["features"]) != ABSTENTION_FEATURES:
+            return None
+        return cls(
+            tuple(data["weights"]), float(data["bias"]), tuple(data["mean"]), tuple(data["scale"]), data["threshold"]
+        )
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        x = np.array([features[name] for name in ABSTENTION_FEATURES], dtype=np.float64)
+        z = float(np.dot(self.weights, (x - np.array(self.mean)) / np.array(self.scale))) + self.bias
+        return 1.0 / (1.0 + math.exp(-z))

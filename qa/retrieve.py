@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,23 @@ class Retrieval:
     def evidence(self) -> float:
         return max((c.evidence for c in self.candidates[:3]), default=0.0)
 
+    def abstention_features(self) -> dict[str, float]:
+        """What `qa.ranker.AbstentionModel` reads: the best passage's signals and the search's evidence (zeros when
+        nothing was found)."""
+        best = self.candidates[0] if self.candidates else None
+        features = best.features if best else {}
+        return {
+            "evidence": self.evidence,
+            "probability": (best.probability or 0.0) if best else 0.0,
+            "dense": best.dense if best else 0.0,
+            "coverage": best.coverage if best else 0.0,
+            "phrases": best.phrases if best else 0.0,
+            "sentence_coverage": features.get("sentence_coverage", 0.0),
+            "names": best.names if best else 0.0,
+            "can_lead": features.get("can_lead", 0.0),
+            "specifics_met": features.get("specifics_met", 0.0),
+        }
+
     def leading(self, n: int) -> Retrieval:
         """The same retrieval cut to its first n candidates."""
         return Retrieval(self.plan, self.candidates[:n])
@@ -116,24 +134,15 @@ class Retriever:
             leaders.sort(key=lambda c: c.probability or 0.0, reverse=True)
         else:
             leaders.sort(key=lambda c: c.score, reverse=True)
+        if any(s.kind in ("stage", "breakdown") for s in plan.specifics):
+            # A Key Stage 4 page does not answer a Key Stage 2 question, however well it matches the words. (Periods
+            # and years are not ruled so: tables print them in passing, and the date filters have done that work.)
+            leaders = _close_first(leaders, self.settings.close_ratio, lambda c: c.features["specifics_met"])
         if plan.question.recency:
-            leaders = self._newest_first(leaders)
+            leaders = _close_first(
+                leaders, self.settings.recency_ratio, lambda c: self.newness.get(c.passage.doc_id, 0.0)
+            )
         return Retrieval(plan, self._without_near_duplicates(leaders, top_k))
-
-    def _newest_first(self, leaders: list[Candidate]) -> list[Candidate]:
-        """For a question about now: of the leaders nearly as good as the best (`retrieval.recency_ratio` of its
-        probability, or of its score without a ranker), the newest papers first; the rest after them."""
-        if not leaders:
-            return leaders
-
-        def strength(c: Candidate) -> float:
-            return c.probability if c.probability is not None else c.score
-
-        floor = self.settings.recency_ratio * strength(leaders[0])
-        close = [c for c in leaders if strength(c) >= floor]
-        rest = [c for c in leaders if strength(c) < floor]
-        close.sort(key=lambda c: self.newness.get(c.passage.doc_id, 0.0), reverse=True)  # stable: order kept within
-        return close + rest
 
     def features(self, candidate: Candidate, plan: SearchPlan) -> dict[str, float]:
         """The signals the learned ranker weighs (qa.ranker.FEATURES), for a candidate whose sentences are ranked."""
@@ -247,6 +256,26 @@ class Retriever:
             if len(kept) >= top_k:
                 break
         return kept
+
+
+def _close_first(leaders: list[Candidate], ratio: float, key: Callable[[Candidate], float]) -> list[Candidate]:
+    """Of the leaders nearly as good as the best (`ratio` of its probability, or of its score without a ranker),
+    those with the highest `key` first, keeping their order otherwise; the rest after them, as they were.
+
+    How rules the ranker has too few questions to learn (newest papers for a question about now, the specifics a
+    question names) act: they choose between passages the ranker finds close, never raise a poor one.
+    """
+    if not leaders:
+        return leaders
+
+    def strength(c: Candidate) -> float:
+        return c.probability if c.probability is not None else c.score
+
+    floor = ratio * strength(leaders[0])
+    close = [c for c in leaders if strength(c) >= floor]
+    rest = [c for c in leaders if strength(c) < floor]
+    close.sort(key=key, reverse=True)  # stable: the ranker's order kept within each value
+    return close + rest
 
 
 def _is_table(passage: Passage) -> bool:

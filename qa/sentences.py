@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 _HEADING_ONLY = re.compile(rf"^\W*(?:{'|'.join(RESOLUTION_WORDS)})\W*$|^[^.!?]{{0,40}}:\s*$", re.S)
 _DIGIT = re.compile(r"\d")
+_FULL_DATE = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH_PATTERN})\b|\b(?:{MONTH_PATTERN})\s+\d{{4}}\b")
 _DATE_WORDS = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{{4}}|(?:{MONTH_PATTERN})\s+\d{{4}}|"
     r"(?:19|20)\d\d|by the end of|deadline)\b"
@@ -44,6 +45,15 @@ _PERSON_NAME = re.compile(
 # A figure worth quoting: money, a percentage, thousands, or a count next to a word ("22 posts"),
 # not a date or a list number.
 _FIGURE = re.compile(rf"£\s?\d|\d\s?%|\d{{1,3}},\d{{3}}|\b\d+(?:\.\d+)?\s+(?!(?:{MONTH_PATTERN})\b)[a-z]{{3,}}")
+# Digits that are no count: dates, years and periods, list and paragraph numbers, references to a table or item.
+_NOT_COUNTS = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH_PATTERN})(?:\s+\d{{4}})?\b|\b(?:{MONTH_PATTERN})\s+\d{{4}}\b"
+    r"|\b(?:19|20)\d\d(?:\s*[/\-–—]\s*\d{2,4})?\b"
+    r"|(?:^|\n)\s*\(?\d+(?:\.\d+)+\)?\s|(?:^|\n)\s*\d+[.)]\s"
+    r"|\b(?:table|fig(?:ure)?|item|appendix|section|paragraph|para|page|minute|key stage|ks|year|tier|level|stage)"
+    r"\.?\s*\d+(?:\.\d+)*",
+    re.I,
+)
 # Two capitalised words that are not the names of institutions: most likely a person ("Margaret Burke").
 _CAPITALISED_PAIR = re.compile(r"\b([A-Z][a-z'’]+) ([A-Z][a-z'’-]+)\b")
 # A "sentence" longer than this (a cover block or a table row run) is cut at line ends into quotable pieces.
@@ -94,7 +104,14 @@ def sentence_kind(text: str, passage: Passage | None = None) -> str:
     if ATTENDANCE.search(text):
         return "attendance"
     words = text.split()
-    if len(words) <= 8 and not _DIGIT.search(text) and not re.search(r"[.!?:;]\W*$", text):
+    # Numbers in a title ("6. Key Stage 2 (age 11)", "Results 2017") do not make it a fact: a figure or a date does.
+    if (
+        len(words) <= 10
+        and "   " not in text  # cells set apart by wide gaps: a table row, which may hold the answer
+        and not _FIGURE.search(text)
+        and not _FULL_DATE.search(text)
+        and not re.search(r"[.!?:;]\W*$", text)
+    ):
         return "heading"
     return "body"
 
@@ -117,7 +134,7 @@ def holds_value(text: str, answer_type: str) -> bool:
     """Whether a sentence holds a value of the kind asked for: a figure for a number, a name or role for a
     person, a date for a date, a decision word for a decision. Other kinds are not checked (True)."""
     if answer_type == "number":
-        return bool(_FIGURE.search(text) or _DIGIT.search(text))
+        return bool(_DIGIT.search(_NOT_COUNTS.sub(" ", text)))
     if answer_type == "person":
         return bool(_PERSON_NAME.search(text) or _PERSON_WORDS.search(text))
     if answer_type == "date":
@@ -135,7 +152,8 @@ def split_sentences(passage: Passage) -> list[Sentence]:
         start, end = strip_span(passage.text, span.start, span.end)
         if start >= end:
             continue
-        if _HEADING_ONLY.match(passage.text[start:end]):
+        text = passage.text[start:end]
+        if _HEADING_ONLY.match(text):
             pending = start if pending is None else pending
             continue
         out.extend(_pieces(passage, pending if pending is not None else start, end))

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +28,7 @@ from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesInd
 from qa.pages import page_png
 from qa.plan import Planner, SearchPlan
 from qa.query import parse_question
-from qa.ranker import LinearRanker
+from qa.ranker import AbstentionModel, LinearRanker
 from qa.retrieve import Retrieval, Retriever
 from qa.sentences import SentenceScorer
 from qa.specifics import not_given, unmet
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 class Answerer(Protocol):
     """An answerer that may replace the extractive answer: text and checked citations, or None to keep it."""
 
-    def answer(self, retrieval: Retrieval, citations: CitationBuilder) -> tuple[str, list[Citation]] | None: ...
+    def answer(
+        self, retrieval: Retrieval, citations: CitationBuilder, missing: Sequence[str] = ()
+    ) -> tuple[str, list[Citation]] | None: ...
 
 
 @dataclass
@@ -89,7 +92,9 @@ class QAService:
         self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
         # The council's own name never makes a question's topic; its committees come with each generation.
         self.terms = Terms(CouncilVocabulary.build(settings.council.names).question_words)
-        self.extractive = ExtractiveAnswerer(settings.answer)
+        ranker_file = settings.retrieval.ranker_file
+        learned = AbstentionModel.load(ranker_file) if ranker_file and settings.answer.learned_abstention else None
+        self.extractive = ExtractiveAnswerer(settings.answer, learned)
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
         self._loaded: Generation | None = None
@@ -176,6 +181,13 @@ class QAService:
         )
         plan = generation.planner.plan(parsed, filters)
         searched = generation.retriever.search(plan, depth)
+        if parsed.next_meeting and not parsed.dated and not plan.specifics and generation.planner.meeting_dates:
+            # The meetings ahead are those the newest meeting's papers list; older papers' "next meeting" has passed.
+            newest = dataclasses.replace(parsed, since=generation.planner.meeting_dates[-1])
+            newest_plan = generation.planner.plan(newest, filters)
+            found = generation.retriever.search(newest_plan, depth)
+            if not self.extractive.abstains(found.leading(top_k)):
+                plan, searched = newest_plan, found
         retrieval = searched.leading(top_k)
         abstains = self.extractive.abstains(retrieval)
         undated: list[str] = []  # the question's dates, when no meeting of theirs answers it
@@ -216,17 +228,14 @@ class QAService:
             answer.missing = list(dict.fromkeys([*dates, *self._not_printed(generation, plan)]))
             if answer.missing:
                 answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
-        elif self.llm_answerer is not None:
-            generated = self.llm_answerer.answer(searched.leading(self.settings.llm.passages), generation.citations)
-            if generated is not None:
-                answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
-        if not answer.abstained:
-            cited = [(generation.snapshot.passages[c.passage_id], c.quote) for c in answer.citations]
-            # Names the papers print somewhere count as met (the search found what it could); names and words no
-            # paper prints are missing. Dates that limited the search are met by every passage it could find.
-            dates_checked = plan.date_limit is None or bool(undated)
-            dated = unmet(plan.specifics, cited, generation.planner.periods, dates=dates_checked)
-            missing = list(dict.fromkeys([*undated, *dated, *self._not_printed(generation, plan)]))
+        else:
+            missing = self._missing(generation, plan, answer.citations, undated)
+            if self.llm_answerer is not None:
+                llm_passages = searched.leading(self.settings.llm.passages)
+                generated = self.llm_answerer.answer(llm_passages, generation.citations, missing)
+                if generated is not None:
+                    answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
+                    missing = self._missing(generation, plan, answer.citations, undated)
             if missing:
                 answer.partial, answer.missing = True, missing
                 answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"
@@ -235,6 +244,21 @@ class QAService:
             retrieve=(retrieved - started) * 1000, answer=(done - retrieved) * 1000, total=(done - started) * 1000
         )
         return answer, searched
+
+    def _missing(
+        self, generation: Generation, plan: SearchPlan, citations: list[Citation], undated: list[str]
+    ) -> list[str]:
+        """What an answer's quotes do not give of what the question asks: its dates no meeting had (`undated`),
+        periods, stages and breakdowns the lead quote does not meet (every quote, for a question across meetings),
+        and names no paper prints."""
+        # The lead quote states the answer, so it must meet the question's specifics: a supporting quote that prints
+        # "2019/20" in a table of something else does not make an answer for 2019/20.
+        lead = citations if plan.question.across_meetings else citations[:1]
+        cited = [(generation.snapshot.passages[c.passage_id], c.quote) for c in lead]
+        # Dates that limited the search are met by every passage it could find.
+        dates_checked = plan.date_limit is None or bool(undated)
+        dated = unmet(plan.specifics, cited, generation.planner.periods, dates=dates_checked)
+        return list(dict.fromkeys([*undated, *dated, *self._not_printed(generation, plan)]))
 
     def _not_printed(self, generation: Generation, plan: SearchPlan) -> list[str]:
         """The names and topic words of the question that no paper prints in any form: what the papers lack."""

@@ -20,6 +20,7 @@ from qa.query import Question
 _PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[/\-–—]\s*(\d{2}|(?:19|20)\d\d)\b")
 _YEAR = re.compile(r"(?<![/\d\-–—])\b((?:19|20)\d\d)\b(?!\s*[/\-–—]\s*\d)")
 _MONTH_YEAR = re.compile(rf"\b({MONTH_PATTERN})\s+((?:19|20)\d\d)\b", re.I)
+_OPENS_SPAN = re.compile(r"\b(?:since|after|from|before|until|till|up to|prior to)\s*$", re.I)
 # A stage of schooling: "Key Stage 2", "KS4".
 _STAGE = re.compile(r"\b(?:key stage|KS)\s*(\d)\b", re.I)
 # A breakdown asked for: "by gender", "an ethnic breakdown", "broken down by ward", "split by age".
@@ -58,13 +59,18 @@ def specifics(question: Question) -> list[Specific]:
             found.append(Specific(f"{match.group(1).title()} {year}", "month", year, year))
             taken.append(match.span())
     for match in _YEAR.finditer(text):
-        if not any(a <= match.start() < b for a, b in taken):
+        # "since 2014" bounds the search (Question.since); any newer paper meets it.
+        opens = _OPENS_SPAN.search(text[: match.start()])
+        if not any(a <= match.start() < b for a, b in taken) and not opens:
             year = int(match.group(1))
             found.append(Specific(match.group(1), "year", year, year))
+    stages = list(_STAGE.finditer(text))
     for name in question.names:
-        if not any(ch.isdigit() for ch in name) and len(name) >= 3:
+        # "Key" and "Stage" of "Key Stage 2" are the stage's words, checked as a stage, not names.
+        inside_stage = any(name.lower() in match.group(0).lower().split() for match in stages)
+        if not any(ch.isdigit() for ch in name) and len(name) >= 3 and not inside_stage:
             found.append(Specific(name, "name"))
-    for match in _STAGE.finditer(text):
+    for match in stages:
         found.append(Specific(f"Key Stage {match.group(1)}", "stage", int(match.group(1))))
     for match in _BREAKDOWN.finditer(text):
         by = next(g for g in match.groups() if g)

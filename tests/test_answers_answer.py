@@ -9,8 +9,9 @@ import datetime as dt
 import pytest
 
 from qa.query import parse_question
-from qa.sentences import sentence_kind
+from qa.sentences import holds_value, sentence_kind
 from qa.service import QAService
+from qa.specifics import specifics
 
 from conftest import indexed_settings
 from pdfs import PageSpec, make_pdf, small_pack
@@ -25,6 +26,10 @@ COMMITTEE = "Children's Services Overview and Scrutiny Committee"
         ("Report of: Jane Doe, Head of Fostering", "cover"),
         ("Dear Ms Okafor,", "salutation"),
         ("Yours sincerely, Yvette Brown, His Majesty's Inspector", "sign-off"),
+        ("We will take this into account. Your sincerely Yvette Brown", "sign-off"),  # as misprinted
+        ("6. Key Stage 2 (age 11, year 6)", "heading"),  # numbers in a title are no figure
+        ("Thurrock Key Stage 4 Results 2017", "heading"),
+        ("Child Poverty Review   Jo Broadbent   Chair", "body"),  # a table row, not a heading
         ("This report updates members on the recruitment of foster carers.", "about"),
         ("The purpose of this report is to set out the options.", "about"),
         ("Present: Councillors Lovelace (Chair), Keys and Okafor", "attendance"),
@@ -210,3 +215,52 @@ def test_specifics_in_their_typeset_forms():
     assert met(age, passage("Children by age band: 0-4, 5-10."), "")
     ethnic = next(s for s in specifics(parse_question("What is the ethnic breakdown?")) if s.kind == "breakdown")
     assert met(ethnic, passage("Ethnicity of children on plans"), "")
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("A net increase of 45 new fostering households is needed.", True),
+        ("- 62 Stage 1 complaints received", True),  # a bullet's count is a count
+        ("Placements cost £1.2m a year.", True),
+        ("The exemption came into force in April 2021 and recruiting takes a while.", False),  # a date, no count
+        ("3.5 More needed to be done (see table 2) in 2017/18.", False),  # a paragraph number, a reference, a period
+        ("Key Stage 2 results are no longer reported as levels.", False),
+    ],
+)
+def test_a_number_is_a_count_not_a_date_or_a_reference(text, holds):
+    assert holds_value(text, "number") is holds
+
+
+def test_the_words_of_a_stage_are_not_names_and_an_open_year_is_no_specific():
+    asked = specifics(parse_question("What were the Key Stage 2 results in 2017?"))
+    assert [(s.kind, s.text) for s in asked] == [("year", "2017"), ("stage", "Key Stage 2")]
+    assert specifics(parse_question("Have child protection plans gone up since 2014?")) == []
+
+
+def test_a_period_printed_only_in_a_supporting_quote_does_not_meet_the_question(tmp_path_factory, fake_embedder):
+    """The lead states the answer: a table of something else printing "2019/20" below it makes no 2019/20 answer."""
+    folder = tmp_path_factory.mktemp("lead-specifics")
+    small_pack(
+        folder / "pack.pdf",
+        COMMITTEE,
+        "14 March 2023",
+        "Adoption Performance",
+        [
+            "In the year 11 looked after children were adopted, against a forecast of 12 adoptions.",
+            "The adoption panel met monthly throughout the year.",
+            "Complaints volume 2019/20 for the adoption team was 1.",
+        ],
+    )
+    settings = indexed_settings(tmp_path_factory.mktemp("lead-specifics-data"), [folder], fake_embedder)
+    service = QAService(settings, embedder=fake_embedder)
+    question = "How many looked after children were adopted in 2019/20?"
+    answer = service.ask(question)
+    assert "11 looked after children were adopted" in answer.citations[0].quote
+    assert answer.partial and answer.missing == ["2019/20"]
+    table = service.ask("What was the complaints volume 2019/20 for the adoption team?").citations[0]
+    assert "2019/20" in table.quote
+    generation = service._current()
+    plan = generation.planner.plan(generation.planner.parse(question))
+    assert service._missing(generation, plan, [answer.citations[0], table], []) == ["2019/20"]
+    assert service._missing(generation, plan, [table, answer.citations[0]], []) == []

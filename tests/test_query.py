@@ -32,6 +32,11 @@ MEETINGS = [
             dt.date(2021, 10, 31),
         ),  # the latest October meeting held
         ("complaints in 2016/17", None, None),  # a financial year the papers report on, not a meeting date
+        ("has it gone up since 2014?", dt.date(2014, 1, 1), None),  # open-ended: to the newest papers
+        ("what changed after 2014", dt.date(2015, 1, 1), None),
+        ("what did we decide before 2018?", None, dt.date(2017, 12, 31)),
+        ("anything up to 2017", None, dt.date(2017, 12, 31)),
+        ("from 2014 to 2017", dt.date(2014, 1, 1), dt.date(2017, 12, 31)),  # two years: a closed span
         ("how are schools doing?", None, None),
     ],
 )

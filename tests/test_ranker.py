@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from eval.fit import calibration, top_hits
-from qa.ranker import FEATURES, RANKER_FILE, LinearRanker
+from qa.ranker import ABSTENTION_FEATURES, FEATURES, RANKER_FILE, AbstentionModel, LinearRanker
 from qa.service import QAService
 
 
@@ -71,3 +71,28 @@ def test_top_hits_and_calibration():
     table = calibration(np.array([0.1, 0.15, 0.9, 0.95]), np.array([0, 0, 1, 0]))
     assert [(b, n) for b, n, _, _ in table] == [("0.0-0.2", 2), ("0.8-1.0", 2)]
     assert table[1][3] == pytest.approx(0.5)
+
+
+def test_the_abstention_model_is_read_beside_the_ranker_and_used_only_when_asked(pack_index, fake_embedder, tmp_path):
+    """A model that finds nothing answerable (a large negative bias) abstains on everything, once switched on."""
+    path = ranker_file(tmp_path, {})
+    data = json.loads(path.read_text())
+    n = len(ABSTENTION_FEATURES)
+    data["abstention"] = {
+        "features": list(ABSTENTION_FEATURES),
+        "weights": [0.0] * n,
+        "bias": -5.0,
+        "mean": [0.0] * n,
+        "scale": [1.0] * n,
+        "threshold": 0.5,
+    }
+    path.write_text(json.dumps(data))
+    model = AbstentionModel.load(path)
+    assert model is not None and model.probability(dict.fromkeys(ABSTENTION_FEATURES, 1.0)) < 0.01
+    question = "How many visits did the Riverside Play Centre have in 2022?"
+    for learned, abstains in ((False, False), (True, True)):
+        settings = pack_index.model_copy(deep=True)
+        settings.retrieval.ranker_file = path
+        settings.answer.learned_abstention = learned
+        assert QAService(settings, embedder=fake_embedder).ask(question).abstained is abstains
+    assert AbstentionModel.load(RANKER_FILE) is not None  # the committed fit carries one
