@@ -23,6 +23,8 @@ _MIN_COVERAGE = 0.5
 _MIN_DENSE = 0.5
 # Minutes scoring well below the best match are about something else that shares words with the topic.
 _MINUTE_RATIO = 0.85
+# Decisions answer a decision question only when their minutes score this share of the best passage found.
+_LEADER_RATIO = 0.8
 
 
 SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
@@ -85,14 +87,19 @@ class DecisionFinder:
         self.sentences = sentences
         self.citations = citations
 
-    def on_topic(self, retrieval: Retrieval) -> list[FoundDecision]:
-        """Every decision recorded in the minutes that discuss the retrieved topic, oldest first."""
+    def on_topic(self, retrieval: Retrieval, answering: bool = True) -> list[FoundDecision]:
+        """Every decision recorded in the minutes that discuss the retrieved topic, oldest first. `answering`: for
+        an answer, none unless the minutes are nearly the best passages found (else a report answers it); for a
+        list of decisions (`qa decisions`), all of them."""
         minute_scores: dict[MinuteKey, float] = {}
         for candidate in retrieval.candidates:
             key = minute_key(candidate.passage)
             if key and _about_topic(candidate):
                 minute_scores[key] = max(minute_scores.get(key, 0.0), candidate.score)
         best = max(minute_scores.values(), default=0.0)
+        leader = max((c.score for c in retrieval.candidates), default=0.0)
+        if answering and best < _LEADER_RATIO * leader:
+            return []  # the minutes only touch the topic; a report answers it better than their decisions would
         found = [
             self._found(passage, retrieval.plan, score)
             for key, score in minute_scores.items()

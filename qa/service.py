@@ -272,7 +272,7 @@ class QAService:
         question = generation.planner.parse(generation.spelling.correct(topic)[0])
         question.decision = True
         retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
-        return [found.decision for found in generation.decisions.on_topic(retrieval)]
+        return [found.decision for found in generation.decisions.on_topic(retrieval, answering=False)]
 
 
 def _llm_answerer(settings: Settings) -> Answerer | None:

@@ -264,3 +264,40 @@ def test_a_period_printed_only_in_a_supporting_quote_does_not_meet_the_question(
     plan = generation.planner.plan(generation.planner.parse(question))
     assert service._missing(generation, plan, [answer.citations[0], table], []) == ["2019/20"]
     assert service._missing(generation, plan, [table, answer.citations[0]], []) == []
+
+
+def test_minutes_that_only_touch_the_topic_do_not_displace_the_report_that_answers(tmp_path_factory, fake_embedder):
+    """'Signed off' makes a decision question, but the minutes found only mention school transport in passing: the
+    report that gives the date answers, not their resolution."""
+    folder = tmp_path_factory.mktemp("leader")
+    small_pack(
+        folder / "report.pdf",
+        COMMITTEE,
+        "12 September 2023",
+        "Home to School Transport Review",
+        [
+            "The home to school transport recovery plan will be signed off by Schools Forum on 28 September 2023.",
+            "The recovery plan sets out how the high needs deficit will be reduced over three years.",
+        ],
+    )
+    make_pdf(
+        folder / "minutes.pdf",
+        [
+            PageSpec(
+                [
+                    f"Minutes of the Meeting of the {COMMITTEE} held on 13 June 2023",
+                    "22. School Transport",
+                    "RESOLVED: That the school transport policy be sent to Cabinet.",
+                ],
+                footer="Page 3",
+            )
+        ],
+    )
+    settings = indexed_settings(tmp_path_factory.mktemp("leader-data"), [folder], fake_embedder)
+    service = QAService(settings, embedder=fake_embedder)
+    answer = service.ask("When will the home to school transport recovery plan be signed off by Schools Forum?")
+    assert "28 September 2023" in answer.citations[0].quote
+    # Listing decisions is not answering: the minute's resolution is still listed on the topic.
+    assert [d.text for d in service.decisions("school transport")] == [
+        "RESOLVED: That the school transport policy be sent to Cabinet."
+    ]
