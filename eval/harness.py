@@ -27,6 +27,7 @@ def _result(
     latency_ms: float,
     partial: bool = False,
     missing: list[str] | None = None,
+    confidence: float | None = None,
 ) -> QuestionResult:
     citations = [
         CitedPage(
@@ -58,6 +59,7 @@ def _result(
         recency=question.recency,
         partial=partial,
         missing_named=_names_missing(question, answer_text, missing or []),
+        confidence=confidence,
     )
 
 
@@ -76,6 +78,15 @@ def ranked_pages(answer: Answer, retrieval: Retrieval) -> list[tuple[str, int]]:
         start = candidate.sentences[0].start if candidate.sentences else 0
         pages.append((passage.file, passage.page_at(start).page))
     return pages
+
+
+def lead_confidence(answer: Answer, retrieval: Retrieval) -> float | None:
+    """The learned ranker's probability for the passage the first citation quotes; None without a ranker, without
+    citations, or when that passage came from elsewhere (a decision found in the minutes)."""
+    if not answer.citations:
+        return None
+    lead = answer.citations[0].passage_id
+    return next((c.probability for c in retrieval.candidates if c.passage.id == lead), None)
 
 
 def run_ours(
@@ -100,6 +111,7 @@ def run_ours(
                 latency,
                 answer.partial,
                 answer.missing,
+                lead_confidence(answer, retrieval),
             )
         )
         progress()

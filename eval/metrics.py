@@ -48,6 +48,7 @@ class QuestionResult(BaseModel):
     recency: bool = False
     partial: bool = False  # the answer said the papers hold the topic but not all it asks
     missing_named: bool = False  # the answer named (in `missing` or its text) a specific the gold set says is absent
+    confidence: float | None = None  # the learned ranker's P(answer here) for the passage the first citation quotes
 
     @property
     def lead_holds_type(self) -> bool | None:
@@ -170,3 +171,29 @@ def meets(metric: str, value: float | None, threshold: float) -> bool:
     if value is None:
         return False
     return value <= threshold if metric in LOWER_IS_BETTER else value >= threshold
+
+
+def calibration_table(results: list[QuestionResult], bins: int = 5) -> list[dict]:
+    """The ranker's confidence in the passage an answer leads with against how often that first citation is on a
+    gold page: for answered answerable questions with a confidence, in equal-width bins of it. Each row: "bin",
+    "questions", "predicted" (mean confidence), "observed" (share with hit@1)."""
+    scored = [(r.confidence, r.ranked_pages[:1] and r.ranked_pages[0] in r.gold_pages) for r in results]
+    pairs = [
+        (c, bool(hit))
+        for r, (c, hit) in zip(results, scored, strict=True)
+        if c is not None and r.answerable and not r.abstained
+    ]
+    rows = []
+    for i in range(bins):
+        low, high = i / bins, (i + 1) / bins
+        inside = [(c, hit) for c, hit in pairs if low <= c < high or (i == bins - 1 and c == 1.0)]
+        if inside:
+            rows.append(
+                {
+                    "bin": f"{low:.1f}-{high:.1f}",
+                    "questions": len(inside),
+                    "predicted": statistics.fmean(c for c, _ in inside),
+                    "observed": statistics.fmean(float(hit) for _, hit in inside),
+                }
+            )
+    return rows

@@ -7,7 +7,15 @@ import hashlib
 import json
 from pathlib import Path
 
-from eval.metrics import LOWER_IS_BETTER, METRICS, QuestionResult, breakdown, meets
+from eval.metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    OWN_SPLITS,
+    QuestionResult,
+    breakdown,
+    calibration_table,
+    meets,
+)
 
 _PERCENT = {m for m in METRICS if not m.startswith("latency") and m != "mrr" and m != "ndcg_at_10"}
 # The report's columns: the own gold set (all, held-out) and the blind halves.
@@ -49,6 +57,12 @@ def build(
         "blind_targets": {
             m: {"target": t, "value": blind_test.get(m), "met": meets(m, blind_test.get(m), t)}
             for m, t in (blind_targets or {}).items()
+        },
+        "calibration": {
+            scope: calibration_table(
+                [r for r in ours if r.split == scope or (scope == "all" and r.split in OWN_SPLITS)]
+            )
+            for scope in _SCOPES
         },
         "failures": [_failure(r) for r in ours if r.failed and r.split != "blind-test"],
         "results": {
@@ -179,6 +193,23 @@ def summary_markdown(report: dict) -> str:
                 f"- {m}: {_fmt(m, t['value'])} against {_fmt(m, t['target'])}: {'met' if t['met'] else 'MISSED'}"
                 for m, t in report[key].items()
             ]
+    calibration = report.get("calibration", {})
+    if any(calibration.values()):
+        lines += [
+            "",
+            "## Calibration of the lead",
+            "",
+            "The learned ranker's probability for the passage each answer leads with, against how often that first "
+            "citation is on a gold page (answered answerable questions, in bins).",
+            "",
+            "| scope | bin | questions | predicted | observed |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {scope} | {row['bin']} | {row['questions']} | {row['predicted']:.2f} | {row['observed']:.0%} |"
+            for scope, rows in calibration.items()
+            for row in rows
+        ]
     failures = gate_failures(report)
     lines += ["", "## Gate (all own questions)", "", "passed" if not failures else "FAILED:"]
     lines += [f"- {f}" for f in failures]

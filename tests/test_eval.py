@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cli.main import AppContext, cli
 from eval import report as reports
 from eval.gold import GoldQuestion
-from eval.metrics import CitedPage, QuestionResult, compute, meets
+from eval.metrics import CitedPage, QuestionResult, calibration_table, compute, meets
 
 from conftest import papers_with_pack
 
@@ -286,3 +286,16 @@ def test_unknown_gate_metric_is_a_config_error(eval_config, monkeypatch):
     result = CliRunner().invoke(cli, ["--config", str(eval_config), "eval"])
     assert result.exit_code == 2
     assert "eval.gate" in result.stderr and "hit_at_one" in result.stderr
+
+
+def test_calibration_of_the_lead_bins_confidence_against_hit_at_1():
+    results = [
+        result(id="a").model_copy(update={"confidence": 0.1}),  # right page first
+        result(id="b", ranked=(("a.pdf", 2),)).model_copy(update={"confidence": 0.15}),  # wrong page first
+        result(id="c").model_copy(update={"confidence": 0.9}),
+        result(id="d", abstained=True).model_copy(update={"confidence": 0.95}),  # no answer: not counted
+        result(id="e"),  # no confidence (a decision from the minutes): not counted
+    ]
+    rows = calibration_table(results)
+    assert [(r["bin"], r["questions"], r["observed"]) for r in rows] == [("0.0-0.2", 2, 0.5), ("0.8-1.0", 1, 1.0)]
+    assert rows[0]["predicted"] == pytest.approx(0.125)
