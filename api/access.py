@@ -79,7 +79,9 @@ def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, ro
         caller = key_label(key)
     elif role == "editor":
         # With no keys the service answers anyone; changing what it holds still needs someone named.
-        raise NotPermitted("no API keys are configured (api.keys): uploads and deletes need an editor key")
+        raise NotPermitted(
+            "no API keys are configured (api.keys): uploads, deletes and feedback lists need an editor key"
+        )
     request.app.state.rate_limiter.check(caller)
     log.debug("%s %s by %s", request.method, request.url.path, caller)
     return caller

@@ -11,6 +11,8 @@ from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.access import RateLimiter
+from api.feedback import FeedbackStore
+from api.feedback_routes import router as feedback_router
 from api.limits import SMALL_BODY, BodyLimit
 from api.routes import router
 from core.errors import StoreError
@@ -35,6 +37,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     # Answering is CPU-bound: threads beyond the cores only add switching, so the rest wait their turn.
     app.state.answer_slots = threading.BoundedSemaphore(settings.api.answer_slots)
     app.state.library = PaperLibrary(settings, app.state.service.embedder)
+    app.state.feedback = FeedbackStore.open(settings)  # <data_dir>/feedback.sqlite3, old rows pruned
     try:
         for job in app.state.library.resume():
             log.warning(
@@ -58,7 +61,9 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
             allow_origins=settings.api.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Highlight", "X-Page-Count"],  # the widget's page viewer reads them
         )
     errors.install(app)
     app.include_router(router)
+    app.include_router(feedback_router)
     return app

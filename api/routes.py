@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import require
 from api.errors import detail_of, status_of
-from api.schemas import AskRequest, DocumentList, ErrorBody, Health, Readiness
+from api.schemas import AskRequest, DocumentList, ErrorBody, Health, Readiness, Suggestions
 from core.errors import InvalidRequest, NotIndexedError, StoreError
 from core.records import Answer, Job, Passage
 from indexer.library import PaperLibrary
@@ -92,6 +92,12 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
+@router.get("/suggestions", response_model=Suggestions, dependencies=reader, responses=_errors(503))
+def suggestions(request: Request) -> Suggestions:
+    """A few starter questions drawn from the indexed papers (the last meeting, the next, recent decisions)."""
+    return Suggestions(questions=_service(request).suggestions())
+
+
 @router.get("/documents", response_model=DocumentList, dependencies=reader, responses=_errors(503))
 def documents(request: Request) -> DocumentList:
     """The papers: indexed ones with their details, and uploads still being indexed or removed."""
@@ -158,9 +164,14 @@ def document_file(doc_id: str, request: Request) -> FileResponse:
     responses={200: {"content": {"image/png": {}}}, **_errors(404, 503)},
 )
 def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
-    """One page as an image, with `quote` highlighted where it is printed."""
+    """One page as an image, with `quote` highlighted where it is printed. Headers: `X-Page-Count` (pages in the
+    file) and, when the quote was found, `X-Highlight` ("top,bottom" as fractions of the page height) so a viewer
+    can open scrolled to it."""
     image = _service(request).page_image(doc_id, page, quote)
-    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+    headers = {"Cache-Control": "private, max-age=300", "X-Page-Count": str(image.pages)}
+    if image.highlight:
+        headers["X-Highlight"] = f"{image.highlight[0]},{image.highlight[1]}"
+    return Response(image.png, media_type="image/png", headers=headers)
 
 
 @router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader, responses=_errors(404, 503))

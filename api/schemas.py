@@ -10,7 +10,21 @@ from core.records import PaperStatus, SearchFilters
 class AskRequest(BaseModel):
     """POST /ask, as ../shared/contract.md gives it: only `question` is required."""
 
-    model_config = ConfigDict(extra="forbid")
+    # What /docs fills in for "Try it out" (the first example): a question the sample corpus answers, with no filter
+    # that could leave it nothing to answer from; the second shows filters over a real range of meetings.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "What did we decide about Grangewaters?"},
+                {
+                    "question": "What did we decide about Grangewaters?",
+                    "filters": {"since": "2021-01-01", "until": "2023-12-31"},
+                    "top_k": 5,
+                },
+            ]
+        },
+    )
 
     question: str = Field(
         min_length=1, description="The question, in the member's own words (at most api.max_question_chars)"
@@ -47,3 +61,9 @@ class ErrorBody(BaseModel):
     """Every 4xx and 5xx answer: a message for the person using the service."""
 
     detail: str = Field(description="What went wrong and, where it can be, what to do")
+
+
+class Suggestions(BaseModel):
+    """GET /suggestions."""
+
+    questions: list[str] = Field(description="Starter questions drawn from the indexed papers, best first")

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
+from cli.feedback import feedback
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
 from core.lexicon import long_date
-from core.records import Answer, DocType, SearchFilters
+from core.records import Answer, DocType, DocumentRecord, SearchFilters
 from core.settings import Settings, load_settings
 from indexer.embed import TextEmbedder
 from qa.citations import section_words
@@ -104,32 +105,47 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
         ctx.obj = AppContext(config_file)
 
 
-class _TqdmProgress:
-    """A files bar with running page and passage counts."""
+class _IndexProgress:
+    """On a terminal, a files bar with running page and passage counts (on stderr); anywhere else (a pipe, a log,
+    CI), plain lines on stderr: each stage as it starts, and a line per file with its pages and passages."""
 
     def __init__(self) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(
-            total=0, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True, disable=None
-        )  # None: shown on a terminal only
-        self.pages = 0
-        self.passages = 0
+        self.lines = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+        self.bar = tqdm(total=0, unit="file", desc="Indexing", file=sys.stderr, dynamic_ncols=True, disable=self.lines)
+        self.total = self.done = self.pages = self.passages = 0
+
+    def _say(self, line: str) -> None:
+        click.echo(line, err=True)
 
     def files_found(self, total: int) -> None:
-        self.bar.reset(total=total)
+        self.total = total
+        if self.lines:
+            self._say(f"Indexing {total} file{'' if total == 1 else 's'}")
+        else:
+            self.bar.reset(total=total)
 
     def file_started(self, path: Path) -> None:
         self.bar.set_description_str(f"Indexing {path.name[:40]}")
 
     def file_done(self, path: Path, pages: int, passages: int) -> None:
+        self.done += 1
         self.pages += pages
         self.passages += passages
-        self.bar.set_postfix(pages=self.pages, passages=self.passages)
-        self.bar.update(1)
+        if self.lines:
+            # The indexer reports an unchanged file and a failed one alike (no pages); the summary names the failures.
+            counts = f"{pages} pages, {passages} passages" if pages else "unchanged or skipped"
+            self._say(f"[{self.done}/{self.total}] {path.name}: {counts}")
+        else:
+            self.bar.set_postfix(pages=self.pages, passages=self.passages)
+            self.bar.update(1)
 
     def stage(self, what: str) -> None:
-        self.bar.set_description_str(what[:60].capitalize())
+        if self.lines:
+            self._say(f"  {what}")
+        else:
+            self.bar.set_description_str(what[:60].capitalize())
 
     def close(self) -> None:
         self.bar.close()
@@ -147,7 +163,7 @@ def index(obj: AppContext, paths: tuple[Path, ...], rebuild: bool) -> None:
     targets = list(paths) or list(settings.index.paths)
     if not targets:
         raise click.UsageError("no PATH given and index.paths is empty in the config")
-    progress = _TqdmProgress()
+    progress = _IndexProgress()
     try:
         report = Indexer(settings, embedder=obj.embedder, progress=progress).run(targets, rebuild=rebuild)
     finally:
@@ -177,21 +193,33 @@ def docs(obj: AppContext, as_json: bool) -> None:
     if not manifest.documents:
         click.echo("No documents indexed. Run `qa index`.")
         return
-    rows = [("file", "title", "committee", "meeting", "pages", "passages")]
-    for doc in manifest.documents:
-        rows.append(
-            (
-                doc.file,
-                doc.title,
-                doc.committee or "-",
-                str(doc.meeting_date or doc.period or "-"),
-                str(doc.pages),
-                str(doc.passages),
-            )
-        )
-    widths = [min(max(len(r[i]) for r in rows), 60) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell[: widths[i]].ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    _docs_table(manifest.documents)
+
+
+DOCS_WIDTH = 100  # `qa docs` never prints wider than this, nor wider than the terminal
+
+
+def _docs_table(documents: list[DocumentRecord]) -> None:
+    """The documents as a table at most DOCS_WIDTH columns wide, long cells wrapped on word boundaries."""
+    import shutil
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    width = min(DOCS_WIDTH, shutil.get_terminal_size((DOCS_WIDTH, 24)).columns)
+    # A blank line between rows (show_lines with this box) keeps wrapped rows apart; no outer edge.
+    table = Table(box=box.SIMPLE_HEAD, show_lines=True, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("file", ratio=3, overflow="fold")  # "fold" only breaks a word longer than the column
+    table.add_column("title", ratio=4, overflow="fold")
+    table.add_column("committee", ratio=3, overflow="fold")
+    table.add_column("meeting", no_wrap=True)
+    table.add_column("pages", justify="right", no_wrap=True)
+    table.add_column("passages", justify="right", no_wrap=True)
+    for doc in documents:
+        meeting = str(doc.meeting_date or doc.period or "-")
+        table.add_row(doc.file, doc.title, doc.committee or "-", meeting, str(doc.pages), str(doc.passages))
+    Console(width=width, highlight=False, soft_wrap=False).print(table)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -292,7 +320,7 @@ def serve(obj: AppContext, host: str | None, port: int | None) -> None:
     app = create_app(settings, service)
     host, port = host or settings.api.host, port or settings.api.port
     click.echo(
-        f"Serving on http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True
+        f"Serving at http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True
     )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -327,6 +355,9 @@ def evaluate(obj: AppContext, gate: bool, compare_with: Path | None, with_naive:
     if gate and outcome.gate_failures:
         click.echo("qa: eval gate failed: " + "; ".join(outcome.gate_failures), err=True)
         sys.exit(EXIT_FAILED)
+
+
+cli.add_command(feedback)
 
 
 def main() -> None:

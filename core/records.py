@@ -108,7 +108,12 @@ class DocumentRecord(BaseModel):
 class SearchFilters(BaseModel):
     """Hard limits on what an answer may come from; dates are of the meeting a passage records, inclusive."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Real values for /docs (not "string" or today's date, which leave nothing to answer from); no committee is
+    # named here, since committee names come from the papers.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"since": "2021-01-01", "until": "2023-12-31"}, {"doc_type": "minutes"}]},
+    )
 
     since: dt.date | None = Field(None, description="Only meetings on or after this date")
     until: dt.date | None = Field(None, description="Only meetings on or before this date")
@@ -125,6 +130,7 @@ class DocumentRef(BaseModel):
     title: str = Field(description="Title read from the paper")
     committee: str | None = Field(None, description="The committee, as the papers name it")
     meeting_date: dt.date | None = Field(None, description="The meeting the pack was published for")
+    pages: int | None = Field(None, description="Pages in the file, for paging through it")
 
 
 class _OnAPage:
@@ -158,6 +164,9 @@ class Citation(_OnAPage, BaseModel):
     page: int = Field(description="1-based page index within the PDF where the quote starts")
     page_label: str | None = Field(None, description="The page's printed number, e.g. '9'; null if it has none")
     section: str | None = Field(None, description="Agenda item or minute, e.g. 'Minute 6: SEND Sufficiency ...'")
+    section_words: str | None = Field(
+        None, description="The section as a member would say it, e.g. 'the report “Savings” (item 8)'"
+    )
     meeting_date: dt.date | None = Field(
         None, description="The meeting the quoted text records (for minutes, the minuted meeting)"
     )

@@ -247,6 +247,12 @@ class APISettings(_Section):
         return int(self.max_upload_mb * 2**20)
 
 
+class FeedbackSettings(_Section):
+    retention_days: int = Field(
+        365, ge=1, description="members' thumbs up and down on answers are kept this many days, then deleted"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, in sections mirroring config.toml."""
 
@@ -262,6 +268,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     eval: EvalSettings = EvalSettings()
     api: APISettings = APISettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     config_file: Path | None = Field(None, exclude=True)
 
     @classmethod

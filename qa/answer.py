@@ -168,7 +168,12 @@ class ExtractiveAnswerer:
         shown = sorted(decisions, key=lambda f: -f.relevance)[: self.settings.max_quotes]
         cited: list[Citation] = []
         lines: list[str] = []
-        for found in oldest_first(shown):
+        ordered = oldest_first(shown)
+        # Decisions of one minute say "On 13 July 2021 (minute 6, ...)" once: the others follow as points.
+        grouped = {(f.decision.meeting_date, f.decision.section) for f in ordered}
+        together = len(grouped) < len(ordered)
+        heading = None
+        for found in ordered:
             n = len(cited) + 1
             if len(found.decision.text.split()) <= self.settings.max_quote_words or not found.sentences:
                 # A short decision is quoted whole: every point of a RESOLVED block, not just the closest.
@@ -179,12 +184,21 @@ class ExtractiveAnswerer:
             cited.append(citation)
             decision = found.decision
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
-            lines.append(
-                f"On {when} ({section_words(decision.section) or 'minutes'}), {_STATUS_WORDS[decision.status]}: "
-                f"“{citation.quote}” [{citation.n}]"
-            )
+            where = f"On {when} ({section_words(decision.section) or 'minutes'})"
+            status = _STATUS_WORDS[decision.status]
+            if not together or where != heading:
+                # The first line answers in one sentence (the contract); the same minute's other decisions follow it.
+                lines.append(f"{where}, {status}: “{citation.quote}” [{citation.n}]")
+                heading = where
+                continue
+            lines.append(f"- {status[0].upper() + status[1:]}: “{citation.quote}” [{citation.n}]")
         if len(decisions) > len(shown):
-            lines.append(f"({len(decisions) - len(shown)} more decisions recorded: see `qa decisions`.)")
+            more = len(decisions) - len(shown)
+            # Said so a member can act on it in any client: narrow the question, not run a command.
+            lines.append(
+                f"({more} more decision{'s' if more > 1 else ''} on this topic "
+                f"{'are' if more > 1 else 'is'} recorded; name a meeting or a year to see them.)"
+            )
         return "\n".join(lines), cited
 
 

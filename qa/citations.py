@@ -49,7 +49,12 @@ class CitationBuilder:
     def document(self, doc_id: str) -> DocumentRef:
         doc = self.documents[doc_id]
         return DocumentRef(
-            id=doc.id, file=doc.file, title=doc.title, committee=doc.committee, meeting_date=doc.meeting_date
+            id=doc.id,
+            file=doc.file,
+            title=doc.title,
+            committee=doc.committee,
+            meeting_date=doc.meeting_date,
+            pages=doc.pages,
         )
 
     def url(self, doc_id: str, page: int) -> str:
@@ -58,7 +63,12 @@ class CitationBuilder:
     def cite(self, n: int, passage: Passage, start: int, end: int) -> Citation:
         """Citation [n] of passage.text[start:end]: verbatim, with the page the quote starts on."""
         start, end = quote_bounds(passage, start, end)
-        return Citation(n=n, quote=" ".join(passage.text[start:end].split()), **self._place(passage, start))
+        return Citation(
+            n=n,
+            quote=" ".join(passage.text[start:end].split()),
+            section_words=section_words(passage.section) or None,
+            **self._place(passage, start),
+        )
 
     def decision(self, passage: Passage, start: int, end: int, status: DecisionStatus) -> Decision:
         """The decision recorded in passage.text[start:end], on the page where it starts."""

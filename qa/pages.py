@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,36 @@ from core.errors import NotFound
 _CHUNK_WORDS = 6  # a quote that is not found whole (it wraps oddly) is looked for in runs of this many words
 
 
-def page_png(pdf_path: Path, page: int, quote: str | None = None, dpi: int = 110) -> bytes:
-    """PNG of one page (1-based), the quote's words marked with highlight annotations; NotFound past the end."""
+@dataclass(frozen=True)
+class PageImage:
+    """One rendered page: the PNG, where the highlight starts and ends down the page (fractions of its height,
+    0 at the top; None when there is no quote or it was not found), and the file's page count."""
+
+    png: bytes
+    highlight: tuple[float, float] | None
+    pages: int
+
+
+def page_png(pdf_path: Path, page: int, quote: str | None = None, dpi: int = 110) -> PageImage:
+    """One page (1-based) as a PNG, the quote's words marked with highlight annotations; NotFound past the end."""
     import pymupdf
 
     with pymupdf.open(pdf_path) as pdf:
         if not 1 <= page <= len(pdf):
             raise NotFound(f"{Path(pdf_path).name} has pages 1-{len(pdf)}, not {page}")
         pdf_page = pdf[page - 1]
-        for rect in _quote_rects(pdf_page, quote or ""):
+        rects = _quote_rects(pdf_page, quote or "")
+        for rect in rects:
             pdf_page.add_highlight_annot(rect)
-        return pdf_page.get_pixmap(dpi=dpi, annots=True).tobytes("png")
+        png = pdf_page.get_pixmap(dpi=dpi, annots=True).tobytes("png")
+        highlight = None
+        if rects:
+            # Measured on the page as displayed (rotation applied), so a viewer can scroll the image to it.
+            shown = [pymupdf.Quad(r).rect * pdf_page.rotation_matrix for r in rects]
+            height = pdf_page.rect.height or 1.0
+            top, bottom = min(r.y0 for r in shown), max(r.y1 for r in shown)
+            highlight = (round(max(0.0, top / height), 4), round(min(1.0, bottom / height), 4))
+        return PageImage(png, highlight, len(pdf))
 
 
 def _quote_rects(pdf_page: Any, quote: str) -> list[Any]:

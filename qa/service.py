@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
-from qa.pages import page_png
+from qa.pages import PageImage, page_png
 from qa.plan import Planner, SearchPlan
 from qa.query import parse_question
 from qa.ranker import AbstentionModel, LinearRanker
@@ -145,8 +146,8 @@ class QAService:
             raise NotFound(f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
         return doc
 
-    def page_image(self, doc_id: str, page: int, quote: str | None = None) -> bytes:
-        """PNG of one page of an indexed document with `quote` highlighted; NotFound for a page it lacks."""
+    def page_image(self, doc_id: str, page: int, quote: str | None = None) -> PageImage:
+        """One page of an indexed document as a PNG with `quote` highlighted; NotFound for a page it lacks."""
         return page_png(Path(self.document_file(doc_id).path), page, quote)
 
     def passage(self, passage_id: str) -> Passage:
@@ -266,6 +267,30 @@ class QAService:
         names = [x.text for x in plan.specifics if x.kind == "name" and not spelling.prints(x.text)]
         return names + spelling.unknown(self.terms.topic_words(question.text, question.decision), names)
 
+    def suggestions(self, limit: int = 4) -> list[str]:
+        """Starter questions drawn from the indexed papers, for a member who does not know what to ask: the last
+        meeting's decisions, the next meeting, a decision and a report of the newest papers. At most `limit`."""
+        generation = self._current()
+        passages = list(generation.snapshot.passages.values())
+        out: list[str] = []
+        latest = generation.decisions.minutes.latest()
+        if latest:
+            out.append("What did the committee decide at its last meeting?")
+        if any(p.part == "work_programme" for p in passages):
+            out.append("When is the next meeting?")
+        minutes = [p for p in passages if latest and p.meeting_date == latest and p.part == "minutes" and p.decision]
+        newest = max(generation.planner.meeting_dates, default=None)
+        reports = [p for p in passages if p.part == "report" and newest and p.pack_date == newest]
+        templates = ((minutes, "What did we decide about {}?"), (reports, "What does the report on {} say?"))
+        for found, template in templates:
+            titles = [t for t in dict.fromkeys(_section_title(p.section) for p in found) if t and len(t) <= 70]
+            if titles:
+                title = titles[0]
+                if template.startswith("What does") and title.lower().startswith("report"):
+                    template, title = "What does the {} say?", title[0].lower() + title[1:]  # "the report from ..."
+                out.append(template.format(title))
+        return out[:limit]
+
     def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
         """Every decision the minutes record on a topic, oldest first."""
         generation = self._current()
@@ -273,6 +298,13 @@ class QAService:
         question.decision = True
         retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
         return [found.decision for found in generation.decisions.on_topic(retrieval, answering=False)]
+
+
+def _section_title(section: str | None) -> str | None:
+    """The title of a section path's head: "Minute 6: SEND Placements > ..." -> "SEND Placements"."""
+    head = (section or "").split(" > ")[0]
+    match = re.match(r"^(?:Item|Minute) \S+?:\s*(.+)$", head)
+    return match.group(1).strip() if match else None
 
 
 def _llm_answerer(settings: Settings) -> Answerer | None:

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Install, index the sample corpus named in config.toml, answer a sample question, then serve the API.
+# Arguments go on to `qa serve`: `scripts/serve.sh --port 8080` serves on port 8080.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
-qa index
-qa docs
-qa ask "What did we decide about Grangewaters?"
 echo
+echo "Indexing the sample corpus (the papers config.toml names; files indexed before are skipped)…"
+qa index
+echo
+echo "Indexed papers (qa docs):"
+qa docs
+echo
+question="What did we decide about Grangewaters?"
+echo "A sample question, qa ask \"$question\" (a cold qa ask loads the embedding model first: several seconds):"
+qa ask "$question"
+echo
+echo "Starting the service (qa serve${*:+ $*}): loading the model…"
 exec qa serve "$@"

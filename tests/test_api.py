@@ -193,7 +193,9 @@ def test_with_no_keys_anyone_may_read_but_nobody_may_change_the_papers(client):
     assert client.get("/documents").status_code == 200
     upload = client.post("/documents", files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")})
     assert upload.status_code == 403
-    assert upload.json() == {"detail": "no API keys are configured (api.keys): uploads and deletes need an editor key"}
+    assert upload.json() == {
+        "detail": "no API keys are configured (api.keys): uploads, deletes and feedback lists need an editor key"
+    }
     assert client.delete("/documents/some-doc").status_code == 403
 
 
@@ -779,3 +781,37 @@ def test_every_field_of_every_response_and_request_is_described_in_the_schema(cl
         if not spec.get("description")
     ]
     assert undescribed == []
+
+
+def test_the_page_image_says_where_the_highlight_is_and_how_many_pages_there_are(client):
+    import pymupdf
+
+    citation = client.post("/ask", json={"question": GRANGEWATERS}).json()["citations"][0]
+    url = f"/documents/{citation['document']['id']}/pages/{citation['page']}.png"
+    marked = client.get(url, params={"quote": citation["quote"]})
+    plain = client.get(url)
+    assert marked.headers["x-page-count"] == plain.headers["x-page-count"] == str(citation["document"]["pages"])
+    assert "x-highlight" not in plain.headers
+    top, bottom = (float(x) for x in marked.headers["x-highlight"].split(","))
+    path = client.app.state.service.snapshot().documents()[citation["document"]["id"]].path
+    with pymupdf.open(path) as pdf:
+        page = pdf[citation["page"] - 1]
+        found = page.search_for(citation["quote"].split(".")[0][:40])[0]
+        assert top <= found.y0 / page.rect.height <= bottom  # the band holds where the quote is printed
+
+
+def test_citations_name_their_section_in_words_and_decisions_read_as_one_answer(client):
+    body = client.post("/ask", json={"question": GRANGEWATERS}).json()
+    first = body["citations"][0]
+    assert first["section_words"].startswith("minute 13")
+    assert "qa decisions" not in body["answer"]
+    lead = body["answer"].split("\n")[0]
+    assert lead.startswith("On 10 January 2023 (minute 13") and lead.endswith("[1]")  # the first line answers
+
+
+def test_suggestions_are_drawn_from_the_indexed_papers(client):
+    response = client.get("/suggestions")
+    assert response.status_code == 200
+    questions = response.json()["questions"]
+    assert "What did the committee decide at its last meeting?" in questions
+    assert any("Grangewaters" in q for q in questions)  # a minute title of the newest minuted meeting

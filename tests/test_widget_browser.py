@@ -18,7 +18,7 @@ from core.settings import Settings
 from qa.service import QAService
 
 from conftest import LiveServer, indexed_settings, papers_with_pack
-from pdfs import FILLER, PageSpec, make_pdf, wrap
+from pdfs import FILLER, PageSpec, make_pdf, small_pack, wrap
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,13 @@ def _script_paper(path: Path) -> Path:
 def service(tmp_path_factory, sample_pack_pdf, fake_embedder) -> tuple[Settings, QAService]:
     papers = papers_with_pack(tmp_path_factory.mktemp("browser-papers"), sample_pack_pdf)
     _script_paper(papers / "hall <script>.pdf")
+    small_pack(
+        papers / "march-2023.pdf",
+        "Children's Services Overview and Scrutiny Committee",
+        "14 March 2023",
+        "Foster Carer Approvals",
+        ["Foster carer approvals rose sharply in 2022/23 because of the new recruitment campaign."],
+    )
     settings = indexed_settings(tmp_path_factory.mktemp("browser-data"), [papers], fake_embedder)
     return settings, QAService(settings, embedder=fake_embedder)
 
@@ -70,7 +77,7 @@ def keyed_server(service, intranet_site) -> Iterator[LiveServer]:
     """The same index behind API keys, admitting the intranet site by CORS."""
     settings, qa = service
     keyed = settings.model_copy(deep=True)
-    keyed.api.keys = {"reader-key": "reader"}
+    keyed.api.keys = {"reader-key": "reader", "editor-key": "editor"}
     keyed.api.cors_origins = [intranet_site[0]]
     with LiveServer(create_app(keyed, qa)) as server:
         yield server
@@ -91,10 +98,19 @@ def browser():
         browser.close()
 
 
+SIZES = {"wide": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def page(browser, request):
-    """A fresh page that records script errors and dialogs (any alert would mean document text ran as code)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(browser, request, size):
+    """A fresh page at 1280x800 or 375x740 that records script errors and dialogs (any alert would mean document
+    text ran as code); a screenshot of how it ended is kept as a test artifact."""
+    context = browser.new_context(viewport=SIZES[size])
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
@@ -104,72 +120,144 @@ def page(browser, request):
     page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
     context.close()
 
 
 def _ask(page, question: str) -> None:
-    page.get_by_role("button", name="Ask the papers").click()
+    if not page.get_by_label("Your question about the committee papers").is_visible():
+        page.get_by_role("button", name="Ask the papers").click()
     box = page.get_by_label("Your question about the committee papers")
     box.fill(question)
     box.press("Enter")
 
 
-def test_demo_page_asks_streams_and_opens_the_highlighted_page(open_server, page):
+def _accessible(page, what: str) -> None:
+    """axe-core (bundled by axe-playwright-python, injected here: no CDN) finds no violation on the page as it is."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+def _in_view(page, locator) -> bool:
+    """Whether the element is inside the visible part of its scrolling container and of the window."""
+    return locator.evaluate(
+        """e => { const r = e.getBoundingClientRect(); let p = e.parentElement;
+                  while (p && getComputedStyle(p).overflowY === 'visible') p = p.parentElement;
+                  const c = p ? p.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+                  return r.bottom > c.top && r.top < c.bottom && r.top < innerHeight && r.bottom > 0; }"""
+    )
+
+
+def test_the_answer_comes_first_with_chips_that_open_the_page_at_the_quote(open_server, page, size):
     streamed = []
     page.on(
         "response",
         lambda r: streamed.append(r.headers.get("content-type", "")) if r.url.endswith("/ask/stream") else None,
     )
     page.goto(open_server.url + "/")
+    page.get_by_role("button", name="Ask the papers").click()
+    page.locator(".cpqa-starter").first.wait_for(timeout=10_000)  # starter questions drawn from the papers
+    _accessible(page, "the open widget")
     _ask(page, "What did we decide about Grangewaters?")
 
-    first = page.locator(".cpqa-cite").first
-    first.wait_for(timeout=30_000)
+    lead = page.locator(".cpqa-lead").first
+    lead.wait_for(timeout=30_000)
     assert streamed and streamed[0].startswith("text/event-stream")
-    assert "Grangewaters" in page.locator(".cpqa-a").inner_text()
-    label = first.inner_text()
-    assert label.startswith("[1] “") and "meeting of 10 January 2023" in label and "page 14" in label
+    assert "Grangewaters" in page.locator(".cpqa-a").first.inner_text()
+    chip = page.locator(".cpqa-chip").first
+    assert chip.inner_text() == "1" and "page 14" in chip.get_attribute("aria-label")
+    # The sources below: document, meeting date, page; the quote only when the card is opened.
+    card = page.locator(".cpqa-card").first
+    assert "meeting of 10 January 2023" in card.inner_text() and "page 14" in card.inner_text()
+    assert card.locator("blockquote").is_hidden()
+    card.locator(".cpqa-card-head").click()
+    assert card.locator("blockquote").is_visible()
+    assert page.locator(".cpqa-user .cpqa-q").inner_text() == "What did we decide about Grangewaters?"
+    _accessible(page, "an answer")
 
     with page.expect_response(lambda r: ".png?quote=" in r.url) as image_response:
-        first.click()
-    assert image_response.value.status == 200 and image_response.value.headers["content-type"] == "image/png"
-    image = page.locator(".cpqa-dialog img")
+        chip.click()
+    response = image_response.value
+    assert response.status == 200 and response.headers["content-type"] == "image/png" and "/pages/4.png" in response.url
+    image = page.locator(".cpqa-scroller img")
     image.wait_for(state="visible")
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     assert "with the quote highlighted" in image.get_attribute("alt")
+    # Opened at the highlight: its band of the page is inside the visible part of the viewer.
+    top, bottom = (float(x) for x in response.headers["x-highlight"].split(","))
+    seen = page.locator(".cpqa-scroller").evaluate(
+        "s => { const i = s.querySelector('img'); return [s.scrollTop / i.offsetHeight, "
+        "(s.scrollTop + s.clientHeight) / i.offsetHeight]; }"
+    )
+    assert seen[0] <= top and bottom <= seen[1] + 0.02
     pdf = page.get_by_role("link", name="Open the PDF at this page")
     assert pdf.get_attribute("href").endswith("/file#page=4")
     assert httpx.get(pdf.get_attribute("href").split("#")[0]).content.startswith(b"%PDF")
+    _accessible(page, "the page viewer")
+    # Zoom, then the next page, then close from the top.
+    width = image.evaluate("i => i.offsetWidth")
+    page.get_by_role("button", name="Zoom in").click()
+    assert image.evaluate("i => i.offsetWidth") > 1.4 * width
+    close = page.get_by_role("button", name="Close the page")
+    assert close.bounding_box()["y"] < 80  # at the top, not under the page
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "highlighted-page.png"))
+    page.screenshot(path=str(ARTIFACTS / f"page-viewer-{size}.png"))
+    close.click()
+    assert not page.locator(".cpqa-viewer").is_visible()
     assert page.problems == []
 
 
-def test_abstention_is_shown_plainly(open_server, page):
+def test_partial_answers_and_abstentions_look_different_from_answers(open_server, page):
     page.goto(open_server.url + "/")
+    _ask(page, "How much did foster carer approvals rise in 2019/20?")
+    partial = page.locator(".cpqa-partial")
+    partial.wait_for(timeout=30_000)
+    assert partial.inner_text().startswith("The papers don't give 2019/20.")
+    assert "2022/23" in page.locator(".cpqa-lead").inner_text()
     _ask(page, "What is the population of Paris?")
     notice = page.locator(".cpqa-abstain")
     notice.wait_for(timeout=30_000)
     assert notice.inner_text().startswith("The papers don't answer this.")
-    shown, log = notice.bounding_box(), page.locator(".cpqa-log").bounding_box()
-    assert log["y"] <= shown["y"] < log["y"] + log["height"]  # scrolled into view, not left above the see-also list
+    nearest = page.locator(".cpqa-nearest")
+    if nearest.count():
+        assert nearest.locator("h3").inner_text().lower().startswith("nearest passages (not an answer)")
+        assert nearest.locator(".cpqa-card-nearest").count() >= 1 and nearest.locator(".cpqa-chip").count() == 0
+    assert _in_view(page, notice)
+    _accessible(page, "an abstention")
     assert page.problems == []
+
+
+def test_a_new_question_cancels_the_stream_of_the_last(open_server, page):
+    page.goto(open_server.url + "/")
+    page.get_by_role("button", name="Ask the papers").click()
+    page.evaluate(
+        "() => { CouncilPapersQA.ask('What did we decide about Grangewaters?'); "
+        "CouncilPapersQA.ask('What did residents report about the booking form?'); }"
+    )
+    page.locator(".cpqa-stopped").wait_for(timeout=10_000)
+    assert page.locator(".cpqa-bot").first.inner_text() == "Stopped: you asked another question."
+    page.locator(".cpqa-bot").nth(1).locator(".cpqa-lead, .cpqa-abstain").first.wait_for(timeout=30_000)
+    assert page.locator(".cpqa-failed").count() == 0 and page.problems == []
 
 
 def test_script_in_a_pdf_shows_as_text_and_never_runs(open_server, page):
     page.goto(open_server.url + "/")
     _ask(page, "What did residents report about the booking form for the Parish Hall prices?")
-    cite = page.locator(".cpqa-cite").first
-    cite.wait_for(timeout=30_000)
+    chip = page.locator(".cpqa-chip").first
+    chip.wait_for(timeout=30_000)
+    page.locator(".cpqa-show-more").click() if page.locator(".cpqa-show-more").count() else None
+    for head in page.locator(".cpqa-card-head").all():
+        head.click()
     shown = page.locator(".cpqa").inner_text()
     assert "<script>window.__pwned = 1</script>" in shown or '<img src=x onerror="window.__pwned = 2">' in shown
-    cite.click()
-    page.locator(".cpqa-dialog img").wait_for(state="visible")
-    assert '<b onmouseover="window.__pwned = 3">Hall</b>' in page.locator(".cpqa-dialog").inner_text()
+    chip.click()
+    page.locator(".cpqa-scroller img").wait_for(state="visible")
+    assert '<b onmouseover="window.__pwned = 3">Hall</b>' in page.locator(".cpqa-viewer").inner_text()
     page.mouse.move(10, 10)
     assert page.evaluate("window.__pwned") is None
-    assert page.locator(".cpqa script, .cpqa img, .cpqa b, .cpqa-dialog b").count() == 0
+    assert page.locator(".cpqa script, .cpqa img, .cpqa b, .cpqa-viewer b, .cpqa-viewer script").count() == 0
     assert page.problems == []
 
 
@@ -185,39 +273,92 @@ def test_openapi_docs_render_with_no_internet(open_server, page):
     assert outside == [] and page.problems == []
 
 
-def test_keyboard_only_on_a_narrow_screen(open_server, browser):
-    context = browser.new_context(viewport={"width": 360, "height": 740})
+def test_keyboard_only_and_a_full_screen_sheet_on_a_phone(open_server, browser):
+    context = browser.new_context(viewport=SIZES["phone"])
     page = context.new_page()
     try:
         page.goto(open_server.url + "/")
         toggle = page.get_by_role("button", name="Ask the papers")
         toggle.focus()
         page.keyboard.press("Enter")
-        assert page.evaluate("document.activeElement.id") == "cpqa-question"
+        box = page.get_by_label("Your question about the committee papers")
+        assert box.evaluate("e => e.getRootNode().activeElement === e")
+        panel = page.get_by_role("dialog", name="Ask the committee papers").bounding_box()
+        assert (panel["x"], panel["y"], panel["width"], panel["height"]) == (0, 0, 375, 740)  # a full-screen sheet
+        assert not toggle.is_visible()  # the launcher hides while it is open
+        placeholder = box.get_attribute("placeholder")
+        assert box.evaluate(
+            "(e, t) => { const c = document.createElement('canvas').getContext('2d'); "
+            "c.font = getComputedStyle(e).font; return c.measureText(t).width < e.clientWidth; }",
+            placeholder,
+        )  # the placeholder is not cut off
         page.keyboard.type("What did we decide about Grangewaters?")
         page.keyboard.press("Enter")
-        cite = page.locator(".cpqa-cite").first
-        cite.wait_for(timeout=30_000)
+        chip = page.locator(".cpqa-chip").first
+        chip.wait_for(timeout=30_000)
+        assert box.evaluate("e => e.getRootNode().activeElement === e")  # focus stays in the widget after asking
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
 
-        panel = page.get_by_role("dialog", name="Ask about committee papers").bounding_box()
-        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 360 and panel["y"] >= 0
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
-
-        cite.focus()
+        chip.focus()
         page.keyboard.press("Enter")
-        page.locator(".cpqa-dialog img").wait_for(state="visible")
-        assert page.evaluate("document.activeElement.textContent") == "Close"
-        box = page.locator(".cpqa-dialog").bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+        page.locator(".cpqa-scroller img").wait_for(state="visible")
+        assert page.locator(".cpqa-viewer").evaluate(
+            "v => v.getRootNode().activeElement.getAttribute('aria-label')"
+        ) == ("Close the page")
+        box_ = page.locator(".cpqa-viewer").bounding_box()
+        assert box_["x"] >= 0 and box_["x"] + box_["width"] <= 375
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "narrow-screen-page.png"))
+        page.screenshot(path=str(ARTIFACTS / "phone-page-viewer.png"))
         page.keyboard.press("Escape")
-        assert not page.locator(".cpqa-dialog").is_visible()
+        assert not page.locator(".cpqa-viewer").is_visible()
+        assert chip.evaluate("e => e.getRootNode().activeElement === e")  # back to the chip that opened it
         page.keyboard.press("Escape")  # and Escape again closes the panel, back to its button
         assert page.locator(".cpqa-panel").is_hidden()
-        assert page.evaluate("document.activeElement.textContent") == "Ask the papers"
+        assert toggle.evaluate("e => e.getRootNode().activeElement === e")
     finally:
         context.close()
+
+
+def test_hostile_host_css_and_a_second_script_tag_leave_one_working_widget(keyed_server, intranet_site, page):
+    origin, folder = intranet_site
+    (folder / "hostile.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Intranet</title><link rel="icon" href="data:,">'
+        "<style>* { all: unset } button { display: none } div { color: red; font-size: 40px }</style></head>"
+        "<body><main><h1>Members area</h1></main>"
+        f'<script src="{keyed_server.url}/widget.js" data-key="reader-key"></script>'
+        f'<script src="{keyed_server.url}/widget.js" data-key="reader-key"></script>'
+        "</body></html>"
+    )
+    page.goto(origin + "/hostile.html")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.querySelectorAll('[data-cpqa]').length") == 1
+    _ask(page, "What did we decide about Grangewaters?")
+    chip = page.locator(".cpqa-chip").first
+    chip.wait_for(timeout=30_000)
+    assert chip.is_visible() and page.locator(".cpqa-send").is_visible()
+    assert page.locator(".cpqa-lead").evaluate("e => getComputedStyle(e).fontSize") == "16px"
+    assert page.problems == []
+
+
+def test_thumbs_are_stored_and_listed_for_editors(keyed_server, intranet_site, page):
+    origin, folder = intranet_site
+    (folder / "thumbs.html").write_text(
+        '<!doctype html><html lang="en"><head><title>Intranet</title><link rel="icon" href="data:,"></head>'
+        f'<body><main><h1>Members</h1></main><script src="{keyed_server.url}/widget.js" data-key="reader-key">'
+        "</script></body></html>"
+    )
+    page.goto(origin + "/thumbs.html")
+    _ask(page, "What did we decide about Grangewaters?")
+    page.locator(".cpqa-lead").wait_for(timeout=30_000)
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as posted:
+        page.get_by_role("button", name="Not useful").click()
+    assert posted.value.status == 201
+    page.get_by_text("Thank you for the feedback.").wait_for()
+    listed = httpx.get(keyed_server.url + "/feedback", headers={"Authorization": "Bearer editor-key"}).json()
+    mine = [f for f in listed["feedback"] if f["question"] == "What did we decide about Grangewaters?"]
+    assert mine and mine[0]["helpful"] is False and mine[0]["citations"][0]["page"] == 4
+    assert httpx.get(keyed_server.url + "/feedback", headers={"Authorization": "Bearer reader-key"}).status_code == 403
+    assert page.problems == []
 
 
 def test_one_script_tag_on_another_intranet_site_with_a_key(keyed_server, intranet_site, page):
@@ -231,11 +372,11 @@ def test_one_script_tag_on_another_intranet_site_with_a_key(keyed_server, intran
     page.wait_for_load_state("load")
     assert page.problems == []
     _ask(page, "What did we decide about Grangewaters?")
-    first = page.locator(".cpqa-cite").first
+    first = page.locator(".cpqa-chip").first
     first.wait_for(timeout=30_000)
     assert page.problems == []
     first.click()
-    image = page.locator(".cpqa-dialog img")
+    image = page.locator(".cpqa-scroller img")
     image.wait_for(state="visible")  # fetched with the key, shown from a blob: URL
     assert image.get_attribute("src").startswith("blob:") and image.evaluate("img => img.naturalWidth > 0")
     # The key is what admits it: the same request without one is refused.
@@ -246,7 +387,7 @@ def test_one_script_tag_on_another_intranet_site_with_a_key(keyed_server, intran
 class FailingAnswerer:
     """An answerer that breaks after retrieval has run: the failure arrives mid-stream, after `started`."""
 
-    def answer(self, retrieval, citations):
+    def answer(self, retrieval, citations, missing=()):
         raise RuntimeError("the answerer fell over")
 
 
@@ -261,7 +402,7 @@ def test_a_failure_mid_stream_is_shown_and_the_widget_recovers(service, page):
         assert failed.inner_text().startswith("Sorry, that failed: internal error")
         assert "Answering" not in page.locator(".cpqa-status").inner_text()  # not left waiting on a cut stream
         assert "the answerer fell over" not in page.locator(".cpqa").inner_text()  # details stay in the server's log
-        assert page.locator(".cpqa-form button[type=submit]").is_enabled()
+        assert page.locator(".cpqa-send").is_enabled()
         assert page.locator(".cpqa-log").get_attribute("aria-busy") == "false"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "stream-failure.png"))
@@ -301,32 +442,39 @@ def _until(client, script: str, timeout_s: float = 30):
     pytest.fail(f"still false after {timeout_s} s: {script}")
 
 
-def _firefox_ask(client, url: str, question: str) -> None:
-    from marionette_driver.by import By
-    from marionette_driver.keys import Keys
+# The widget's shadow root (Marionette's selectors do not pierce it; its scripts see the page through Xray wrappers,
+# so the root is reached through the DOM, not through the widget's window global).
+_ROOT = "document.querySelector('[data-cpqa]').shadowRoot"
 
+
+def _firefox_ask(client, url: str, question: str) -> None:
     client.navigate(url)
-    _until(client, "document.querySelector('.cpqa-toggle')")
-    client.find_element(By.CSS_SELECTOR, ".cpqa-toggle").click()
-    box = client.find_element(By.ID, "cpqa-question")
-    box.send_keys(question)
-    box.send_keys(Keys.ENTER)
+    _until(client, f"document.querySelector('[data-cpqa]') && {_ROOT}.querySelector('.cpqa-toggle')")
+    client.execute_script(
+        f"const r = {_ROOT}; r.querySelector('.cpqa-toggle').click(); "
+        "r.querySelector('#cpqa-question').value = arguments[0]; r.querySelector('form').requestSubmit();",
+        script_args=[question],
+    )
 
 
 def test_firefox_asks_cites_and_opens_the_highlighted_page(open_server, firefox):
-    from marionette_driver.by import By
-
     _firefox_ask(firefox, open_server.url + "/", "What did we decide about Grangewaters?")
-    label = _until(firefox, "document.querySelector('.cpqa-cite') && document.querySelector('.cpqa-cite').textContent")
+    label = _until(firefox, f"{_ROOT}.querySelector('.cpqa-card') && {_ROOT}.querySelector('.cpqa-card').textContent")
     assert "meeting of 10 January 2023" in label and "page 14" in label
-    assert "Grangewaters" in firefox.find_element(By.CSS_SELECTOR, ".cpqa-a").text
-    firefox.find_element(By.CSS_SELECTOR, ".cpqa-cite").click()
+    assert "Grangewaters" in firefox.execute_script(f"return {_ROOT}.querySelector('.cpqa-a').textContent")
+    firefox.execute_script(f"{_ROOT}.querySelector('.cpqa-chip').click()")
     _until(
         firefox,
-        "(() => { const i = document.querySelector('.cpqa-dialog img'); "
+        f"(() => {{ const i = {_ROOT}.querySelector('.cpqa-scroller img'); "
         "return i && !i.hidden && i.naturalWidth > 0; })()",
     )
-    assert firefox.execute_script("return document.querySelector('.cpqa-dialog').open") is True
+    assert firefox.execute_script(f"return {_ROOT}.querySelector('.cpqa-viewer').open") is True
+    # Opened at the quote: the highlighted band of the page is inside the visible part of the viewer.
+    assert firefox.execute_script(
+        f"const s = {_ROOT}.querySelector('.cpqa-scroller'), i = s.querySelector('img'); "
+        "const [top, bottom] = i.dataset.highlight.split(',').map(Number); "
+        "return s.scrollTop / i.offsetHeight <= top && bottom <= (s.scrollTop + s.clientHeight) / i.offsetHeight;"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "firefox-highlighted-page.png").write_bytes(firefox.screenshot(format="binary"))
 
@@ -335,9 +483,9 @@ def test_firefox_shows_script_in_a_pdf_as_text(open_server, firefox):
     _firefox_ask(
         firefox, open_server.url + "/", "What did residents report about the booking form for the Parish Hall prices?"
     )
-    _until(firefox, "document.querySelector('.cpqa-cite')")
-    shown = firefox.execute_script("return document.querySelector('.cpqa').textContent")
+    _until(firefox, f"{_ROOT}.querySelector('.cpqa-chip')")
+    shown = firefox.execute_script(f"return {_ROOT}.querySelector('.cpqa').textContent")
     assert "<script>window.__pwned = 1</script>" in shown or 'onerror="window.__pwned = 2"' in shown
     assert firefox.execute_script(
-        "return window.__pwned === undefined && !document.querySelector('.cpqa script, .cpqa img')"
+        f"return window.__pwned === undefined && !{_ROOT}.querySelector('.cpqa script, .cpqa img')"
     )

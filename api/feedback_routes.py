@@ -1,0 +1,80 @@
+"""POST /feedback (anyone who may ask) and GET /feedback (editors): the chat widget's thumbs, over api.feedback.
+
+These routes tell a bad body or query as the project's InvalidRequest naming the field ({"detail": "comment: ..."},
+422 through api.errors) rather than FastAPI's list of errors, so the widget can show the message as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from api.access import require
+from api.feedback import FeedbackList, FeedbackRecord, FeedbackRequest, FeedbackStore, describe_errors
+from api.schemas import ErrorBody
+from core.errors import InvalidRequest
+
+
+class _FieldErrors(APIRoute):
+    """FastAPI's request validation, raised as InvalidRequest naming the field (api.errors answers 422)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise InvalidRequest(describe_errors(exc.errors())) from None
+
+        return handle
+
+
+router = APIRouter(route_class=_FieldErrors, tags=["feedback"])
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+def _store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=FeedbackRecord,
+    dependencies=[Depends(require("reader"))],
+    responses=_errors(401, 403, 422, 429, 503),
+)
+def add_feedback(body: FeedbackRequest, request: Request) -> FeedbackRecord:
+    """Store a member's thumbs up or down (and comment) on one answer, with the question, answer and citations."""
+    limit = request.app.state.settings.api.max_question_chars
+    if len(body.question) > limit:
+        raise InvalidRequest(f"question: longer than {limit} characters")
+    return _store(request).add(body)
+
+
+@router.get(
+    "/feedback",
+    response_model=FeedbackList,
+    dependencies=[Depends(require("editor"))],
+    responses=_errors(401, 403, 422, 429, 503),
+)
+def list_feedback(
+    request: Request,
+    helpful: bool | None = Query(None, description="Only thumbs up (true) or only thumbs down (false)"),
+    since: dt.datetime | None = Query(
+        None, description="Only feedback from this time on (ISO date or time; UTC unless it names a zone)"
+    ),
+    limit: int = Query(100, ge=1, le=1000, description="At most this many, newest first"),
+) -> FeedbackList:
+    """Stored feedback, newest first (editors only): `qa feedback export` drafts gold questions from it."""
+    return FeedbackList(feedback=_store(request).list(helpful=helpful, since=since, limit=limit))

@@ -1,0 +1,153 @@
+"""What a new user meets first: `qa index` progress off a terminal, `qa docs` as a table that fits 100 columns, and
+/docs request examples that really answer when sent.
+
+The fake embedder stands in for MiniLM: these tests are about what is printed and documented, not retrieval.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from cli.main import DOCS_WIDTH, AppContext, cli
+from core.settings import Settings
+from indexer.stores import IndexStore, Manifest
+from qa.service import QAService
+
+from conftest import indexed_settings, papers_with_pack
+
+LONG_TITLE = (
+    "Children's Services Overview and Scrutiny Committee, 14 March 2023: Special Educational Needs and "
+    "Disabilities Sufficiency, Residential Placements and the Grangewaters Outdoor Education Centre"
+)
+
+
+def run_cli(args: list[str], data_dir: Path, config: Path, embedder: Any, columns: int = 200) -> Result:
+    env = {"QA_DATA_DIR": str(data_dir), "QA_CONFIG": str(config), "COLUMNS": str(columns)}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False, obj=AppContext(embedder=embedder))
+
+
+@pytest.fixture
+def config(tmp_path: Path, sample_pack_pdf: Path) -> Path:
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
+    path = tmp_path / "config.toml"
+    path.write_text(f'[index]\npaths = ["{papers}"]\n')
+    return path
+
+
+def test_index_prints_a_line_per_file_off_a_terminal(tmp_path, config, fake_embedder):
+    """Piped or logged (no terminal for a bar), `qa index` still says which file it is on and what it held."""
+    first = run_cli(["index"], tmp_path / "data", config, fake_embedder)
+    assert first.exit_code == 0, first.output
+    line = re.search(r"^\[1/1\] pack\.pdf: 8 pages, (\d+) passages$", first.output, re.M)
+    assert line and int(line.group(1)) > 5, first.output
+    assert f"indexed 1, unchanged 0, removed 0, failed 0; 8 pages, {line.group(1)} passages" in first.output
+    again = run_cli(["index"], tmp_path / "data", config, fake_embedder)
+    assert re.search(r"^\[1/1\] pack\.pdf: unchanged or skipped$", again.output, re.M), again.output
+
+
+@pytest.mark.parametrize("columns", [200, DOCS_WIDTH, 72])
+def test_docs_table_fits_the_width_and_wraps_titles_on_word_boundaries(
+    tmp_path, config, pack_index, fake_embedder, monkeypatch, columns
+):
+    """A long title is wrapped between words, every word kept; no line is wider than 100 columns or the terminal."""
+    manifest = IndexStore(pack_index).manifest()
+    pack = manifest.documents[0]
+    long = pack.model_copy(update={"id": "f" * 16, "file": "special-educational-needs-report.pdf", "title": LONG_TITLE})
+    monkeypatch.setattr(IndexStore, "manifest", lambda self: Manifest(documents=[pack, long]))
+    result = run_cli(["docs"], pack_index.index.data_dir, tmp_path / "config.toml", fake_embedder, columns=columns)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= min(columns, DOCS_WIDTH), result.output
+    words = result.output.split()
+    assert all(word in words for word in LONG_TITLE.split()), result.output  # whole words: none cut in two
+    assert "pack.pdf" in words and "2023-03-14" in words and str(pack.passages) in words
+    assert len(lines) > 4  # the long title took several lines
+
+
+def test_docs_json_is_unchanged(tmp_path, config, pack_index, fake_embedder):
+    result = run_cli(["docs", "--json"], pack_index.index.data_dir, config, fake_embedder)
+    documents = json.loads(result.output)["documents"]
+    assert [d["file"] for d in documents] == ["pack.pdf"] and documents[0]["meeting_date"] == "2023-03-14"
+
+
+# ---- /docs: every request body has an example, and sending it works
+
+
+@pytest.fixture(scope="module")
+def own_index(tmp_path_factory: pytest.TempPathFactory, sample_pack_pdf: Path, fake_embedder: Any) -> Settings:
+    """The sample pack indexed into a data dir of this module's own (some examples store things, e.g. feedback)."""
+    papers = papers_with_pack(tmp_path_factory.mktemp("examples-papers"), sample_pack_pdf)
+    return indexed_settings(tmp_path_factory.mktemp("examples-data"), [papers], fake_embedder)
+
+
+@pytest.fixture(scope="module")
+def client(own_index: Settings, fake_embedder: Any) -> TestClient:
+    return TestClient(create_app(own_index, QAService(own_index, embedder=fake_embedder)))
+
+
+def _resolve(openapi: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    found: dict = openapi
+    for part in ref.removeprefix("#/").split("/"):
+        found = found[part]
+    return found
+
+
+def _examples(openapi: dict, media: dict) -> list[Any]:
+    """A request body's examples, wherever OpenAPI lets them be: the media type's, else its schema's."""
+    if "example" in media:
+        return [media["example"]]
+    if media.get("examples"):
+        return [e["value"] for e in media["examples"].values()]
+    schema = _resolve(openapi, media.get("schema", {}))
+    return list(schema.get("examples") or ([schema["example"]] if "example" in schema else []))
+
+
+def _request_bodies(openapi: dict) -> list[tuple[str, str, str, dict]]:
+    return [
+        (method, path, content_type, media)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        for content_type, media in operation.get("requestBody", {}).get("content", {}).items()
+    ]
+
+
+def test_every_json_request_body_has_examples_that_answer_when_posted(client):
+    """What "Try it out" on /docs sends gets a real answer: no "string" committee, no filter leaving nothing."""
+    openapi = client.get("/openapi.json").json()
+    bodies = [(m, p, media) for m, p, content_type, media in _request_bodies(openapi) if content_type.endswith("json")]
+    assert {("post", "/ask"), ("post", "/ask/stream")} <= {(m, p) for m, p, _ in bodies}
+    for method, path, media in bodies:
+        examples = _examples(openapi, media)
+        assert examples, f"{method.upper()} {path}: no example in its request body or schema"
+        for example in examples:
+            assert "string" not in json.dumps(example), (path, example)  # the generator's placeholder
+            response = client.request(method, path, json=example)
+            assert 200 <= response.status_code < 300, (path, example, response.text)
+            if path == "/ask":
+                assert not response.json()["abstained"], (example, response.json()["answer"])
+            if path == "/ask/stream":
+                events = re.findall(r"^event: (\w+)$", response.text, re.M)
+                assert events[-1] == "done", (example, response.text[-500:])
+                done = json.loads(response.text.rsplit("data: ", 1)[1])
+                assert not done["abstained"], (example, done["answer"])
+
+
+def test_the_upload_body_is_a_file_picker(client):
+    """The one body that is not JSON is the PDF upload: a binary `file` field, which /docs shows as a file
+    picker (an example value has nothing to say there)."""
+    openapi = client.get("/openapi.json").json()
+    others = [(m, p, t, media) for m, p, t, media in _request_bodies(openapi) if not t.endswith("json")]
+    assert [(m, p, t) for m, p, t, _ in others] == [("post", "/documents", "multipart/form-data")]
+    schema = _resolve(openapi, others[0][3]["schema"])
+    assert schema["required"] == ["file"] and schema["properties"]["file"]["format"] == "binary"
