@@ -61,7 +61,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
             allow_origins=settings.api.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["X-Highlight", "X-Page-Count"],  # the widget's page viewer reads them
+            expose_headers=["X-Highlight", "X-Page-Count", "X-Page-Label"],  # the widget's page viewer reads them
         )
     errors.install(app)
     app.include_router(router)

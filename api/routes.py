@@ -165,12 +165,16 @@ def document_file(doc_id: str, request: Request) -> FileResponse:
 )
 def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
     """One page as an image, with `quote` highlighted where it is printed. Headers: `X-Page-Count` (pages in the
-    file) and, when the quote was found, `X-Highlight` ("top,bottom" as fractions of the page height) so a viewer
-    can open scrolled to it."""
-    image = _service(request).page_image(doc_id, page, quote)
+    file), `X-Page-Label` (the number printed on the page, when it has one) and, when the quote was found,
+    `X-Highlight` ("top,bottom,left,right" as fractions of the page's height and width) so a viewer can open
+    scrolled to it."""
+    service = _service(request)
+    image = service.page_image(doc_id, page, quote)
     headers = {"Cache-Control": "private, max-age=300", "X-Page-Count": str(image.pages)}
+    if label := service.page_label(doc_id, page):
+        headers["X-Page-Label"] = label
     if image.highlight:
-        headers["X-Highlight"] = f"{image.highlight[0]},{image.highlight[1]}"
+        headers["X-Highlight"] = ",".join(str(x) for x in image.highlight)
     return Response(image.png, media_type="image/png", headers=headers)
 
 

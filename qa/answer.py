@@ -191,7 +191,7 @@ class ExtractiveAnswerer:
                 lines.append(f"{where}, {status}: “{citation.quote}” [{citation.n}]")
                 heading = where
                 continue
-            lines.append(f"- {status[0].upper() + status[1:]}: “{citation.quote}” [{citation.n}]")
+            lines.append(f"- {status}: “{citation.quote}” [{citation.n}]")
         if len(decisions) > len(shown):
             more = len(decisions) - len(shown)
             # Said so a member can act on it in any client: narrow the question, not run a command.

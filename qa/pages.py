@@ -13,11 +13,12 @@ _CHUNK_WORDS = 6  # a quote that is not found whole (it wraps oddly) is looked f
 
 @dataclass(frozen=True)
 class PageImage:
-    """One rendered page: the PNG, where the highlight starts and ends down the page (fractions of its height,
-    0 at the top; None when there is no quote or it was not found), and the file's page count."""
+    """One rendered page: the PNG, the highlight's box (top and bottom as fractions of the page's height, left and
+    right of its width, from the top left; None when there is no quote or it was not found), and the file's page
+    count."""
 
     png: bytes
-    highlight: tuple[float, float] | None
+    highlight: tuple[float, float, float, float] | None  # top, bottom, left, right
     pages: int
 
 
@@ -37,9 +38,15 @@ def page_png(pdf_path: Path, page: int, quote: str | None = None, dpi: int = 110
         if rects:
             # Measured on the page as displayed (rotation applied), so a viewer can scroll the image to it.
             shown = [pymupdf.Quad(r).rect * pdf_page.rotation_matrix for r in rects]
-            height = pdf_page.rect.height or 1.0
+            height, width = pdf_page.rect.height or 1.0, pdf_page.rect.width or 1.0
             top, bottom = min(r.y0 for r in shown), max(r.y1 for r in shown)
-            highlight = (round(max(0.0, top / height), 4), round(min(1.0, bottom / height), 4))
+            left, right = min(r.x0 for r in shown), max(r.x1 for r in shown)
+            highlight = (
+                round(max(0.0, top / height), 4),
+                round(min(1.0, bottom / height), 4),
+                round(max(0.0, left / width), 4),
+                round(min(1.0, right / width), 4),
+            )
         return PageImage(png, highlight, len(pdf))
 
 

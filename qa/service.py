@@ -146,6 +146,15 @@ class QAService:
             raise NotFound(f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
         return doc
 
+    def page_label(self, doc_id: str, page: int) -> str | None:
+        """The number printed on a page of an indexed document, as the index read it; None if it has none."""
+        for passage in self._current().snapshot.passages.values():
+            if passage.doc_id == doc_id:
+                for span in passage.pages:
+                    if span.page == page:
+                        return span.label
+        return None
+
     def page_image(self, doc_id: str, page: int, quote: str | None = None) -> PageImage:
         """One page of an indexed document as a PNG with `quote` highlighted; NotFound for a page it lacks."""
         return page_png(Path(self.document_file(doc_id).path), page, quote)

@@ -792,7 +792,8 @@ def test_the_page_image_says_where_the_highlight_is_and_how_many_pages_there_are
     plain = client.get(url)
     assert marked.headers["x-page-count"] == plain.headers["x-page-count"] == str(citation["document"]["pages"])
     assert "x-highlight" not in plain.headers
-    top, bottom = (float(x) for x in marked.headers["x-highlight"].split(","))
+    top, bottom, left, right = (float(x) for x in marked.headers["x-highlight"].split(","))
+    assert 0 <= left < right <= 1 and marked.headers["x-page-label"] == citation["page_label"]
     path = client.app.state.service.snapshot().documents()[citation["document"]["id"]].path
     with pymupdf.open(path) as pdf:
         page = pdf[citation["page"] - 1]

@@ -186,7 +186,7 @@ def test_the_answer_comes_first_with_chips_that_open_the_page_at_the_quote(open_
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     assert "with the quote highlighted" in image.get_attribute("alt")
     # Opened at the highlight: its band of the page is inside the visible part of the viewer.
-    top, bottom = (float(x) for x in response.headers["x-highlight"].split(","))
+    top, bottom = (float(x) for x in response.headers["x-highlight"].split(",")[:2])
     seen = page.locator(".cpqa-scroller").evaluate(
         "s => { const i = s.querySelector('img'); return [s.scrollTop / i.offsetHeight, "
         "(s.scrollTop + s.clientHeight) / i.offsetHeight]; }"
@@ -254,7 +254,8 @@ def test_script_in_a_pdf_shows_as_text_and_never_runs(open_server, page):
     assert "<script>window.__pwned = 1</script>" in shown or '<img src=x onerror="window.__pwned = 2">' in shown
     chip.click()
     page.locator(".cpqa-scroller img").wait_for(state="visible")
-    assert '<b onmouseover="window.__pwned = 3">Hall</b>' in page.locator(".cpqa-viewer").inner_text()
+    title = '<b onmouseover="window.__pwned = 3">Hall</b> report'  # the document's title, as its PDF gives it
+    assert title in shown and page.locator(".cpqa-viewer-title").get_attribute("title") == title
     page.mouse.move(10, 10)
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".cpqa script, .cpqa img, .cpqa b, .cpqa-viewer b, .cpqa-viewer script").count() == 0
@@ -489,3 +490,45 @@ def test_firefox_shows_script_in_a_pdf_as_text(open_server, firefox):
     assert firefox.execute_script(
         f"return window.__pwned === undefined && !{_ROOT}.querySelector('.cpqa script, .cpqa img')"
     )
+
+
+def test_streams_that_end_early_use_crlf_or_are_not_json_end_in_a_clear_message(open_server, page):
+    """Whatever a proxy between the widget and the service does to the stream, the turn ends in words."""
+    import json
+
+    answer = httpx.post(open_server.url + "/ask", json={"question": "What did we decide about Grangewaters?"}).json()
+    bodies = iter(
+        [
+            # CRLF line ends (as some proxies rewrite them): still read, the answer shown.
+            (
+                200,
+                "text/event-stream",
+                f"event: started\r\ndata: {{}}\r\n\r\nevent: done\r\ndata: {json.dumps(answer)}\r\n\r\n",
+            ),
+            # The stream cut before `done`.
+            (200, "text/event-stream", 'event: started\ndata: {}\n\nevent: answer\ndata: {"text": "On 10"}\n\n'),
+            # A proxy's HTML error page instead of the service.
+            (502, "text/html", "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        ]
+    )
+
+    def fulfil(route):
+        status, kind, body = next(bodies)
+        route.fulfill(status=status, headers={"Content-Type": kind}, body=body)
+
+    page.route("**/ask/stream", fulfil)
+    page.goto(open_server.url + "/")
+    _ask(page, "What did we decide about Grangewaters?")
+    page.locator(".cpqa-chip").first.wait_for(timeout=10_000)
+    _ask(page, "What did we decide about Grangewaters?")
+    cut = page.locator(".cpqa-failed").first
+    cut.wait_for(timeout=10_000)
+    assert cut.inner_text() == "Sorry, that failed: the answer stopped before it was complete; please ask again"
+    _ask(page, "What did we decide about Grangewaters?")
+    page.locator(".cpqa-failed").nth(1).wait_for(timeout=10_000)
+    assert page.locator(".cpqa-failed").nth(1).inner_text().startswith("Sorry, that failed: 502")
+    assert (
+        page.locator(".cpqa-send").is_enabled()
+        and page.get_by_label("Your question about the committee papers").is_editable()
+    )
+    assert [p for p in page.problems if "502" not in p] == []  # the browser logs the 502 itself

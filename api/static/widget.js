@@ -11,7 +11,7 @@
   var script = document.currentScript;
   var api = ((script && script.getAttribute("data-api")) || (script ? new URL(script.src, location.href).origin : "")).replace(/\/$/, "");
   var key = script && script.getAttribute("data-key");
-  var ZOOMS = [1, 1.5, 2, 3];
+  var ZOOMS = [0.5, 1, 1.5, 2, 3, 4];
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -58,7 +58,9 @@
   add(head, el("h2", { id: "cpqa-title" }, "Ask the committee papers"), close);
   var log = el("div", { "class": "cpqa-log", role: "log", "aria-live": "polite", "aria-busy": "false", tabindex: "-1" });
   var starters = el("div", { "class": "cpqa-starters" });
-  var status = el("div", { "class": "cpqa-status", role: "status" });
+  var status = el("div", { "class": "cpqa-status cpqa-sr", role: "status" });
+  // Shown while a question is worked on; afterwards its words are for screen readers only (no idle row of text).
+  function say(text, working) { status.textContent = text; status.classList.toggle("cpqa-sr", !working); }
   var form = el("form", { "class": "cpqa-form" });
   var label = el("label", { "for": "cpqa-question", "class": "cpqa-sr" }, "Your question about the committee papers");
   var input = el("input", { id: "cpqa-question", type: "text", maxlength: "1000", autocomplete: "off",
@@ -143,8 +145,13 @@
 
   function showPage(c, opener) {
     shown = { c: c, page: c.page, zoom: 1, blob: null, opener: opener, pages: c.document.pages || null };
-    viewerTitle.textContent = "[" + c.n + "] " + c.document.title;
+    var when = longDate(c.meeting_date);
+    viewerTitle.textContent = "[" + c.n + "] " + [c.section_words || c.document.title, when ? "meeting of " + when : null]
+      .filter(Boolean).join(" · ");
+    viewerTitle.title = c.document.title;
     if (!viewer.open) { if (viewer.showModal) viewer.showModal(); else viewer.setAttribute("open", ""); }
+    // On a phone the whole page is too small to read: start at twice the width, at the quote.
+    shown.zoom = scroller.clientWidth < 600 ? 2 : 1;
     viewerClose.focus();
     loadPage(c.page);
   }
@@ -171,16 +178,20 @@
       if (shown !== mine) { URL.revokeObjectURL(got.url); return; }
       if (shown.blob) URL.revokeObjectURL(shown.blob);
       shown.blob = got.url;
-      var pages = parseInt(got.headers.get("X-Page-Count") || "", 10);
-      if (pages) { shown.pages = pages; next.disabled = page >= pages; pageShown.textContent = pageWords(c, page) + " (" + page + " of " + pages + ")"; }
+      var pages = parseInt(got.headers.get("X-Page-Count") || "", 10), printed = got.headers.get("X-Page-Label");
+      if (pages) shown.pages = pages;
+      next.disabled = !!shown.pages && page >= shown.pages;
+      pageShown.textContent = (printed ? "page " + printed : "PDF page " + page) + (shown.pages ? " (" + page + " of " + shown.pages + ")" : "");
       var mark = (got.headers.get("X-Highlight") || "").split(",").map(parseFloat);
-      pageImg.setAttribute("data-highlight", mark.length === 2 ? mark.join(",") : "");
+      pageImg.setAttribute("data-highlight", mark.length === 4 ? mark.join(",") : "");
       pageImg.onload = function () {
         pageImg.hidden = false;
-        viewerNote.textContent = onQuote && mark.length === 2 ? "The quote is highlighted." : "";
+        viewerNote.textContent = onQuote && mark.length === 4 ? "The quote is highlighted." : "";
         setZoom(shown.zoom, false);
         // Open at the highlight, a third of the way down the view; the top of the page otherwise.
-        scroller.scrollTop = mark.length === 2 && !isNaN(mark[0]) ? mark[0] * pageImg.offsetHeight - scroller.clientHeight / 3 : 0;
+        var marked = mark.length === 4 && !isNaN(mark[0]);
+        scroller.scrollTop = marked ? mark[0] * pageImg.offsetHeight - scroller.clientHeight / 3 : 0;
+        scroller.scrollLeft = marked ? mark[2] * pageImg.offsetWidth - 16 : 0;
       };
       pageImg.src = got.url;
     }).catch(function (error) { viewerNote.textContent = "The page image could not be loaded: " + error.message; });
@@ -228,17 +239,21 @@
   function card(c, turn, nearest) {
     var li = el("li", { "class": "cpqa-card" + (nearest ? " cpqa-card-nearest" : ""), id: "cpqa-src-" + turn + "-" + c.n });
     var when = longDate(c.meeting_date);
-    var what = [c.section_words, when ? "meeting of " + when : null, pageWords(c)].filter(Boolean).join(" · ");
+    var main = c.section_words ? c.section_words.charAt(0).toUpperCase() + c.section_words.slice(1) : c.document.title;
+    var what = [when ? "meeting of " + when : null, pageWords(c), c.section_words ? c.document.title : null]
+      .filter(Boolean).join(" · ");
     var toggleQuote = el("button", { type: "button", "class": "cpqa-card-head", "aria-expanded": "false" });
+    var hint = el("span", { "class": "cpqa-hint-quote" }, "Show the quote ▸");
     add(toggleQuote, el("span", { "class": "cpqa-n" }, nearest ? "·" : String(c.n)),
         add(el("span", { "class": "cpqa-card-text" }, null),
-            el("span", { "class": "cpqa-doc" }, c.document.title), el("span", { "class": "cpqa-where" }, what)));
+            el("span", { "class": "cpqa-doc" }, main), el("span", { "class": "cpqa-where" }, what), hint));
     var quote = el("blockquote", { hidden: "" }, "“" + c.quote + "”");
     var view = el("button", { type: "button", "class": "cpqa-view" }, "View page");
     toggleQuote.addEventListener("click", function () {
       var openNow = quote.hidden;
       quote.hidden = !openNow;
       toggleQuote.setAttribute("aria-expanded", String(openNow));
+      hint.textContent = openNow ? "Hide the quote ▾" : "Show the quote ▸";
     });
     view.addEventListener("click", function () { showPage(c, view); });
     return add(li, toggleQuote, quote, view);
@@ -253,7 +268,7 @@
     if (data.abstained) {
       var box = el("div", { "class": "cpqa-notice cpqa-abstain", role: "note" });
       add(box, el("strong", {}, "The papers don't answer this."));
-      if (data.missing && data.missing.length) add(box, el("p", {}, "They don't give " + data.missing.join(", ") + "."));
+      if (data.missing && data.missing.length) add(box, el("p", {}, "Not in the papers: " + data.missing.join(", ") + "."));
       answerBox.replaceWith(box);
       if (data.see_also && data.see_also.length) {
         var near = el("section", { "class": "cpqa-nearest", "aria-label": "Nearest passages, not an answer" });
@@ -280,7 +295,7 @@
       p.className = i === 0 ? "cpqa-lead" : (/^- /.test(text) ? "cpqa-point" : "cpqa-support");
     });
     if (more.childNodes.length) {
-      var n = more.childNodes.length;
+      var n = more.querySelectorAll(".cpqa-chip").length || more.childNodes.length;
       var showMore = el("button", { type: "button", "class": "cpqa-show-more", "aria-expanded": "false" },
                         "Show " + n + " more quote" + (n > 1 ? "s" : ""));
       showMore.addEventListener("click", function () {
@@ -312,8 +327,9 @@
       if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, function () { said.textContent = "Copying is not allowed here."; });
       else said.textContent = "Copying is not available here.";
     });
-    var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Useful" }, "👍");
-    var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Not useful" }, "👎");
+    // Words, not emoji: a locked-down council PC may have no emoji font.
+    var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Useful" }, "Yes");
+    var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Not useful" }, "No");
     function thumb(helpful, button) {
       up.setAttribute("aria-pressed", String(helpful)); down.setAttribute("aria-pressed", String(!helpful));
       fetch(api + "/feedback", {
@@ -349,7 +365,7 @@
     add(log, block);
     block.scrollIntoView({ block: "start" });
     log.setAttribute("aria-busy", "true");
-    status.textContent = "Searching the papers…";
+    say("Searching the papers…", true);
     var streamed = "";
     return fetch(api + "/ask/stream", {
       method: "POST", signal: mine.controller.signal,
@@ -360,13 +376,14 @@
       var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
       function handle(event, data) {
         if (event === "answer") {
-          streamed += data.text; answerBox.textContent = streamed; status.textContent = "Answering…";
+          streamed += data.text; answerBox.textContent = streamed; say("Answering…", true);
         } else if (event === "error") {
           throw new Error(data.detail);
         } else if (event === "done") {
           mine.done = true;
           render(data, turn, block, answerBox, question);
-          status.textContent = data.abstained ? "The papers don't answer this." : "Answered.";
+          say(data.abstained ? "The papers don't answer this." :
+              data.partial ? "Answered in part: the papers don't give " + (data.missing || []).join(", ") + "." : "Answered.", false);
           (block.previousSibling || block).scrollIntoView({ block: "start" });  // the question, then its answer
         }
       }
@@ -402,13 +419,13 @@
       } else {
         answerBox.classList.add("cpqa-failed");
         answerBox.textContent = "Sorry, that failed: " + error.message;
-        status.textContent = "";
+        say("", false);
       }
     }).then(function () {
       if (current !== mine) return;  // a newer question owns the status and the busy flag
       current = null;
       log.setAttribute("aria-busy", "false");
-      if (status.textContent === "Searching the papers…" || status.textContent === "Answering…") status.textContent = "";
+      if (status.textContent === "Searching the papers…" || status.textContent === "Answering…") say("", false);
     });
   }
   form.addEventListener("submit", function (e) {
