@@ -5,6 +5,7 @@ Errors are raised as core.errors and turned into statuses by api.errors, for eve
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import require
 from api.errors import detail_of, status_of
-from api.schemas import AskRequest, DocumentList, ErrorBody, Health, Readiness, Suggestions
+from api.schemas import AskRequest, DecisionList, DocumentList, ErrorBody, Health, Readiness, Suggestions
 from core.errors import InvalidRequest, NotIndexedError, StoreError
-from core.records import Answer, Job, Passage
+from core.records import Answer, Job, Passage, RegisterStatus, SearchFilters
 from indexer.library import PaperLibrary
 from qa.service import QAService
 
@@ -90,6 +91,21 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
             yield _sse("error", {"detail": detail_of(exc), "status": status_of(exc)})
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/decisions", response_model=DecisionList, dependencies=reader, responses=_errors(422, 503))
+def decisions(
+    request: Request,
+    q: str = Query(
+        min_length=1, max_length=500, description="The topic, in the member's words", examples=["Grangewaters"]
+    ),
+    since: dt.date | None = Query(None, description="Only meetings on or after this date"),
+    until: dt.date | None = Query(None, description="Only meetings on or before this date"),
+    status: RegisterStatus | None = Query(None, description="Only decisions with this status"),
+) -> DecisionList:
+    """The decision register's entries on a topic: each numbered resolution on its own, oldest first."""
+    found = _service(request).decisions(q, SearchFilters(since=since, until=until), status)
+    return DecisionList(topic=q, decisions=found)
 
 
 @router.get("/suggestions", response_model=Suggestions, dependencies=reader, responses=_errors(503))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.records import PaperStatus, SearchFilters
+from core.records import Decision, PaperStatus, SearchFilters
 
 
 class AskRequest(BaseModel):
@@ -67,3 +67,10 @@ class Suggestions(BaseModel):
     """GET /suggestions."""
 
     questions: list[str] = Field(description="Starter questions drawn from the indexed papers, best first")
+
+
+class DecisionList(BaseModel):
+    """GET /decisions: the decision register's entries on a topic, oldest first."""
+
+    topic: str = Field(description="The topic asked about, as given")
+    decisions: list[Decision] = Field(description="Each decision point (numbered resolutions apart), oldest first")

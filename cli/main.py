@@ -7,6 +7,7 @@ configuration.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ import click
 from cli.feedback import feedback
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
 from core.lexicon import long_date
-from core.records import Answer, DocType, DocumentRecord, SearchFilters
+from core.records import Answer, DocType, DocumentRecord, RegisterStatus, SearchFilters
 from core.settings import Settings, load_settings
 from indexer.embed import TextEmbedder
 from qa.citations import section_words
@@ -288,11 +289,18 @@ def ask(
 
 @cli.command()
 @click.argument("topic")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or after YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or before YYYY-MM-DD.")
+@click.option("--status", type=click.Choice(get_args(RegisterStatus)), help="Only decisions with this status.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def decisions(obj: AppContext, topic: str, as_json: bool) -> None:
-    """What the committee decided about TOPIC, oldest first."""
-    found = obj.service().decisions(topic)
+def decisions(
+    obj: AppContext, topic: str, since: dt.datetime | None, until: dt.datetime | None, status: str | None, as_json: bool
+) -> None:
+    """What the committee decided about TOPIC: the decision register's entries, each numbered resolution on its
+    own, oldest first."""
+    filters = SearchFilters(since=since.date() if since else None, until=until.date() if until else None)
+    found = obj.service().decisions(topic, filters, status)
     if as_json:
         click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))
         return
@@ -300,7 +308,8 @@ def decisions(obj: AppContext, topic: str, as_json: bool) -> None:
         click.echo(f"No decisions about {topic!r} were found in the minutes indexed here.")
     for d in found:
         when = long_date(d.meeting_date) if d.meeting_date else "undated"
-        click.echo(f"{when} · {d.section or 'minutes'} · {d.status} · {d.page_words} of {d.document.file}")
+        where = section_words(d.section) or "minutes"
+        click.echo(f"{when} · {where} · {d.status} · {d.page_words} of {d.document.file}")
         click.echo(f"    {d.text}")
 
 

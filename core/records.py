@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 DocType = Literal["agenda_pack", "minutes", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
 DecisionStatus = Literal["resolved", "not agreed", "deferred", "agreed"]
+# A decision point's status in the register (indexer.register): what was done with it.
+RegisterStatus = Literal["resolved", "not agreed", "deferred", "noted", "referred", "requested", "scheduled"]
 JobStatus = Literal["queued", "running", "done", "failed"]
 
 
@@ -224,11 +226,16 @@ class Decision(_OnAPage, BaseModel):
     meeting_date: dt.date | None = Field(description="The meeting that took the decision (not the pack's)")
     committee: str | None = Field(description="The committee, as the papers name it")
     minute: str | None = Field(description="Minute number")
-    status: DecisionStatus = Field(description="resolved, not agreed, deferred or agreed")
+    status: DecisionStatus | RegisterStatus = Field(
+        description="resolved, not agreed, deferred or agreed; from the register also noted, referred, requested or "
+        "scheduled"
+    )
     text: str = Field(description="The decision, verbatim")
     page: int = Field(description="1-based page index within the PDF where it starts")
     page_label: str | None = Field(description="The page's printed number; null if it has none")
     section: str | None = Field(None, description="The minute's number and title")
+    point: str | None = Field(None, description="The resolution's own number within its block, e.g. '1.2'")
+    preamble: str | None = Field(None, description="The words before the numbered points, e.g. 'That the Committee:'")
     url: str = Field(description="Opens the PDF at that page")
     document: DocumentRef = Field(description="The document that prints the minutes")
     passage_id: str = Field(description="The indexed passage that records it")
@@ -274,3 +281,24 @@ class PaperStatus(BaseModel):
         description="indexed, or a job is indexing or removing it"
     )
     job_id: str | None = Field(None, description="The job indexing or removing it, if any")
+
+
+class RegisterEntry(BaseModel):
+    """One decision point of the minutes: a numbered resolution, an unresolved point or a deferral."""
+
+    meeting_date: dt.date | None = Field(None, description="The meeting that took it (not the pack that prints it)")
+    committee: str | None = Field(None, description="The committee, as the papers name it")
+    minute: str | None = Field(None, description="Minute number, e.g. '6'")
+    minute_title: str | None = Field(None, description="The minute's title, e.g. 'SEND Education and Placements'")
+    point: str | None = Field(None, description="The resolution's own number, e.g. '1.2'; null for a single one")
+    preamble: str | None = Field(None, description="The words before the numbered points, e.g. 'That the Committee:'")
+    text: str = Field(description="The point, verbatim (whitespace joined)")
+    status: RegisterStatus = Field(
+        description="resolved, not agreed, deferred, noted, referred (to Cabinet or another body), requested (a "
+        "report back) or scheduled (added to the work programme)"
+    )
+    doc_id: str = Field(description="The document that prints it")
+    file: str = Field(description="That document's file name")
+    page: int = Field(description="1-based PDF page where the point starts")
+    page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
+    passage_id: str = Field(description="The indexed passage holding it, for /passages/{id}")

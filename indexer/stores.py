@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +27,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from core.errors import StoreError
-from core.records import DocumentRecord, Passage
+from core.records import DocumentRecord, Passage, RegisterEntry
 from core.settings import Settings, StoreSettings
 from core.text import searchable_text
+from indexer.register import REGISTER_FILE, read_register, register_entries, write_register
 
 MANIFEST_VERSION = 1
 # Bump when reading, structure or passage rules change, so cached artifacts are rebuilt. 2: the front-matter and
@@ -37,7 +39,14 @@ MANIFEST_VERSION = 1
 PIPELINE_VERSION = "3"
 KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
 # The points of a publish where a crash must leave the previous generation whole, in order.
-PUBLISH_STEPS = ("chroma written", "lexical written", "manifest written", "generation renamed", "current switched")
+PUBLISH_STEPS = (
+    "chroma written",
+    "lexical written",
+    "register written",
+    "manifest written",
+    "generation renamed",
+    "current switched",
+)
 Checkpoint = Callable[[str], None]
 
 
@@ -228,6 +237,8 @@ class IndexStore:
         self.checkpoint("chroma written")
         self._write_lexical(staging / "lexical", passages)
         self.checkpoint("lexical written")
+        write_register(staging / REGISTER_FILE, register_entries(passages))
+        self.checkpoint("register written")
         manifest = Manifest(
             generation=name,
             created_at=dt.datetime.now(dt.UTC),
@@ -354,6 +365,7 @@ class IndexSnapshot:
     lexical: Any  # its bm25s.BM25 index, None when it holds no passages
     lexical_ids: list[str]
     store: StoreSettings  # where the collection lives, for the errors that name it
+    register: list[RegisterEntry]  # the decision register of this generation (indexer.register), in document order
 
     def vector_count(self) -> int:
         """Vectors in the store; StoreError when the store does not answer."""
@@ -385,7 +397,7 @@ def open_snapshot(settings: Settings) -> IndexSnapshot | None:
 
     try:
         return _open_generation(settings, store, generation)
-    except (OSError, ValueError, KeyError, chromadb.errors.ChromaError, httpx.HTTPError) as exc:
+    except (OSError, ValueError, KeyError, sqlite3.Error, chromadb.errors.ChromaError, httpx.HTTPError) as exc:
         where = (
             "" if settings.store.mode == "embedded" else f" (Chroma server {settings.store.host}:{settings.store.port})"
         )
@@ -417,6 +429,9 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
     lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
     rows = {pid: i for i, pid in enumerate(passages)}
+    register_file = gen_dir / REGISTER_FILE
+    # A generation published before the register existed gets it from its passages (the same function writes it).
+    register = read_register(register_file) if register_file.exists() else register_entries(passages.values())
     return IndexSnapshot(
-        generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids, settings.store
+        generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids, settings.store, register
     )

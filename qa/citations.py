@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.lexicon import long_date
-from core.records import Citation, Decision, DecisionStatus, DocumentRecord, DocumentRef, Passage, Printed
+from core.records import (
+    Citation,
+    Decision,
+    DecisionStatus,
+    DocumentRecord,
+    DocumentRef,
+    Passage,
+    Printed,
+    RegisterEntry,
+)
 from core.text import strip_span
 
 # Fewer words than this before a page break inside a quote are a heading left at the foot of the page.
@@ -78,6 +87,34 @@ class CitationBuilder:
             status=status,
             text=" ".join(passage.text[start:end].split()),
             **self._place(passage, start),
+        )
+
+    def entry(self, entry: RegisterEntry, section: str | None) -> Decision:
+        """A register entry as a citable decision (`section`: its minute's section path, for `section_words`)."""
+        return Decision(
+            meeting_date=entry.meeting_date,
+            committee=entry.committee,
+            minute=entry.minute,
+            status=entry.status,
+            text=entry.text,
+            page=entry.page,
+            page_label=entry.page_label,
+            section=section,
+            point=entry.point,
+            preamble=entry.preamble,
+            url=self.url(entry.doc_id, entry.page),
+            document=self.document(entry.doc_id),
+            passage_id=entry.passage_id,
+        )
+
+    def entry_printed(self, entry: RegisterEntry) -> Printed:
+        """Where else a register entry is printed (the same minutes in another document)."""
+        return Printed(
+            page=entry.page,
+            page_label=entry.page_label,
+            url=self.url(entry.doc_id, entry.page),
+            document=self.document(entry.doc_id),
+            passage_id=entry.passage_id,
         )
 
     def printed(self, passage: Passage, start: int) -> Printed:

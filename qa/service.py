@@ -8,6 +8,7 @@ once per generation, in `Generation.open`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 import threading
@@ -300,13 +301,28 @@ class QAService:
                 out.append(template.format(title))
         return out[:limit]
 
-    def decisions(self, topic: str, filters: SearchFilters | None = None) -> list[Decision]:
-        """Every decision the minutes record on a topic, oldest first."""
+    def decisions(self, topic: str, filters: SearchFilters | None = None, status: str | None = None) -> list[Decision]:
+        """The decision register's entries on a topic, oldest first: every decision point of the minutes that
+        discuss it (each numbered resolution on its own), within the filters' dates, of one `status` if given. The
+        same minutes printed in two documents count once, the other place kept in `also_printed`."""
         generation = self._current()
         question = generation.planner.parse(generation.spelling.correct(topic)[0])
         question.decision = True
         retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
-        return [found.decision for found in generation.decisions.on_topic(retrieval, answering=False)]
+        found = generation.decisions.on_topic(retrieval, answering=False)
+        meetings = {(f.decision.meeting_date, f.passage.minute) for f in found}
+        sections = {(f.decision.meeting_date, f.passage.minute): f.passage.section for f in found}
+        kept: dict[tuple, Decision] = {}
+        for entry in generation.snapshot.register:
+            key = (entry.meeting_date, entry.minute)
+            if key not in meetings or (status and entry.status != status):
+                continue
+            same = (*key, entry.point, " ".join(entry.text.split()).lower())
+            if same in kept:  # the same minutes printed again in a later pack or as printed minutes
+                kept[same].also_printed.append(generation.citations.entry_printed(entry))
+            else:
+                kept[same] = generation.citations.entry(entry, sections.get(key))
+        return sorted(kept.values(), key=lambda d: d.meeting_date or dt.date.min)  # stable: minute order kept
 
 
 def _section_title(section: str | None) -> str | None:

@@ -171,9 +171,9 @@ def test_dates_in_the_question_pick_the_meeting(service):
 
 def test_decisions_list_every_status_oldest_first(service):
     found = service.decisions("Grangewaters")
-    assert [d.status for d in found] == ["resolved", "not agreed"]
+    assert [(d.point, d.status) for d in found] == [("1", "noted"), ("2", "resolved"), ("3", "not agreed")]
     assert all(d.meeting_date == dt.date(2023, 1, 10) and d.minute == "13" for d in found)
-    assert found[0].page_label == "14" and "RESOLVED" in found[0].text
+    assert found[0].page_label == "14" and found[0].text.startswith("1) That the Committee note the usage figures")
     deferred = service.decisions("Youth Cabinet update")
     assert [d.status for d in deferred] == ["deferred"]
 
@@ -281,9 +281,19 @@ def test_cli_decisions_json(env):
     assert (first["meeting_date"], first["minute"], first["status"], first["page"]) == (
         "2023-01-10",
         "13",
-        "resolved",
+        "noted",
         4,
     )
+    # The register: each numbered resolution on its own, with its own status.
+    assert [(d["point"], d["status"]) for d in payload["decisions"]] == [
+        ("1", "noted"),
+        ("2", "resolved"),
+        ("3", "not agreed"),
+    ]
+    only = json.loads(run(env, ["decisions", "Grangewaters", "--status", "not agreed", "--json"]).stdout)
+    assert [d["point"] for d in only["decisions"]] == ["3"]
+    later = json.loads(run(env, ["decisions", "Grangewaters", "--since", "2023-02-01", "--json"]).stdout)
+    assert later["decisions"] == []
 
 
 def test_cli_ask_on_an_empty_index_fails_with_a_message(env, monkeypatch, tmp_path):

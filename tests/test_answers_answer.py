@@ -298,6 +298,6 @@ def test_minutes_that_only_touch_the_topic_do_not_displace_the_report_that_answe
     answer = service.ask("When will the home to school transport recovery plan be signed off by Schools Forum?")
     assert "28 September 2023" in answer.citations[0].quote
     # Listing decisions is not answering: the minute's resolution is still listed on the topic.
-    assert [d.text for d in service.decisions("school transport")] == [
-        "RESOLVED: That the school transport policy be sent to Cabinet."
+    assert [(d.text, d.status) for d in service.decisions("school transport")] == [
+        ("That the school transport policy be sent to Cabinet.", "resolved")
     ]

@@ -816,3 +816,21 @@ def test_suggestions_are_drawn_from_the_indexed_papers(client):
     questions = response.json()["questions"]
     assert "What did the committee decide at its last meeting?" in questions
     assert any("Grangewaters" in q for q in questions)  # a minute title of the newest minuted meeting
+
+
+def test_decisions_are_the_registers_entries_by_topic_date_and_status(client):
+    body = client.get("/decisions", params={"q": "Grangewaters"}).json()
+    assert body["topic"] == "Grangewaters"
+    assert [(d["meeting_date"], d["point"], d["status"], d["page"]) for d in body["decisions"]] == [
+        ("2023-01-10", "1", "noted", 4),
+        ("2023-01-10", "2", "resolved", 4),
+        ("2023-01-10", "3", "not agreed", 4),
+    ]
+    assert (
+        client.get("/decisions", params={"q": "Grangewaters", "status": "resolved"})
+        .json()["decisions"][0]["text"]
+        .startswith("2) That the Committee agree to the proposed lease extension")
+    )
+    assert client.get("/decisions", params={"q": "Grangewaters", "until": "2022-12-31"}).json()["decisions"] == []
+    assert client.get("/decisions", params={"q": "Grangewaters", "status": "maybe"}).status_code == 422
+    assert client.get("/decisions").status_code == 422

@@ -58,7 +58,14 @@ def test_decisions_command_lists_grangewaters_with_status(service):
     assert found and all(d.meeting_date == dt.date(2021, 7, 13) for d in found)
     statuses = {d.status for d in found}
     assert "not agreed" in statuses and "resolved" in statuses
-    unresolved = next(d for d in found if d.status == "not agreed")
+    # Each numbered resolution is its own entry: 1.1 and 1.2 resolved, 1.3 (Grangewaters) unresolved on page 10.
+    points = {d.point: d for d in found if d.point}
+    assert [(p, points[p].status) for p in ("1.1", "1.2", "1.3")] == [
+        ("1.1", "resolved"),
+        ("1.2", "resolved"),
+        ("1.3", "not agreed"),
+    ]
+    unresolved = points["1.3"]
     assert (unresolved.page, unresolved.page_label) == (10, "10") and "Grangewaters" in unresolved.text
 
 
