@@ -19,9 +19,18 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import require
 from api.errors import detail_of, status_of
-from api.schemas import AskRequest, DecisionList, DocumentList, ErrorBody, Health, Readiness, Suggestions
+from api.schemas import (
+    AskRequest,
+    DecisionList,
+    DocumentList,
+    ErrorBody,
+    Health,
+    MeetingList,
+    Readiness,
+    Suggestions,
+)
 from core.errors import InvalidRequest, NotIndexedError, StoreError
-from core.records import Answer, Job, Passage, RegisterStatus, SearchFilters
+from core.records import Answer, Job, MeetingDetail, Passage, RegisterStatus, SearchFilters
 from indexer.library import PaperLibrary
 from qa.service import QAService
 
@@ -106,6 +115,18 @@ def decisions(
     """The decision register's entries on a topic: each numbered resolution on its own, oldest first."""
     found = _service(request).decisions(q, SearchFilters(since=since, until=until), status)
     return DecisionList(topic=q, decisions=found)
+
+
+@router.get("/meetings", response_model=MeetingList, dependencies=reader, responses=_errors(503))
+def meetings(request: Request) -> MeetingList:
+    """The meetings the papers know of, oldest first: date, committee, pack, whether its minutes are in the papers."""
+    return MeetingList(meetings=_service(request).meetings())
+
+
+@router.get("/meetings/{day}", response_model=MeetingDetail, dependencies=reader, responses=_errors(404, 422, 503))
+def meeting(day: dt.date, request: Request) -> MeetingDetail:
+    """One meeting (YYYY-MM-DD): its agenda items and the decisions its minutes record."""
+    return _service(request).meeting(day)
 
 
 @router.get("/suggestions", response_model=Suggestions, dependencies=reader, responses=_errors(503))

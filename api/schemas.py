@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.records import Decision, PaperStatus, SearchFilters
+from core.records import Decision, Meeting, PaperStatus, SearchFilters
 
 
 class AskRequest(BaseModel):
@@ -74,3 +74,9 @@ class DecisionList(BaseModel):
 
     topic: str = Field(description="The topic asked about, as given")
     decisions: list[Decision] = Field(description="Each decision point (numbered resolutions apart), oldest first")
+
+
+class MeetingList(BaseModel):
+    """GET /meetings."""
+
+    meetings: list[Meeting] = Field(description="The meetings the papers know of, oldest first")

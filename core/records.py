@@ -302,3 +302,35 @@ class RegisterEntry(BaseModel):
     page: int = Field(description="1-based PDF page where the point starts")
     page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
     passage_id: str = Field(description="The indexed passage holding it, for /passages/{id}")
+
+
+class AgendaItem(BaseModel):
+    """One item on a meeting's agenda, as its pack prints it."""
+
+    number: str = Field(description="The item's number, e.g. '8'")
+    title: str = Field(description="The item's title, e.g. 'Children's Services Savings'")
+    page: int = Field(description="1-based PDF page where the item's report starts")
+    page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
+    document: DocumentRef = Field(description="The pack that prints it")
+
+
+class Meeting(BaseModel):
+    """A meeting the papers know of: a pack was published for it, or minutes record it."""
+
+    date: dt.date = Field(description="The meeting's date")
+    committee: str | None = Field(None, description="The committee, as the papers name it")
+    packs: list[DocumentRef] = Field(default_factory=list, description="The agenda packs published for it")
+    minutes_in_papers: bool = Field(False, description="Whether its minutes are in the indexed papers")
+    minutes_printed_in: list[DocumentRef] = Field(
+        default_factory=list, description="The documents that print its minutes (usually the next meeting's pack)"
+    )
+    decisions: int = Field(0, description="Decision points its minutes record (the register's entries)")
+
+
+class MeetingDetail(Meeting):
+    """GET /meetings/{date}: a meeting with its agenda items and its decisions."""
+
+    items: list[AgendaItem] = Field(default_factory=list, description="Its agenda items with reports, in order")
+    decision_list: list[Decision] = Field(
+        default_factory=list, description="The decisions its minutes record, each numbered resolution on its own"
+    )

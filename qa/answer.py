@@ -55,7 +55,7 @@ class ExtractiveAnswerer:
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, numbered in the order the text uses them."""
         if retrieval.question.decision and decisions:
-            return self._decision_answer(decisions, citations)
+            return self._decision_answer(decisions, citations, retrieval.question.dated)
         chosen, twins = _once(self._choose(retrieval))
         if not chosen:
             return ABSTAIN_TEXT, []
@@ -162,7 +162,7 @@ class ExtractiveAnswerer:
         return sentence.start, sentence.start + words[self.settings.max_quote_words - 1].end()
 
     def _decision_answer(
-        self, decisions: list[FoundDecision], citations: CitationBuilder
+        self, decisions: list[FoundDecision], citations: CitationBuilder, dated: bool = False
     ) -> tuple[str, list[Citation]]:
         """What was decided, when and with what status: the closest decisions, told oldest first."""
         shown = sorted(decisions, key=lambda f: -f.relevance)[: self.settings.max_quotes]
@@ -195,10 +195,9 @@ class ExtractiveAnswerer:
         if len(decisions) > len(shown):
             more = len(decisions) - len(shown)
             # Said so a member can act on it in any client: narrow the question, not run a command.
-            lines.append(
-                f"({more} more decision{'s' if more > 1 else ''} on this topic "
-                f"{'are' if more > 1 else 'is'} recorded; name a meeting or a year to see them.)"
-            )
+            were = f"{more} more decision{'s' if more > 1 else ''} {'are' if more > 1 else 'is'} recorded"
+            narrow = "ask about one of its items" if dated else "name a meeting or a year"
+            lines.append(f"({were}{' at that meeting' if dated else ' on this topic'}; {narrow} to see them.)")
         return "\n".join(lines), cited
 
 

@@ -20,16 +20,27 @@ from typing import Protocol
 
 from core.errors import NotFound, NotIndexedError
 from core.lexicon import CouncilVocabulary
-from core.records import Answer, Citation, Decision, DocumentRecord, Passage, SearchFilters, Timings
+from core.records import (
+    Answer,
+    Citation,
+    Decision,
+    DocumentRecord,
+    Meeting,
+    MeetingDetail,
+    Passage,
+    SearchFilters,
+    Timings,
+)
 from core.settings import Settings
 from indexer.embed import Embedder, TextEmbedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
+from qa.meetings import as_decisions, meeting_detail, meetings
 from qa.pages import PageImage, page_png
 from qa.plan import Planner, SearchPlan
-from qa.query import parse_question
+from qa.query import Question, parse_question
 from qa.ranker import AbstentionModel, LinearRanker
 from qa.retrieve import Retrieval, Retriever
 from qa.sentences import SentenceScorer
@@ -231,22 +242,25 @@ class QAService:
         if decisions or not abstains:
             text, citations = self.extractive.answer(retrieval, generation.citations, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
+        # A decision asked of a meeting whose minutes the papers don't hold: what they give of it is plans, not
+        # decisions (a work programme, the pack's reports), and the answer says so first.
+        unminuted = self._unminuted(generation, parsed) if parsed.decision and parsed.dated else []
         if answer.abstained:
             answer.answer = ABSTAIN_TEXT
             answer.see_also = self.extractive.see_also(retrieval, generation.citations)
             # Name what the papers lack when the question names it: dates no meeting has, names no paper prints.
             dates = list(parsed.date_words) if plan.date_limit is not None and not plan.allowed else []
-            answer.missing = list(dict.fromkeys([*dates, *self._not_printed(generation, plan)]))
+            answer.missing = list(dict.fromkeys([*unminuted, *dates, *self._not_printed(generation, plan)]))
             if answer.missing:
                 answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
         else:
-            missing = self._missing(generation, plan, answer.citations, undated)
+            missing = unminuted + self._missing(generation, plan, answer.citations, undated)
             if self.llm_answerer is not None:
                 llm_passages = searched.leading(self.settings.llm.passages)
                 generated = self.llm_answerer.answer(llm_passages, generation.citations, missing)
                 if generated is not None:
                     answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
-                    missing = self._missing(generation, plan, answer.citations, undated)
+                    missing = unminuted + self._missing(generation, plan, answer.citations, undated)
             if missing:
                 answer.partial, answer.missing = True, missing
                 answer.answer = f"{not_given(missing)}; the nearest they give:\n{answer.answer}"
@@ -270,6 +284,23 @@ class QAService:
         dates_checked = plan.date_limit is None or bool(undated)
         dated = unmet(plan.specifics, cited, generation.planner.periods, dates=dates_checked)
         return list(dict.fromkeys([*undated, *dated, *self._not_printed(generation, plan)]))
+
+    def _unminuted(self, generation: Generation, question: Question) -> list[str]:
+        """["the minutes of the meeting of 1 December 2021"] when no meeting within the question's dates has its
+        minutes in the papers (a meeting still to come, or one whose minutes the next pack will print); else []."""
+        since, until = question.since or dt.date.min, question.until or dt.date.max
+        minuted = [
+            m.date
+            for m in meetings(generation.snapshot, generation.citations)
+            if m.minutes_in_papers
+            and since <= m.date <= until
+            and (not question.months or m.date.month in question.months)
+        ]
+        if minuted or not question.date_words:
+            return []
+        words = question.date_words[0]
+        named = f"the meeting of {words}" if any(ch.isdigit() for ch in words.split()[0]) else f"the {words} meeting"
+        return [f"the minutes of {named}"]
 
     def _not_printed(self, generation: Generation, plan: SearchPlan) -> list[str]:
         """The names and topic words of the question that no paper prints in any form: what the papers lack."""
@@ -310,19 +341,24 @@ class QAService:
         question.decision = True
         retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
         found = generation.decisions.on_topic(retrieval, answering=False)
-        meetings = {(f.decision.meeting_date, f.passage.minute) for f in found}
+        minutes = {(f.decision.meeting_date, f.passage.minute) for f in found}
         sections = {(f.decision.meeting_date, f.passage.minute): f.passage.section for f in found}
-        kept: dict[tuple, Decision] = {}
-        for entry in generation.snapshot.register:
-            key = (entry.meeting_date, entry.minute)
-            if key not in meetings or (status and entry.status != status):
-                continue
-            same = (*key, entry.point, " ".join(entry.text.split()).lower())
-            if same in kept:  # the same minutes printed again in a later pack or as printed minutes
-                kept[same].also_printed.append(generation.citations.entry_printed(entry))
-            else:
-                kept[same] = generation.citations.entry(entry, sections.get(key))
-        return sorted(kept.values(), key=lambda d: d.meeting_date or dt.date.min)  # stable: minute order kept
+        entries = [
+            e
+            for e in generation.snapshot.register
+            if (e.meeting_date, e.minute) in minutes and (not status or e.status == status)
+        ]
+        return as_decisions(entries, generation.citations, sections)
+
+    def meetings(self) -> list[Meeting]:
+        """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""
+        generation = self._current()
+        return meetings(generation.snapshot, generation.citations)
+
+    def meeting(self, day: dt.date) -> MeetingDetail:
+        """One meeting with its agenda items and decisions; NotFound for a date with no meeting in the papers."""
+        generation = self._current()
+        return meeting_detail(generation.snapshot, generation.citations, day)
 
 
 def _section_title(section: str | None) -> str | None:

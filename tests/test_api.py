@@ -834,3 +834,35 @@ def test_decisions_are_the_registers_entries_by_topic_date_and_status(client):
     assert client.get("/decisions", params={"q": "Grangewaters", "until": "2022-12-31"}).json()["decisions"] == []
     assert client.get("/decisions", params={"q": "Grangewaters", "status": "maybe"}).status_code == 422
     assert client.get("/decisions").status_code == 422
+
+
+def test_meetings_list_packs_and_minutes_and_one_meeting_its_items_and_decisions(client):
+    listed = client.get("/meetings").json()["meetings"]
+    by_date = {m["date"]: m for m in listed}
+    assert list(by_date) == sorted(by_date)  # oldest first
+    january, march = by_date["2023-01-10"], by_date["2023-03-14"]
+    # January's minutes are printed in March's pack; March's own minutes are not in the papers yet.
+    assert january["minutes_in_papers"] and [d["file"] for d in january["minutes_printed_in"]] == ["pack.pdf"]
+    assert not march["minutes_in_papers"] and [d["file"] for d in march["packs"]] == ["pack.pdf"]
+    detail = client.get("/meetings/2023-01-10").json()
+    assert january["decisions"] == len(detail["decision_list"]) == 4
+    points = [(d["minute"], d["point"], d["status"]) for d in detail["decision_list"]]
+    assert [p for p in points if p[0] == "13"] == [
+        ("13", "1", "noted"),
+        ("13", "2", "resolved"),
+        ("13", "3", "not agreed"),
+    ]
+    assert [p[2] for p in points if p[0] != "13"] == ["deferred"]  # the Youth Cabinet update, deferred
+    items = client.get("/meetings/2023-03-14").json()["items"]
+    assert items and all(i["document"]["file"] == "pack.pdf" for i in items)
+    assert [int(i["number"]) for i in items] == sorted(int(i["number"]) for i in items)
+    assert client.get("/meetings/2019-05-05").status_code == 404
+    assert client.get("/meetings/May").status_code == 422
+
+
+def test_a_decision_asked_of_a_meeting_whose_minutes_are_not_in_the_papers_says_so(client):
+    body = client.post("/ask", json={"question": "What did we decide at the March 2023 meeting?"}).json()
+    assert body["missing"][0] == "the minutes of the March 2023 meeting"
+    assert body["answer"].startswith("The papers don't give the minutes of the March 2023 meeting")
+    minuted = client.post("/ask", json={"question": "What did we decide at the January 2023 meeting?"}).json()
+    assert not any("minutes" in m for m in minuted["missing"]) and not minuted["abstained"]

@@ -1,0 +1,94 @@
+"""The meetings the papers know of: each with its pack, whether its minutes are in the papers, its agenda items and
+the decisions the register holds for it.
+
+A meeting is a date (and committee) that a pack was published for, or that minutes record (the minutes of an
+earlier meeting printed inside a later pack count: that is where most minutes are).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from core.errors import NotFound
+from core.records import AgendaItem, Decision, Meeting, MeetingDetail, RegisterEntry
+from indexer.stores import IndexSnapshot
+from qa.citations import CitationBuilder
+
+_ITEM = re.compile(r"^Item (\d+):\s*(.+)$")
+
+
+def meetings(snapshot: IndexSnapshot, citations: CitationBuilder) -> list[Meeting]:
+    """Every meeting the indexed papers publish a pack for or minute, oldest first."""
+    days: dict[dt.date, Meeting] = {}
+
+    def meeting(day: dt.date, committee: str | None) -> Meeting:
+        if day not in days:
+            days[day] = Meeting(date=day, committee=committee)
+        elif committee and not days[day].committee:
+            days[day].committee = committee
+        return days[day]
+
+    for doc in snapshot.manifest.documents:
+        if doc.meeting_date:
+            meeting(doc.meeting_date, doc.committee).packs.append(citations.document(doc.id))
+    for passage in snapshot.passages.values():
+        if passage.part == "minutes" and passage.meeting_date:
+            found = meeting(passage.meeting_date, passage.committee)
+            found.minutes_in_papers = True
+            if all(ref.id != passage.doc_id for ref in found.minutes_printed_in):
+                found.minutes_printed_in.append(citations.document(passage.doc_id))
+    counted = set()  # the same minutes printed in two documents count once
+    for entry in snapshot.register:
+        key = (entry.meeting_date, entry.minute, entry.point, " ".join(entry.text.split()).lower())
+        if entry.meeting_date in days and key not in counted:
+            counted.add(key)
+            days[entry.meeting_date].decisions += 1
+    return [days[day] for day in sorted(days)]
+
+
+def meeting_detail(snapshot: IndexSnapshot, citations: CitationBuilder, day: dt.date) -> MeetingDetail:
+    """One meeting: its agenda items (from its pack's reports, in item order, each where it starts) and the
+    decisions its minutes record. NotFound for a date the papers hold no meeting of."""
+    summary = next((m for m in meetings(snapshot, citations) if m.date == day), None)
+    if summary is None:
+        raise NotFound(f"the papers hold no meeting on {day.isoformat()}")
+    packs = {ref.id for ref in summary.packs}
+    items: dict[str, AgendaItem] = {}
+    for passage in snapshot.passages.values():
+        head = (passage.section or "").split(" > ")[0]
+        match = _ITEM.match(head)
+        if passage.doc_id not in packs or passage.part == "minutes" or not match or match.group(1) in items:
+            continue
+        span = passage.pages[0]
+        items[match.group(1)] = AgendaItem(
+            number=match.group(1),
+            title=match.group(2).strip(),
+            page=span.page,
+            page_label=span.label,
+            document=citations.document(passage.doc_id),
+        )
+    sections: dict[tuple[dt.date | None, str | None], str | None] = {
+        (p.meeting_date, p.minute): p.section for p in snapshot.passages.values() if p.part == "minutes" and p.minute
+    }
+    decisions = as_decisions([e for e in snapshot.register if e.meeting_date == day], citations, sections)
+    ordered = sorted(items.values(), key=lambda item: int(item.number))
+    return MeetingDetail(**summary.model_dump(), items=ordered, decision_list=decisions)
+
+
+def as_decisions(
+    entries: list[RegisterEntry],
+    citations: CitationBuilder,
+    sections: dict[tuple[dt.date | None, str | None], str | None],
+) -> list[Decision]:
+    """Register entries as citable decisions, oldest meeting first (minute order kept within one), each once: the
+    same minutes printed in two documents give one decision, the other place kept in `also_printed`. `sections`
+    gives each (meeting, minute) its section path, for the minute's title in words."""
+    kept: dict[tuple, Decision] = {}
+    for entry in entries:
+        key = (entry.meeting_date, entry.minute, entry.point, " ".join(entry.text.split()).lower())
+        if key in kept:
+            kept[key].also_printed.append(citations.entry_printed(entry))
+        else:
+            kept[key] = citations.entry(entry, sections.get((entry.meeting_date, entry.minute)))
+    return sorted(kept.values(), key=lambda d: d.meeting_date or dt.date.min)
