@@ -302,6 +302,8 @@ class RegisterEntry(BaseModel):
     page: int = Field(description="1-based PDF page where the point starts")
     page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
     passage_id: str = Field(description="The indexed passage holding it, for /passages/{id}")
+    start: int = Field(0, description="Where the point's text starts in that passage's text (characters)")
+    end: int = Field(0, description="Where it ends")
 
 
 class AgendaItem(BaseModel):

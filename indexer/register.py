@@ -117,10 +117,13 @@ def _entry(passage: Passage, number: str | None, preamble: str | None, start: in
         page=span.page,
         page_label=span.label,
         passage_id=passage.id,
+        start=start,
+        end=end,
     )
 
 
 REGISTER_FILE = "register.sqlite3"
+REGISTER_VERSION = 2  # SQLite's user_version; a register of another version is read again from the passages
 _FIELDS = tuple(RegisterEntry.model_fields)
 
 
@@ -128,6 +131,7 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
     """Write the entries to a new SQLite file at `path` (one row each, in order); the file is complete when this
     returns (the publisher renames the whole generation into place afterwards)."""
     with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {REGISTER_VERSION}")
         db.execute(f"CREATE TABLE entries (seq INTEGER PRIMARY KEY, {', '.join(_FIELDS)})")
         db.executemany(
             f"INSERT INTO entries (seq, {', '.join(_FIELDS)}) VALUES (?, {', '.join('?' for _ in _FIELDS)})",
@@ -136,10 +140,13 @@ def write_register(path: Path, entries: list[RegisterEntry]) -> None:
     db.close()
 
 
-def read_register(path: Path) -> list[RegisterEntry]:
-    """The entries of a register file, in order; OSError or sqlite3.Error when it cannot be read."""
+def read_register(path: Path) -> list[RegisterEntry] | None:
+    """The entries of a register file, in order; None when it was written by another version of this module (the
+    caller reads them again from the passages); OSError or sqlite3.Error when it cannot be read."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != REGISTER_VERSION:
+            return None
         rows = db.execute(f"SELECT {', '.join(_FIELDS)} FROM entries ORDER BY seq").fetchall()
     finally:
         db.close()

@@ -431,7 +431,9 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     rows = {pid: i for i, pid in enumerate(passages)}
     register_file = gen_dir / REGISTER_FILE
     # A generation published before the register existed gets it from its passages (the same function writes it).
-    register = read_register(register_file) if register_file.exists() else register_entries(passages.values())
+    register = read_register(register_file) if register_file.exists() else None
+    if register is None:
+        register = register_entries(passages.values())
     return IndexSnapshot(
         generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids, settings.store, register
     )

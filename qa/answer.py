@@ -20,9 +20,13 @@ ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
 _STATUS_WORDS = {
     "resolved": "resolved",
-    "not agreed": "not agreed (unresolved)",
+    "not agreed": "not agreed",
     "deferred": "deferred",
     "agreed": "agreed",
+    "noted": "noted",
+    "referred": "referred on",
+    "requested": "requested",
+    "scheduled": "scheduled",
 }
 
 
@@ -165,7 +169,8 @@ class ExtractiveAnswerer:
         self, decisions: list[FoundDecision], citations: CitationBuilder, dated: bool = False
     ) -> tuple[str, list[Citation]]:
         """What was decided, when and with what status: the closest decisions, told oldest first."""
-        shown = sorted(decisions, key=lambda f: -f.relevance)[: self.settings.max_quotes]
+        # The closest minutes, and within them the points whose words match the question best; told in order.
+        shown = sorted(decisions, key=lambda f: -(f.relevance + f.closeness))[: self.settings.max_quotes]
         cited: list[Citation] = []
         lines: list[str] = []
         ordered = oldest_first(shown)

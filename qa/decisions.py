@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.lexicon import AGREED, DEFERRED
-from core.records import Decision, Passage
+from core.records import Decision, Passage, RegisterEntry
 from core.text import find_text, same_text
 from qa.citations import CitationBuilder
 from qa.plan import SearchPlan
@@ -42,6 +42,7 @@ class FoundDecision:
     end: int
     sentences: list[Sentence]  # sentences of that text, the one closest to the question first
     relevance: float = 0.0
+    closeness: float = 0.0  # how well its own words match the question (its best sentence's score), among points
 
 
 class MinutesIndex:
@@ -82,10 +83,41 @@ def minute_key(passage: Passage) -> MinuteKey | None:
 class DecisionFinder:
     """Finds the decisions that answer a question, as citable records, for one index generation."""
 
-    def __init__(self, minutes: MinutesIndex, sentences: SentenceScorer, citations: CitationBuilder):
+    def __init__(
+        self,
+        minutes: MinutesIndex,
+        sentences: SentenceScorer,
+        citations: CitationBuilder,
+        register: list[RegisterEntry] | None = None,
+        passages: dict[str, Passage] | None = None,
+    ):
         self.minutes = minutes
         self.sentences = sentences
         self.citations = citations
+        self.register = register or []
+        self.passages = passages or {}
+
+    def as_points(self, found: list[FoundDecision], plan: SearchPlan) -> list[FoundDecision]:
+        """The found decisions as the register's points: each numbered resolution of a block on its own, with its
+        own status word, in place of the block (a minute the register holds nothing for keeps what was found)."""
+        relevance: dict[tuple, float] = {}
+        for f in found:
+            key = (f.passage.doc_id, f.passage.minute, f.decision.meeting_date)
+            relevance[key] = max(relevance.get(key, 0.0), f.relevance)
+        points: list[FoundDecision] = []
+        covered = set()
+        for entry in self.register:
+            key = (entry.doc_id, entry.minute, entry.meeting_date)
+            passage = self.passages.get(entry.passage_id)
+            if key not in relevance or passage is None:
+                continue
+            covered.add(key)
+            decision = self.citations.entry(entry, passage.section)
+            inside = [s for s in self.sentences.rank(passage, plan) if s.start < entry.end and s.end > entry.start]
+            closeness = inside[0].score if inside else 0.0
+            points.append(FoundDecision(decision, passage, entry.start, entry.end, inside, relevance[key], closeness))
+        rest = [f for f in found if (f.passage.doc_id, f.passage.minute, f.decision.meeting_date) not in covered]
+        return self._once(oldest_first(points + rest))
 
     def on_topic(self, retrieval: Retrieval, answering: bool = True) -> list[FoundDecision]:
         """Every decision recorded in the minutes that discuss the retrieved topic, oldest first. `answering`: for
@@ -156,7 +188,7 @@ class DecisionFinder:
 
 def oldest_first(found: list[FoundDecision]) -> list[FoundDecision]:
     """Oldest meeting first; within a meeting, the minute closest to the question, then in minute order."""
-    return sorted(found, key=lambda f: (f.passage.dated or dt.date.min, -f.relevance, f.passage.id))
+    return sorted(found, key=lambda f: (f.passage.dated or dt.date.min, -f.relevance, f.passage.id, f.start))
 
 
 def _about_topic(candidate: Candidate) -> bool:

@@ -88,7 +88,9 @@ class Generation:
                 LinearRanker.load(settings.retrieval.ranker_file) if settings.retrieval.ranker_file else None,
             ),
             citations=citations,
-            decisions=DecisionFinder(MinutesIndex(snapshot.passages.values()), sentences, citations),
+            decisions=DecisionFinder(
+                MinutesIndex(snapshot.passages.values()), sentences, citations, snapshot.register, snapshot.passages
+            ),
             spelling=SpellingCorrector(
                 (f"{p.context}\n{p.text}" for p in snapshot.passages.values()),
                 keep=terms.question_words | terms.stop_words,
@@ -235,6 +237,9 @@ class QAService:
             decisions = generation.decisions.at_meetings(plan)
         elif parsed.decision and not abstains:
             decisions = generation.decisions.on_topic(searched)
+        if decisions:
+            # Told by the register's points: each numbered resolution whole, with its own status word.
+            decisions = generation.decisions.as_points(decisions, plan)
         retrieved = time.perf_counter()
         answer = Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, evidence=retrieval.evidence)
         if fixes:

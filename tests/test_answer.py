@@ -307,7 +307,8 @@ def test_decision_question_naming_only_a_meeting_lists_that_meetings_decisions(s
     answer = service.ask("What did we decide at the January 2023 meeting?")
     assert not answer.abstained
     assert all(c.meeting_date == dt.date(2023, 1, 10) for c in answer.citations)
-    assert "resolved" in answer.answer and "deferred" in answer.answer
+    # The register's points, each with its own status word; the meeting's deferral among them.
+    assert "deferred" in answer.answer and ("resolved" in answer.answer or "noted" in answer.answer)
 
 
 def test_a_question_that_is_only_a_date_abstains(service):
@@ -366,3 +367,13 @@ def test_it_abstains_exactly_when_the_evidence_is_below_the_threshold(fake_servi
     assert not at(evidence).abstained
     below = at(evidence + 1e-9)
     assert below.abstained and below.citations == [] and below.see_also
+
+
+def test_a_decision_answer_gives_each_numbered_resolution_whole_with_its_status(service):
+    answer = service.ask("What did we decide about Grangewaters?")
+    lines = answer.answer.split("\n")
+    assert lines[0].startswith("On 10 January 2023 (minute 13, “Grangewaters Outdoor Education Centre”), noted: “1)")
+    assert lines[1].startswith("- resolved: “2) That the Committee agree to the proposed lease extension.”")
+    assert lines[2].startswith("- not agreed: “3)")
+    assert [c.quote.split(")")[0] for c in answer.citations] == ["1", "2", "3"]
+    assert "RESOLVED" not in answer.citations[0].quote  # the point itself, not its block's heading

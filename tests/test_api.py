@@ -798,7 +798,7 @@ def test_the_page_image_says_where_the_highlight_is_and_how_many_pages_there_are
     with pymupdf.open(path) as pdf:
         page = pdf[citation["page"] - 1]
         found = page.search_for(citation["quote"].split(".")[0][:40])[0]
-        assert top <= found.y0 / page.rect.height <= bottom  # the band holds where the quote is printed
+        assert top - 0.001 <= found.y0 / page.rect.height <= bottom + 0.001  # the band holds the quote (4 places)
 
 
 def test_citations_name_their_section_in_words_and_decisions_read_as_one_answer(client):
