@@ -195,6 +195,16 @@ class SpellingFix(BaseModel):
     searched: str = Field(description="The word searched for instead, e.g. 'inspection'")
 
 
+class TimelineEntry(BaseModel):
+    """One decision an answer quotes, for a timeline: when, what was done with it, and which citation holds it."""
+
+    n: int = Field(description="The citation [n] that quotes it")
+    meeting_date: dt.date | None = Field(None, description="The meeting that took it")
+    status: str = Field(description="resolved, not agreed, deferred, noted, referred, requested or scheduled")
+    where: str | None = Field(None, description="The minute in words, e.g. 'minute 6, “SEND Placements”'")
+    point: str | None = Field(None, description="The resolution's own number, e.g. '1.2'")
+
+
 class Answer(BaseModel):
     """A short answer whose every claim cites a quote, or an abstention with passages to see."""
 
@@ -215,6 +225,10 @@ class Answer(BaseModel):
         None, description="The question as searched when words were corrected to the papers' own, else null"
     )
     spelling: list[SpellingFix] = Field(default_factory=list, description="The words corrected, as typed and searched")
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list,
+        description="For an answer told by decisions: each quoted decision's meeting, status and citation, in order",
+    )
     answerer: Literal["extractive", "llm"] = Field("extractive", description="Which answerer wrote the text")
     evidence: float = Field(0.0, description="Retrieval strength, compared with answer.abstain_below")
     timings_ms: Timings = Field(default_factory=Timings, description="Where the time went")

@@ -29,13 +29,14 @@ from core.records import (
     MeetingDetail,
     Passage,
     SearchFilters,
+    TimelineEntry,
     Timings,
 )
 from core.settings import Settings
 from indexer.embed import Embedder, TextEmbedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
-from qa.citations import CitationBuilder
+from qa.citations import CitationBuilder, section_words
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
 from qa.meetings import as_decisions, meeting_detail, meetings
 from qa.pages import PageImage, page_png
@@ -247,6 +248,8 @@ class QAService:
         if decisions or not abstains:
             text, citations = self.extractive.answer(retrieval, generation.citations, decisions)
             answer.answer, answer.citations, answer.abstained = text, citations, not citations
+            if parsed.decision and decisions:
+                answer.timeline = _timeline(citations, decisions)
         # A decision asked of a meeting whose minutes the papers don't hold: what they give of it is plans, not
         # decisions (a work programme, the pack's reports), and the answer says so first.
         unminuted = self._unminuted(generation, parsed) if parsed.decision and parsed.dated else []
@@ -265,6 +268,7 @@ class QAService:
                 generated = self.llm_answerer.answer(llm_passages, generation.citations, missing)
                 if generated is not None:
                     answer.answer, answer.citations, answer.answerer = generated[0], generated[1], "llm"
+                    answer.timeline = []  # the model's claims are not the decision lines the timeline was read from
                     missing = unminuted + self._missing(generation, plan, answer.citations, undated)
             if missing:
                 answer.partial, answer.missing = True, missing
@@ -364,6 +368,33 @@ class QAService:
         """One meeting with its agenda items and decisions; NotFound for a date with no meeting in the papers."""
         generation = self._current()
         return meeting_detail(generation.snapshot, generation.citations, day)
+
+
+def _timeline(citations: list[Citation], decisions: list[FoundDecision]) -> list[TimelineEntry]:
+    """The decisions a decision answer quotes, by the citation that quotes each (its passage, within its text)."""
+    out = []
+    for citation in citations:
+        found = next(
+            (
+                f
+                for f in decisions
+                if f.passage.id == citation.passage_id
+                and " ".join(citation.quote.split()) in " ".join(f.passage.text[f.start : f.end].split())
+            ),
+            None,
+        )
+        if found is not None:
+            decision = found.decision
+            out.append(
+                TimelineEntry(
+                    n=citation.n,
+                    meeting_date=decision.meeting_date,
+                    status=decision.status,
+                    where=section_words(decision.section) or None,
+                    point=decision.point,
+                )
+            )
+    return out
 
 
 def _section_title(section: str | None) -> str | None:

@@ -866,3 +866,15 @@ def test_a_decision_asked_of_a_meeting_whose_minutes_are_not_in_the_papers_says_
     assert body["answer"].startswith("The papers don't give the minutes of the March 2023 meeting")
     minuted = client.post("/ask", json={"question": "What did we decide at the January 2023 meeting?"}).json()
     assert not any("minutes" in m for m in minuted["missing"]) and not minuted["abstained"]
+
+
+def test_a_decision_answer_carries_its_timeline(client):
+    body = client.post("/ask", json={"question": GRANGEWATERS}).json()
+    assert [(t["n"], t["meeting_date"], t["status"], t["point"]) for t in body["timeline"]] == [
+        (1, "2023-01-10", "noted", "1"),
+        (2, "2023-01-10", "resolved", "2"),
+        (3, "2023-01-10", "not agreed", "3"),
+    ]
+    assert all(t["where"].startswith("minute 13") for t in body["timeline"])
+    other = client.post("/ask", json={"question": "How many schools used the centre?"}).json()
+    assert other["timeline"] == []  # not a decision answer

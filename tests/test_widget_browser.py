@@ -168,6 +168,10 @@ def test_the_answer_comes_first_with_chips_that_open_the_page_at_the_quote(open_
     assert "Grangewaters" in page.locator(".cpqa-a").first.inner_text()
     chip = page.locator(".cpqa-chip").first
     assert chip.inner_text() == "1" and "page 14" in chip.get_attribute("aria-label")
+    # A decision answer reads as a timeline: a status badge per decision, its meeting, its words and its chip.
+    badges = page.locator(".cpqa-timeline .cpqa-badge")
+    assert badges.all_inner_texts() == ["noted", "resolved", "not agreed"]
+    assert "10 January 2023" in page.locator(".cpqa-tl-head").first.inner_text()
     # The sources below: document, meeting date, page; the quote only when the card is opened.
     card = page.locator(".cpqa-card").first
     assert "meeting of 10 January 2023" in card.inner_text() and "page 14" in card.inner_text()

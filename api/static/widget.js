@@ -286,6 +286,27 @@
       block.insertBefore(notice, answerBox);
       if (lines.length && /^The papers don't give/.test(lines[0])) lines.shift();  // said in the notice
     }
+    if (data.timeline && data.timeline.length) {
+      // Decisions read as a small timeline: the meeting, a status badge, the decision's words and its chip.
+      var ol = el("ol", { "class": "cpqa-timeline", "aria-label": "Decisions, in order" });
+      data.timeline.forEach(function (t) {
+        var c = cited[t.n];
+        if (!c) return;
+        var li = el("li", { "class": "cpqa-tl" });
+        var head = el("p", { "class": "cpqa-tl-head" });
+        add(head, el("span", { "class": "cpqa-badge cpqa-badge-" + t.status.replace(/\W+/g, "-") }, t.status),
+            el("span", { "class": "cpqa-tl-when" }, [longDate(t.meeting_date), t.where].filter(Boolean).join(" · ")));
+        var words = line("“" + c.quote + "” [" + c.n + "]", cited, li, turn).lastChild;
+        words.className = ol.childNodes.length ? "cpqa-tl-text" : "cpqa-tl-text cpqa-lead";  // the first answers
+        li.insertBefore(head, words);
+        ol.appendChild(li);
+      });
+      add(answerBox, ol);
+      lines.filter(function (l) { return /^\(/.test(l); }).forEach(function (note) {
+        add(answerBox, el("p", { "class": "cpqa-support" }, note));
+      });
+      lines = [];
+    }
     // The lead answers; further quotes ("Also: ...") wait behind a button, so the answer reads in one line.
     var more = el("div", { "class": "cpqa-more", hidden: "" });
     var points = lines.length > 1 && /^- /.test(lines[1]);  // decisions of one minute: a heading, then its points
