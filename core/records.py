@@ -234,6 +234,26 @@ class Answer(BaseModel):
     timings_ms: Timings = Field(default_factory=Timings, description="Where the time went")
 
 
+class AgendaItem(BaseModel):
+    """One item on a meeting's agenda, as its pack prints it."""
+
+    number: str = Field(description="The item's number, e.g. '8'")
+    title: str = Field(description="The item's title, e.g. 'Children's Services Savings'")
+    page: int = Field(description="1-based PDF page where the item's report starts")
+    page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
+    document: DocumentRef = Field(description="The pack that prints it")
+
+
+class FollowUp(BaseModel):
+    """What happened next to a decision that asked for something later (a report back, an item deferred or added to
+    the work programme), as the papers show it."""
+
+    seen: bool = Field(description="Whether a later pack shows it (an agenda item), or it is not seen in the papers")
+    meeting_date: dt.date | None = Field(None, description="The later meeting whose agenda shows it")
+    explanation: str = Field(description="Which item shows it, e.g. 'on the agenda of 11 November 2014 as item 7'")
+    item: AgendaItem | None = Field(None, description="That agenda item, with its pack and page")
+
+
 class Decision(_OnAPage, BaseModel):
     """What a meeting decided on a topic, as recorded in its minutes."""
 
@@ -255,6 +275,9 @@ class Decision(_OnAPage, BaseModel):
     passage_id: str = Field(description="The indexed passage that records it")
     also_printed: list[Printed] = Field(
         default_factory=list, description="The same decision printed in other documents, counted once here"
+    )
+    follow_ups: list[FollowUp] = Field(
+        default_factory=list, description="For a report requested, an item deferred or scheduled: what happened next"
     )
 
 
@@ -318,16 +341,6 @@ class RegisterEntry(BaseModel):
     passage_id: str = Field(description="The indexed passage holding it, for /passages/{id}")
     start: int = Field(0, description="Where the point's text starts in that passage's text (characters)")
     end: int = Field(0, description="Where it ends")
-
-
-class AgendaItem(BaseModel):
-    """One item on a meeting's agenda, as its pack prints it."""
-
-    number: str = Field(description="The item's number, e.g. '8'")
-    title: str = Field(description="The item's title, e.g. 'Children's Services Savings'")
-    page: int = Field(description="1-based PDF page where the item's report starts")
-    page_label: str | None = Field(None, description="The number printed on that page; null if it has none")
-    document: DocumentRef = Field(description="The pack that prints it")
 
 
 class Meeting(BaseModel):

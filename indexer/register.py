@@ -30,7 +30,7 @@ _POINT = re.compile(r"(?m)^[ \t]*(?:[-•–][ \t]*)?(\d+\.\d+\.?|\d+[.)]|\(\d+\
 _HEADING = re.compile(r"(?m)^[ \t]*(?:UN)?RESOLVED\b[ \t]*[:\-–—]?\s*")
 _NOTED = re.compile(r"^(?:that\s+)?(?:the\s+)?(?:[\w'’ ]{0,80}?\s)?(?:note[sd]?|noting)\b|\bbe noted\b", re.I)
 _REQUESTED = re.compile(
-    r"\b(?:request\w*|receive (?:a|an|the|further)\b[\w ]{0,40}\b(?:report|update)|refer(?:red)? back"
+    r"\b(?:request\w*|receive (?:a|an|the|further)\b[\w ]{0,40}\b(?:report|update)|refer(?:red)? back|brought back"
     r"|(?:report|update) back|bring (?:a|an|the)\b[\w ]{0,40}\b(?:report|update))\b",
     re.I,
 )

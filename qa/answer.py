@@ -191,12 +191,14 @@ class ExtractiveAnswerer:
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
             where = f"On {when} ({section_words(decision.section) or 'minutes'})"
             status = _STATUS_WORDS[decision.status]
+            # What happened next to a report requested or an item deferred, as the later papers show it.
+            after = "".join(f" ({f.explanation})" for f in decision.follow_ups)
             if not together or where != heading:
                 # The first line answers in one sentence (the contract); the same minute's other decisions follow it.
-                lines.append(f"{where}, {status}: “{citation.quote}” [{citation.n}]")
+                lines.append(f"{where}, {status}: “{citation.quote}” [{citation.n}]{after}")
                 heading = where
                 continue
-            lines.append(f"- {status}: “{citation.quote}” [{citation.n}]")
+            lines.append(f"- {status}: “{citation.quote}” [{citation.n}]{after}")
         if len(decisions) > len(shown):
             more = len(decisions) - len(shown)
             # Said so a member can act on it in any client: narrow the question, not run a command.

@@ -7,11 +7,11 @@ and ranks a passage's sentences through the `SentenceScorer`; it never reaches i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.lexicon import AGREED, DEFERRED
-from core.records import Decision, Passage, RegisterEntry
+from core.records import Decision, FollowUp, Passage, RegisterEntry
 from core.text import find_text, same_text
 from qa.citations import CitationBuilder
 from qa.plan import SearchPlan
@@ -90,12 +90,14 @@ class DecisionFinder:
         citations: CitationBuilder,
         register: list[RegisterEntry] | None = None,
         passages: dict[str, Passage] | None = None,
+        follow: Callable[[RegisterEntry], list[FollowUp]] | None = None,
     ):
         self.minutes = minutes
         self.sentences = sentences
         self.citations = citations
         self.register = register or []
         self.passages = passages or {}
+        self.follow = follow  # what happened next to a point (qa.followups), told with it
 
     def as_points(self, found: list[FoundDecision], plan: SearchPlan) -> list[FoundDecision]:
         """The found decisions as the register's points: each numbered resolution of a block on its own, with its
@@ -113,6 +115,8 @@ class DecisionFinder:
                 continue
             covered.add(key)
             decision = self.citations.entry(entry, passage.section)
+            if self.follow is not None:
+                decision.follow_ups = self.follow(entry)
             inside = [s for s in self.sentences.rank(passage, plan) if s.start < entry.end and s.end > entry.start]
             closeness = inside[0].score if inside else 0.0
             points.append(FoundDecision(decision, passage, entry.start, entry.end, inside, relevance[key], closeness))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from core.errors import NotFound
-from core.records import AgendaItem, Decision, Meeting, MeetingDetail, RegisterEntry
+from core.records import AgendaItem, Decision, FollowUp, Meeting, MeetingDetail, RegisterEntry
 from indexer.stores import IndexSnapshot
 from qa.citations import CitationBuilder
 
@@ -80,6 +81,7 @@ def as_decisions(
     entries: list[RegisterEntry],
     citations: CitationBuilder,
     sections: dict[tuple[dt.date | None, str | None], str | None],
+    follow: Callable[[RegisterEntry], list[FollowUp]] | None = None,
 ) -> list[Decision]:
     """Register entries as citable decisions, oldest meeting first (minute order kept within one), each once: the
     same minutes printed in two documents give one decision, the other place kept in `also_printed`. `sections`
@@ -91,4 +93,6 @@ def as_decisions(
             kept[key].also_printed.append(citations.entry_printed(entry))
         else:
             kept[key] = citations.entry(entry, sections.get((entry.meeting_date, entry.minute)))
+            if follow is not None:
+                kept[key].follow_ups = follow(entry)
     return sorted(kept.values(), key=lambda d: d.meeting_date or dt.date.min)

@@ -38,6 +38,7 @@ from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder, section_words
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
+from qa.followups import FollowUpFinder
 from qa.meetings import as_decisions, meeting_detail, meetings
 from qa.pages import PageImage, page_png
 from qa.plan import Planner, SearchPlan
@@ -90,7 +91,12 @@ class Generation:
             ),
             citations=citations,
             decisions=DecisionFinder(
-                MinutesIndex(snapshot.passages.values()), sentences, citations, snapshot.register, snapshot.passages
+                MinutesIndex(snapshot.passages.values()),
+                sentences,
+                citations,
+                snapshot.register,
+                snapshot.passages,
+                FollowUpFinder(snapshot, citations, terms).of,
             ),
             spelling=SpellingCorrector(
                 (f"{p.context}\n{p.text}" for p in snapshot.passages.values()),
@@ -357,7 +363,8 @@ class QAService:
             for e in generation.snapshot.register
             if (e.meeting_date, e.minute) in minutes and (not status or e.status == status)
         ]
-        return as_decisions(entries, generation.citations, sections)
+        followed = FollowUpFinder(generation.snapshot, generation.citations, self.terms)
+        return as_decisions(entries, generation.citations, sections, followed.of)
 
     def meetings(self) -> list[Meeting]:
         """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""

@@ -127,3 +127,52 @@ def test_the_register_is_published_with_each_generation_and_read_back(tmp_path, 
     path.write_bytes(b"not a database")  # a corrupted register: a clear error naming the generation
     with pytest.raises(StoreError, match=snapshot.generation):
         open_snapshot(settings)
+
+
+def test_what_happened_next_to_a_report_requested_is_linked_or_marked_not_seen(tmp_path, fake_embedder):
+    """A report requested in January is on March's agenda (linked, and the link names the item); one that no later
+    pack lists is 'not seen', saying how far the papers run."""
+    from qa.service import QAService
+
+    from pdfs import PageSpec, make_pdf, small_pack
+
+    committee = "Children's Services Overview and Scrutiny Committee"
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    make_pdf(
+        papers / "minutes.pdf",
+        [
+            PageSpec(
+                [
+                    f"Minutes of the Meeting of the {committee} held on 10 January 2023",
+                    "15. School Transport",
+                    "RESOLVED: 1. That a report on the School Transport Review be brought back to the Committee.",
+                    "16. Library Hours",
+                    "RESOLVED: 1. That the Committee receive a report on library opening hours at a future meeting.",
+                ],
+                footer="Page 3",
+            )
+        ],
+    )
+    small_pack(
+        papers / "march.pdf",
+        committee,
+        "14 March 2023",
+        "School Transport Review",
+        ["The review of school transport is complete and its findings are set out below."],
+    )
+    settings = indexed_settings(tmp_path / "data", [papers], fake_embedder)
+    service = QAService(settings, embedder=fake_embedder)
+    transport = service.decisions("school transport")
+    assert [(d.status, d.follow_ups[0].seen) for d in transport] == [("requested", True)]
+    follow = transport[0].follow_ups[0]
+    assert follow.meeting_date == dt.date(2023, 3, 14) and follow.item is not None and follow.item.number == "5"
+    assert follow.explanation == "on the agenda of 14 March 2023 as item 5, “School Transport Review”"
+    library = service.decisions("library opening hours")
+    assert [(d.status, d.follow_ups[0].seen) for d in library] == [("requested", False)]
+    assert library[0].follow_ups[0].explanation == (
+        "not seen in the papers indexed here, up to the meeting of 14 March 2023"
+    )
+    # And the answer tells what happened next with the decision.
+    answer = service.ask("What did we decide about the school transport review?")
+    assert "(on the agenda of 14 March 2023 as item 5, “School Transport Review”)" in answer.answer
