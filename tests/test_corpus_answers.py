@@ -19,6 +19,7 @@ OCT_2017 = "Agenda reports pack 10th-Oct-2017 Childrens Services Overview and Sc
 FEB_2018 = "Agenda reports pack 13th-Feb-2018 Childrens Services Overview and Scrutiny Committee.pdf"
 OCT_2021 = "Agenda reports pack 12th-Oct-2021 Childrens Services Overview and Scrutiny Committee.pdf"
 REPORT_2015 = "Children and Young People Partnership Annual Report 2014-15.pdf"
+NOV_2014 = "Agenda reports pack 11th-Nov-2014 Childrens Services Overview and Scrutiny Committee.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +233,24 @@ def test_a_trend_since_a_year_quotes_figures_from_the_later_packs(service):
 def test_questions_still_answered_from_the_wrong_page(service, question, places):
     first = service.ask(question).citations[0]
     assert (first.document.file, first.page) in places
+
+
+# Read by hand from the minutes' RESOLVED blocks (pymupdf text of those pages, not the register's output): for each
+# minute, the printed page of its block and how many decision points (numbered resolutions, or one unnumbered) it has.
+HAND_COUNTED = {
+    # Minutes of 15 July 2014, printed in the November 2014 pack.
+    dt.date(2014, 7, 15): (NOV_2014, {"4": ("10", 3), "5": ("12", 2), "6": ("13", 1), "7": ("13", 2)}),
+    # Minutes of 11 July 2017, printed in the October 2017 pack.
+    dt.date(2017, 7, 11): (OCT_2017, {"48": ("7", 3), "49": ("8", 2), "50": ("9", 2), "51": ("10", 2)}),
+}
+
+
+@pytest.mark.parametrize("day", list(HAND_COUNTED))
+def test_the_registers_decision_points_match_the_minutes_read_by_hand(service, day):
+    file, expected = HAND_COUNTED[day]
+    entries = [e for e in service.snapshot().register if e.meeting_date == day and e.file == file]
+    found: dict[str, tuple[str | None, int]] = {}
+    for entry in entries:
+        label, count = found.get(entry.minute or "", (entry.page_label, 0))
+        found[entry.minute or ""] = (label, count + 1)
+    assert found == expected
