@@ -66,9 +66,13 @@ def point_status(text: str, block: str | None) -> RegisterStatus:
 
 def register_entries(passages: Iterable[Passage]) -> list[RegisterEntry]:
     """Every decision point recorded in these passages' minutes, in document order."""
+    minutes = [p for p in passages if p.part == "minutes" and p.decision_status]
+    # A minute with a RESOLVED or UNRESOLVED block is recorded by the block's points; "Members agreed the
+    # recommendations" in its discussion says the same again, so it makes no entry of its own.
+    blocks = {(p.doc_id, p.minute) for p in minutes if p.decision_status in ("resolved", "not agreed")}
     entries: list[RegisterEntry] = []
-    for passage in passages:
-        if passage.part != "minutes" or not passage.decision_status:
+    for passage in minutes:
+        if passage.decision_status == "agreed" and (passage.doc_id, passage.minute) in blocks:
             continue
         entries.extend(_points(passage))
     return entries

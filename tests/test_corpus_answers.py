@@ -242,6 +242,22 @@ HAND_COUNTED = {
     dt.date(2014, 7, 15): (NOV_2014, {"4": ("10", 3), "5": ("12", 2), "6": ("13", 1), "7": ("13", 2)}),
     # Minutes of 11 July 2017, printed in the October 2017 pack.
     dt.date(2017, 7, 11): (OCT_2017, {"48": ("7", 3), "49": ("8", 2), "50": ("9", 2), "51": ("10", 2)}),
+    # Minutes of 12 December 2017, printed in the February 2018 pack: RESOLVED blocks, two items deferred (75, 76)
+    # and the work programme's deferral of two reports (77). "Members agreed on the recommendations" before 69's
+    # block, and procedural agreements (standing orders, the order of items), are no decision points of their own.
+    dt.date(2017, 12, 12): (
+        FEB_2018,
+        {
+            "69": ("9", 4),
+            "71": ("12", 1),
+            "72": ("13", 1),
+            "73": ("13", 1),
+            "74": ("14", 3),
+            "75": ("14", 1),
+            "76": ("14", 1),
+            "77": ("14", 1),
+        },
+    ),
 }
 
 
