@@ -41,7 +41,7 @@ def meetings(snapshot: IndexSnapshot, citations: CitationBuilder) -> list[Meetin
                 found.minutes_printed_in.append(citations.document(passage.doc_id))
     counted = set()  # the same minutes printed in two documents count once
     for entry in snapshot.register:
-        key = (entry.meeting_date, entry.minute, entry.point, " ".join(entry.text.split()).lower())
+        key = twin_key(entry)
         if entry.meeting_date in days and key not in counted:
             counted.add(key)
             days[entry.meeting_date].decisions += 1
@@ -77,6 +77,11 @@ def meeting_detail(snapshot: IndexSnapshot, citations: CitationBuilder, day: dt.
     return MeetingDetail(**summary.model_dump(), items=ordered, decision_list=decisions)
 
 
+def twin_key(entry: RegisterEntry) -> tuple:
+    """What the same decision point shares wherever its minutes are printed (the next pack, the printed minutes)."""
+    return (entry.meeting_date, entry.minute, entry.point, " ".join(entry.text.split()).lower())
+
+
 def as_decisions(
     entries: list[RegisterEntry],
     citations: CitationBuilder,
@@ -88,7 +93,7 @@ def as_decisions(
     gives each (meeting, minute) its section path, for the minute's title in words."""
     kept: dict[tuple, Decision] = {}
     for entry in entries:
-        key = (entry.meeting_date, entry.minute, entry.point, " ".join(entry.text.split()).lower())
+        key = twin_key(entry)
         if key in kept:
             kept[key].also_printed.append(citations.entry_printed(entry))
         else:

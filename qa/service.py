@@ -363,8 +363,8 @@ class QAService:
             for e in generation.snapshot.register
             if (e.meeting_date, e.minute) in minutes and (not status or e.status == status)
         ]
-        followed = FollowUpFinder(generation.snapshot, generation.citations, self.terms)
-        return as_decisions(entries, generation.citations, sections, followed.of)
+        # The generation's follow-up finder, built once when it was opened.
+        return as_decisions(entries, generation.citations, sections, generation.decisions.follow)
 
     def meetings(self) -> list[Meeting]:
         """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""
