@@ -106,7 +106,10 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
 def decisions(
     request: Request,
     q: str = Query(
-        min_length=1, max_length=500, description="The topic, in the member's words", examples=["Grangewaters"]
+        "",
+        max_length=500,
+        description="The topic, in the member's words; empty for every decision within the dates",
+        examples=["Grangewaters"],
     ),
     since: dt.date | None = Query(None, description="Only meetings on or after this date"),
     until: dt.date | None = Query(None, description="Only meetings on or before this date"),

@@ -288,7 +288,7 @@ def ask(
 
 
 @cli.command()
-@click.argument("topic")
+@click.argument("topic", default="")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or after YYYY-MM-DD.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only meetings on or before YYYY-MM-DD.")
 @click.option("--status", type=click.Choice(get_args(RegisterStatus)), help="Only decisions with this status.")
@@ -298,19 +298,22 @@ def decisions(
     obj: AppContext, topic: str, since: dt.datetime | None, until: dt.datetime | None, status: str | None, as_json: bool
 ) -> None:
     """What the committee decided about TOPIC: the decision register's entries, each numbered resolution on its
-    own, oldest first."""
+    own, oldest first. Without TOPIC, every decision within the dates (e.g. everything deferred since May)."""
     filters = SearchFilters(since=since.date() if since else None, until=until.date() if until else None)
     found = obj.service().decisions(topic, filters, status)
     if as_json:
         click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))
         return
     if not found:
-        click.echo(f"No decisions about {topic!r} were found in the minutes indexed here.")
+        about = f" about {topic!r}" if topic.strip() else ""
+        click.echo(f"No decisions{about} were found in the minutes indexed here.")
     for d in found:
         when = long_date(d.meeting_date) if d.meeting_date else "undated"
         where = section_words(d.section) or "minutes"
         click.echo(f"{when} · {where} · {d.status} · {d.page_words} of {d.document.file}")
         click.echo(f"    {d.text}")
+        for follow in d.follow_ups:
+            click.echo(f"    next: {follow.explanation}")
 
 
 @cli.command()

@@ -160,6 +160,17 @@ class LLMSettings(_Section):
     prompt_dir: Path = Field(PROJECT_ROOT / "prompts", description="answer_system.md, answer_user.md and passage.md")
 
 
+# The decisions section's metrics (eval.decisions), for [eval.decisions_gate].
+DECISION_METRICS = (
+    "register_precision",
+    "register_recall",
+    "register_status_accuracy",
+    "topic_precision",
+    "topic_recall",
+    "quiet_when_none",
+    "whole_resolution",
+    "status_words",
+)
 EVAL_METRICS = (
     "hit_at_1",
     "hit_at_3",
@@ -198,6 +209,14 @@ class EvalSettings(_Section):
     compare_with: Path | None = Field(
         None, description="an earlier report.json to show deltas against (skipped while it does not exist)"
     )
+    decisions_dir: Path | None = Field(
+        PROJECT_ROOT / "eval" / "decisions",
+        description='the decisions gold (points/topics/questions.jsonl), scored in the run if present; "" for none',
+    )
+    decisions_gate: dict[str, float] = Field(
+        default_factory=dict,
+        description="decisions metric = floor over all its topics and questions; `qa eval --gate` fails below it",
+    )
     naive: bool = Field(True, description="score the naive llama-index pipeline in the same run")
     gate: dict[str, float] = Field(
         default_factory=dict,
@@ -210,10 +229,18 @@ class EvalSettings(_Section):
         default_factory=dict, description="metric = target on the blind-test questions, reported as met or missed"
     )
 
-    @field_validator("blind_file", mode="before")
+    @field_validator("blind_file", "decisions_dir", mode="before")
     @classmethod
     def _no_blind_file(cls, value: object) -> object:
         return None if value == "" else value  # blind_file = "" scores the own gold set only
+
+    @field_validator("decisions_gate")
+    @classmethod
+    def _known_decision_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DECISION_METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(DECISION_METRICS)}")
+        return value
 
     @field_validator("gate", "targets", "blind_targets")
     @classmethod
@@ -294,6 +321,7 @@ _PATH_KEYS = {
     ("llm", "prompt_dir"),
     ("eval", "gold_file"),
     ("eval", "blind_file"),
+    ("eval", "decisions_dir"),
     ("retrieval", "ranker_file"),
     ("eval", "report_dir"),
     ("eval", "compare_with"),

@@ -213,6 +213,8 @@ def searchable_text(text: str) -> str:
 
 def sentence_spans(text: str) -> list[Span]:
     """Sentence boundaries in a block of wrapped lines, also breaking where a list item or heading starts."""
+    if not text:
+        return []
     flat = text.replace("\n", " ")
     starts = {start for start, _ in _sentence_tokenizer().span_tokenize(flat)}
     offset = 0

@@ -87,6 +87,9 @@ def gate_failures(report: dict) -> list[str]:
         if not g["ok"]:
             sense = "above the ceiling" if metric in LOWER_IS_BETTER else "below the threshold"
             out.append(f"{metric} = {_fmt(metric, g['value'])} is {sense} {_fmt(metric, g['threshold'])}")
+    for metric, g in (report.get("decisions") or {}).get("gate", {}).items():
+        if not g["ok"]:
+            out.append(f"decisions {metric} = {_share(g['value'])} is below the threshold {_share(g['threshold'])}")
     return out
 
 
@@ -210,10 +213,52 @@ def summary_markdown(report: dict) -> str:
             for scope, rows in calibration.items()
             for row in rows
         ]
+    lines += _decisions_markdown(report.get("decisions"))
     failures = gate_failures(report)
     lines += ["", "## Gate (all own questions)", "", "passed" if not failures else "FAILED:"]
     lines += [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"
+
+
+def _decisions_markdown(decisions: dict | None) -> list[str]:
+    """The decisions section (eval.decisions): the register against the minutes read by hand, then per split."""
+    if not decisions:
+        return []
+    register = decisions["register"]
+    lines = [
+        "",
+        "## Decisions",
+        "",
+        f"The register against every decision point of the minutes, read by hand: precision "
+        f"{_share(register['precision'])}, recall {_share(register['recall'])}, status right "
+        f"{_share(register['status_accuracy'])}.",
+        "",
+        "| meeting | points (by hand) | register |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {day} | {n['gold']} | {n['register']} |" for day, n in register["per_meeting"].items()]
+    metrics = (
+        ("topic_precision", "topic timelines: precision"),
+        ("topic_recall", "topic timelines: recall"),
+        ("topic_recall_by_meaning", "recall, topics not in the minutes' words"),
+        ("quiet_when_none", "no timeline where nothing was decided"),
+        ("whole_resolution", "decision answers quoting the whole resolution"),
+        ("status_words", "decision answers naming each status"),
+    )
+    splits = decisions["splits"]
+    lines += [
+        "",
+        "| metric | "
+        + " | ".join(f"{s} ({splits[s]['topics']} topics, {splits[s]['questions']} questions)" for s in splits)
+        + " |",
+    ]
+    lines.append("|---|" + "---|" * len(splits))
+    lines += [f"| {label} | " + " | ".join(_share(splits[s][key]) for s in splits) + " |" for key, label in metrics]
+    return lines
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def _details_markdown(report: dict) -> str:

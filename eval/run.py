@@ -10,6 +10,8 @@ from pathlib import Path
 from core.errors import EvalError
 from core.settings import Settings
 from eval import report as reports
+from eval.decisions import gate as decisions_gate
+from eval.decisions import load_if_present, run_decisions
 from eval.gold import GoldQuestion, load_eval_gold
 from eval.harness import run_naive, run_ours
 from indexer.embed import TextEmbedder
@@ -35,7 +37,8 @@ def run_eval(
 ) -> EvalOutcome:
     """Index what the config names (incrementally), answer every gold question, and report.
 
-    EvalError when a paper fails to index; GoldFileError for a bad gold file. `embedder` defaults to the real model.
+    EvalError when a paper fails to index; GoldFileError for a bad gold file (questions or decisions). `embedder`
+    defaults to the real model.
     """
     from indexer.pipeline import Indexer
     from qa.service import QAService
@@ -47,7 +50,9 @@ def run_eval(
         failed = "; ".join(f"{f.path}: {f.reason}" for f in indexed.failed)
         raise EvalError(f"indexing failed, so the evaluation would not be of the papers named: {failed}")
     tick = progress or (lambda: None)
-    ours = run_ours(QAService(settings, embedder=embedder), gold, tick)
+    service = QAService(settings, embedder=embedder)
+    ours = run_ours(service, gold, tick)
+    decision_gold = load_if_present(settings.eval.decisions_dir)
     naive = None
     if settings.eval.naive if with_naive is None else with_naive:
         naive = run_naive(settings, gold, tick)
@@ -62,6 +67,9 @@ def run_eval(
         blind_file=settings.eval.blind_file,
         blind_targets=settings.eval.blind_targets,
     )
+    if decision_gold is not None:
+        report["decisions"] = run_decisions(service, decision_gold)
+        report["decisions"]["gate"] = decisions_gate(report["decisions"], settings.eval.decisions_gate)
     json_path, md_path = reports.write(report, settings.eval.report_dir)
     return EvalOutcome(report, json_path, md_path, reports.gate_failures(report))
 

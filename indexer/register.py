@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from core.lexicon import AGREED
@@ -28,20 +28,60 @@ from core.text import sentence_spans, strip_span
 # A bare number ("12 new families") is not one: it needs a dot, a bracket or a second level.
 _POINT = re.compile(r"(?m)^[ \t]*(?:[-•–][ \t]*)?(\d+\.\d+\.?|\d+[.)]|\(\d+\)|\([a-z]\)|[a-z]\))[ \t]+(?=\S)")
 _HEADING = re.compile(r"(?m)^[ \t]*(?:UN)?RESOLVED\b[ \t]*[:\-–—]?\s*")
-_NOTED = re.compile(r"^(?:that\s+)?(?:the\s+)?(?:[\w'’ ]{0,80}?\s)?(?:note[sd]?|noting)\b|\bbe noted\b", re.I)
+_NOTED = re.compile(
+    r"^(?:that\s+)?(?:the\s+)?(?:[^.;:]{0,80}?\s)?(?:note[sd]?|noting|consider(?:s|ed)?|reviewed|receive assurance"
+    r"|(?:provide|make) comments|comment on)\b|\bbe noted\b",
+    re.I,
+)
+# What commits the committee to something beyond noting it: "and support the programme", "agree the publication".
+_COMMITS = re.compile(
+    r"(?:^|\band\s+|\bto\s+|\bcommittee\s+|\bmembers\s+)(?:support|agreed?|approved?|endorsed?|scrutini[sz]e)\b",
+    re.I,
+)
 _REQUESTED = re.compile(
-    r"\b(?:request\w*|receive (?:a|an|the|further)\b[\w ]{0,40}\b(?:report|update)|refer(?:red)? back|brought back"
-    r"|(?:report|update) back|bring (?:a|an|the)\b[\w ]{0,40}\b(?:report|update))\b",
+    r"\b(?:request\w*|asked for|receive (?:a|an|the|further|additional)\b[\w ]{0,40}\b(?:report|update|information)"
+    r"|refer(?:red)? back|brought back|come back to (?:the )?committee|(?:report|update) back"
+    r"|bring (?:a|an|the)\b[\w ]{0,40}\b(?:report|update)|(?:update|report|information)s? (?:to )?be provided)\b",
     re.I,
 )
 _REFERRED = re.compile(
     r"\b(?:recommend\w*|refer\w*)\b[\w ,'’]{0,40}?\b(?:to|that) (?:the )?"
-    r"(?:cabinet|council|full council|[A-Z][\w ]+ Board)\b",
+    r"(?:cabinet|council|full council|[A-Z][\w ]+ Board)\b"
+    r"|\b(?:cabinet (?:for )?approval|approval (?:of|from) (?:the )?cabinet|approaching (?:the )?cabinet)\b",
     re.I,
 )
-_SCHEDULED = re.compile(r"\b(?:added|add) to the work programme\b|\bwork programme\b[^.]{0,40}\badded\b", re.I)
+_SCHEDULED = re.compile(
+    r"\b(?:added|add) to the work programme\b|\bwork programme\b[^.]{0,60}\b(?:added|moved|requested|agreed)\b"
+    r"|\b(?:requested|agreed|asked) to (?:present|bring) an item\b"
+    r"|\b(?:requested|agreed)\b[^.]{0,40}\bwork programme\b",
+    re.I,
+)
 _DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
 _DISAGREED = re.compile(r"\b(?:did not agree|disagreed|not agreed|did not support|rejected)\b", re.I)
+# A decision recorded in the discussion rather than a block: the committee (members, the chair) agreeing, asking for
+# something to come back, or changing the work programme. One councillor's question ("Councillor X asked how ...")
+# is not one.
+_BY_COMMITTEE = re.compile(
+    r"\b(?:the committee|members)\b(?: also| had)?\s+(?:agreed|requested)\b"
+    r"|\b(?:the committee|members|the chair|the vice-chair)\b(?:[^.]{0,80}?\band)?(?: also| had)?\s+(?:requested"
+    r"|asked for (?:officers|a report|an update|a briefing|the item|it to be))\b"
+    r"|\bwhich was (?:also )?agreed\b",
+    re.I,
+)
+# A work-programme entry given a date: "Ofsted Inspection Outcome – TBC for 12 October 2021.", "… – moved to 1
+# December 2021." (read from one list item or line, its wrapping undone).
+_PROGRAMME_ITEM = re.compile(
+    r"^(?:[-•]\s*)?(?P<item>.{3,200}?)\s+[–—-]\s+(?:TBC for|moved to|added to|deferred to|brought forward to"
+    r"|scheduled for)\s+\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{4}\.?$"
+)
+
+
+# What a clerk notes between decisions: who came and went, when the meeting ended.
+_NOTE = re.compile(
+    r"\b(?:left|joined|returned to|re-?joined|arrived at) the meeting\b|\bthe meeting (?:finished|ended|closed|was "
+    r"adjourned)\b|^\s*Approved as a true",
+    re.I,
+)
 
 
 def point_status(text: str, block: str | None) -> RegisterStatus:
@@ -53,38 +93,116 @@ def point_status(text: str, block: str | None) -> RegisterStatus:
         return "not agreed"  # "agreed 1.1 and 1.2 but did not agree with 1.3": what it adds is the disagreement
     if block == "deferred" or _DEFERRED.search(text):
         return "deferred"
-    if _SCHEDULED.search(text):
+    if block == "scheduled" or _SCHEDULED.search(text):
         return "scheduled"
     if _REQUESTED.search(text):
         return "requested"
     if _REFERRED.search(text):
         return "referred"
-    if _NOTED.search(text):
+    if _NOTED.search(text) and not _COMMITS.search(text):
         return "noted"
     return "resolved"
 
 
 def register_entries(passages: Iterable[Passage]) -> list[RegisterEntry]:
-    """Every decision point recorded in these passages' minutes, in document order."""
-    minutes = [p for p in passages if p.part == "minutes" and p.decision_status]
-    # A minute with a RESOLVED or UNRESOLVED block is recorded by the block's points; "Members agreed the
-    # recommendations" in its discussion says the same again, so it makes no entry of its own.
-    blocks = {(p.doc_id, p.minute) for p in minutes if p.decision_status in ("resolved", "not agreed")}
+    """Every decision point recorded in these passages' minutes, in document order: each point of a RESOLVED or
+    UNRESOLVED block, then what the discussion records beside it (a deferral, an agreement, a request for something
+    to come back, a change to the work programme, each work-programme line given a date)."""
+    minutes = [p for p in passages if p.part == "minutes"]
+    block_points: dict[tuple[str, str | None], list[RegisterEntry]] = {}
+    for passage in minutes:
+        if passage.decision_status in ("resolved", "not agreed"):
+            block_points.setdefault((passage.doc_id, passage.minute), []).extend(_points(passage))
     entries: list[RegisterEntry] = []
     for passage in minutes:
-        if passage.decision_status == "agreed" and (passage.doc_id, passage.minute) in blocks:
-            continue
-        entries.extend(_points(passage))
+        in_block = block_points.get((passage.doc_id, passage.minute), [])
+        own = [e for e in in_block if e.passage_id == passage.id]
+        found = own + _discussion(passage, in_block)
+        entries.extend(sorted(found, key=lambda e: e.start))
     return entries
 
 
-def _points(passage: Passage) -> list[RegisterEntry]:
+def _discussion(passage: Passage, block: list[RegisterEntry]) -> list[RegisterEntry]:
+    """The decisions the discussion of one minutes passage records outside any RESOLVED block. In a minute with a
+    block, "Members agreed the recommendations" and a request the block repeats say nothing new and make no entry."""
     text = passage.text
-    if passage.decision_status in ("deferred", "agreed"):
-        # Recorded in the discussion, not in a block: the sentences that record it are the entries.
-        pattern = _DEFERRED if passage.decision_status == "deferred" else AGREED
-        spans = [strip_span(text, span.start, span.end) for span in sentence_spans(text)]
-        return [_entry(passage, None, None, a, b) for a, b in spans if a < b and pattern.search(text[a:b])]
+    headings = list(_HEADING.finditer(text))
+    end = len(text)
+    if passage.decision_status in ("resolved", "not agreed"):  # the discussion ends where the block starts
+        end = headings[0].start() if headings else 0
+    title = _minute_title(passage)
+    out: list[RegisterEntry] = []
+    items = list(_programme_items(text[:end]))
+    for start, stop, preamble in items:
+        out.append(_entry(passage, None, preamble, start, stop, "scheduled"))
+    for span in sentence_spans(text[:end]):
+        a, b = _after_title(text, title, *strip_span(text, span.start, span.end))
+        words = " ".join(text[a:b].split())
+        if a >= b or any(a < stop and start < b for start, stop, _ in items):
+            continue
+        agrees = AGREED.search(words)
+        if not (_DEFERRED.search(words) or agrees or _BY_COMMITTEE.search(words) or _SCHEDULED.search(words)):
+            continue
+        entry = _entry(passage, None, None, a, b, "deferred" if _DEFERRED.search(words) else "agreed")
+        if block and (agrees or entry.status == "resolved" or any(_repeats(entry.text, p.text) for p in block)):
+            continue
+        out.append(entry)
+    return out
+
+
+def _programme_items(text: str) -> Iterator[tuple[int, int, str | None]]:
+    """(start, end, the line introducing the list) of each dated work-programme entry: a list item or a line that
+    starts after a full stop or colon, running on until it ends with one."""
+    lines, offset = [], 0
+    for line in text.split("\n"):
+        lines.append((offset, line))
+        offset += len(line) + 1
+    unit: list[tuple[int, str]] = []
+    intro: str | None = None
+    for start, line in lines:
+        stripped = line.strip()
+        if unit and (re.match(r"[-•]\s", stripped) or " ".join(t for _, t in unit).rstrip().endswith((".", ":"))):
+            yield from _dated(unit, intro)
+            intro = _intro(unit, intro)
+            unit = []
+        unit.append((start, line))
+    if unit:
+        yield from _dated(unit, intro)
+
+
+def _intro(unit: list[tuple[int, str]], intro: str | None) -> str | None:
+    words = " ".join(" ".join(t for _, t in unit).split())
+    return words if words.endswith(":") else intro if re.match(r"[-•]\s", words) else None
+
+
+def _dated(unit: list[tuple[int, str]], intro: str | None) -> Iterator[tuple[int, int, str | None]]:
+    words = " ".join(" ".join(t for _, t in unit).split())
+    match = _PROGRAMME_ITEM.match(words)
+    if match:
+        first_start, first = unit[0]
+        lead = len(first) - len(first.lstrip())
+        bullet = re.match(r"[-•]\s*", first.lstrip())
+        last_start, last = unit[-1]
+        yield first_start + lead + (bullet.end() if bullet else 0), last_start + len(last.rstrip()), intro
+
+
+def _without_notes(text: str, start: int, end: int) -> tuple[int, int]:
+    """A point's span without the clerk's notes printed after it ("Councillor X left the meeting at 8.17pm.")."""
+    for span in sentence_spans(text[start:end])[1:]:
+        if _NOTE.search(text[start + span.start : start + span.end]):
+            return strip_span(text, start, start + span.start)
+    return start, end
+
+
+def _repeats(sentence: str, point: str) -> bool:
+    """Whether a sentence of the discussion says what a block's point says (half its words are the point's)."""
+    said = set(re.findall(r"[a-z]{4,}", sentence.lower()))
+    return bool(said) and len(said & set(re.findall(r"[a-z]{4,}", point.lower()))) >= 0.5 * len(said)
+
+
+def _points(passage: Passage) -> list[RegisterEntry]:
+    """The points of the RESOLVED or UNRESOLVED block in one passage (or continued into it from the passage before)."""
+    text = passage.text
     # The block starts at its RESOLVED line (the discussion before it is not the decision); a passage without one
     # continues a block begun on the passage before.
     headings = list(_HEADING.finditer(text))
@@ -98,15 +216,32 @@ def _points(passage: Passage) -> list[RegisterEntry]:
     out = []
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        start, end = strip_span(text, mark.start(1), end)
+        start, end = _without_notes(text, *strip_span(text, mark.start(1), end))
         out.append(_entry(passage, mark.group(1).strip("()."), preamble, start, end))
     return out
 
 
-def _entry(passage: Passage, number: str | None, preamble: str | None, start: int, end: int) -> RegisterEntry:
+def _minute_title(passage: Passage) -> str | None:
+    """ "Minute 14: Youth Service Review > ..." gives "Youth Service Review"."""
+    head = (passage.section or "").split(" > ")[0]
+    return head.split(": ", 1)[1] if ": " in head else None
+
+
+def _after_title(text: str, title: str | None, start: int, end: int) -> tuple[int, int]:
+    """A sentence that runs on from the minute's title line (a title has no full stop) starts after the title."""
+    if title:
+        head = re.match(r"(?:\d+\.?[ \t]+)?" + re.escape(title) + r"[ \t]*\n\s*", text[start:end])
+        if head and start + head.end() < end:
+            return start + head.end(), end
+    return start, end
+
+
+def _entry(
+    passage: Passage, number: str | None, preamble: str | None, start: int, end: int, block: str | None = None
+) -> RegisterEntry:
     words = " ".join(passage.text[start:end].split())
     span = passage.page_at(start)
-    title = passage.section.split(" > ")[0].split(": ", 1)[1] if passage.section and ": " in passage.section else None
+    title = _minute_title(passage)
     return RegisterEntry(
         meeting_date=passage.meeting_date,
         committee=passage.committee,
@@ -115,7 +250,7 @@ def _entry(passage: Passage, number: str | None, preamble: str | None, start: in
         point=number,
         preamble=preamble,
         text=words,
-        status=point_status(words, passage.decision_status),
+        status=point_status(words, block or passage.decision_status),
         doc_id=passage.doc_id,
         file=passage.file,
         page=span.page,
@@ -127,7 +262,7 @@ def _entry(passage: Passage, number: str | None, preamble: str | None, start: in
 
 
 REGISTER_FILE = "register.sqlite3"
-REGISTER_VERSION = 2  # SQLite's user_version; a register of another version is read again from the passages
+REGISTER_VERSION = 6  # SQLite's user_version; a register of another version is read again from the passages
 _FIELDS = tuple(RegisterEntry.model_fields)
 
 

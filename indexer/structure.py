@@ -47,6 +47,23 @@ _MINUTE_FORMS = (
     re.compile(r"^\s*(\d{1,3})\.\s+([A-Z][^\n]{1,110})$"),
     re.compile(r"^\s*(\d{1,3})(?:\s{2,}|\t)([A-Z][^\n]{1,110})$"),
 )
+# A minute's title this long (characters) may have wrapped (bold headings wrap early): "5. Items Raised by ... - Update
+# "Review Action Plan".
+_WRAPS = 60
+_SMALL_WORDS = frozenset({"and", "of", "the", "for", "on", "to", "in", "a", "an", "with", "&", "-", "–"})
+
+
+def _continues_title(text: str) -> bool:
+    """Whether a line reads as the rest of a wrapped title: a few words, mostly capitalised, no full stop."""
+    words = text.split()
+    if not 1 <= len(words) <= 8 or text.rstrip().endswith((".", ":", ",")) or not words[0][:1].isupper():
+        return False
+    if RESOLUTION_LINE.match(text) or any(form.match(text) for form in _MINUTE_FORMS):
+        return False
+    big = [w for w in words if w.lower() not in _SMALL_WORDS]
+    return bool(big) and sum(w[:1].isupper() or w[:1].isdigit() for w in big) >= 0.75 * len(big)
+
+
 _REPORT_TITLE_FIELD = re.compile(r"^\s*(?:Title|Subject|Report title)\s*:\s*(\S.{2,200})$", re.I)
 _SECTION = re.compile(r"^\s*(?:[-•]\s+)?(\d{1,2})\.\s+([A-Z][^\n]{1,100})$")
 _APPENDIX = re.compile(r"^\s*Appendix\s+(\d{1,2}|One|Two|Three|Four|Five|Six|[A-H])\b\s*[:\-–—]?\s*(.*)$", re.I)
@@ -266,11 +283,16 @@ class _PackParser:
         self.minutes_closed = False
         self.item_title: str | None = None
         self.appendix: str | None = None
+        self.title_open = False  # the last line was a minute's title long enough to wrap onto the next
+        self.retitled = False
 
     def parse(self, lines: list[SourceLine]) -> list[Segment]:
         segments: list[Segment] = []
         for i, line in enumerate(lines):
             keep = self._advance(line, lines, i)
+            if self.retitled and segments:  # the title's second line names the minute its heading began
+                segments[-1].context = self.context
+                self.retitled = False
             if keep:
                 if not segments or segments[-1].context != self.context:
                     segments.append(Segment(self.context))
@@ -339,6 +361,12 @@ class _PackParser:
         return self._advance_report(line, text, lines, i)
 
     def _advance_minutes(self, text: str) -> bool:
+        if self.title_open:
+            self.title_open = False
+            if _continues_title(text) and self.context.minute:
+                self._set(section_path=(f"{self.context.section_path[0]} {' '.join(text.split())}",))
+                self.retitled = True
+                return True
         if self.minutes_closed:
             self._set(boilerplate=True, section_path=("Minutes", "Signature"), minute=None)
             return True
@@ -351,6 +379,7 @@ class _PackParser:
         ):
             self.last_minute = int(minute.group(1))
             title = " ".join(minute.group(2).split())
+            self.title_open = len(text.strip()) >= _WRAPS
             self._set(
                 section_path=(f"Minute {minute.group(1)}: {title}",), minute=minute.group(1), decision_status=None
             )

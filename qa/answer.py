@@ -169,8 +169,18 @@ class ExtractiveAnswerer:
         self, decisions: list[FoundDecision], citations: CitationBuilder, dated: bool = False
     ) -> tuple[str, list[Citation]]:
         """What was decided, when and with what status: the closest decisions, told oldest first."""
-        # The closest minutes, and within them the points whose words match the question best; told in order.
-        shown = sorted(decisions, key=lambda f: -(f.relevance + f.closeness))[: self.settings.max_quotes]
+        # Whole minutes, closest first: the closest always whole (a resolution is quoted with all its points), the
+        # next ones while they fit in max_quotes; told oldest first.
+        minutes: dict[tuple, list[FoundDecision]] = {}
+        for f in sorted(decisions, key=lambda f: -(f.relevance + f.closeness)):
+            minutes.setdefault((f.decision.meeting_date, f.decision.section), []).append(f)
+        shown: list[FoundDecision] = []
+        # A meeting asked about as a whole ("what did we decide in January?") shows as many of its minutes as fit.
+        budget = _WHOLE_MINUTE_POINTS if dated else self.settings.max_quotes
+        for points in minutes.values():
+            if shown and len(shown) + len(points) > budget:
+                break
+            shown.extend(points[:_WHOLE_MINUTE_POINTS])
         cited: list[Citation] = []
         lines: list[str] = []
         ordered = oldest_first(shown)
@@ -206,6 +216,9 @@ class ExtractiveAnswerer:
             narrow = "ask about one of its items" if dated else "name a meeting or a year"
             lines.append(f"({were}{' at that meeting' if dated else ' on this topic'}; {narrow} to see them.)")
         return "\n".join(lines), cited
+
+
+_WHOLE_MINUTE_POINTS = 12  # a minute's points quoted at most in one answer (a work programme can list many)
 
 
 def _once(chosen: list[Sentence]) -> tuple[list[Sentence], dict[int, list[Sentence]]]:

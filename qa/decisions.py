@@ -28,6 +28,12 @@ _LEADER_RATIO = 0.8
 
 
 SEARCH_DEPTH = 15  # passages searched for minutes that discuss the topic
+# Of a minute's several decision points, those at least this near the topic as its nearest point belong to the topic's
+# timeline (a minute on housing for care leavers holds a point on their council tax: not every point is on topic).
+_POINT_RATIO = 0.5
+
+# (one minute's entries) -> (whether the minute as a whole is about the topic, each entry's nearness to it)
+PointRelevance = Callable[[list[RegisterEntry]], tuple[bool, list[float]]]
 
 MinuteKey = tuple[str, str]  # (document id, minute number or section): one minute of one set of minutes
 
@@ -195,8 +201,23 @@ def oldest_first(found: list[FoundDecision]) -> list[FoundDecision]:
     return sorted(found, key=lambda f: (f.passage.dated or dt.date.min, -f.relevance, f.passage.id, f.start))
 
 
+def points_on_topic(entries: list[RegisterEntry], relevance: PointRelevance) -> list[RegisterEntry]:
+    """The register entries of the minutes found on a topic that are about it, in their order: every point of a
+    minute that is wholly about the topic (its title names it), else the points nearly as near the topic as the
+    minute's nearest (`_POINT_RATIO`). The same minutes printed twice are judged once, alike."""
+    by_minute: dict[tuple[dt.date | None, str | None], list[RegisterEntry]] = {}
+    for entry in entries:
+        by_minute.setdefault((entry.meeting_date, entry.minute), []).append(entry)
+    kept: set[int] = set()
+    for group in by_minute.values():
+        whole, nearness = relevance(group)
+        best = max(nearness, default=0.0)
+        kept.update(id(e) for e, near in zip(group, nearness, strict=True) if whole or near >= _POINT_RATIO * best)
+    return [e for e in entries if id(e) in kept]
+
+
 def _about_topic(candidate: Candidate) -> bool:
-    return candidate.names > 0 or candidate.coverage >= _MIN_COVERAGE or candidate.dense >= _MIN_DENSE
+    return candidate.names >= 1.0 or candidate.coverage >= _MIN_COVERAGE or candidate.dense >= _MIN_DENSE
 
 
 def _is_record(passage: Passage) -> bool:

@@ -48,9 +48,15 @@ def meetings(snapshot: IndexSnapshot, citations: CitationBuilder) -> list[Meetin
     return [days[day] for day in sorted(days)]
 
 
-def meeting_detail(snapshot: IndexSnapshot, citations: CitationBuilder, day: dt.date) -> MeetingDetail:
+def meeting_detail(
+    snapshot: IndexSnapshot,
+    citations: CitationBuilder,
+    day: dt.date,
+    follow: Callable[[RegisterEntry], list[FollowUp]] | None = None,
+) -> MeetingDetail:
     """One meeting: its agenda items (from its pack's reports, in item order, each where it starts) and the
-    decisions its minutes record. NotFound for a date the papers hold no meeting of."""
+    decisions its minutes record, each with what happened next when `follow` is given. NotFound for a date the
+    papers hold no meeting of."""
     summary = next((m for m in meetings(snapshot, citations) if m.date == day), None)
     if summary is None:
         raise NotFound(f"the papers hold no meeting on {day.isoformat()}")
@@ -69,12 +75,18 @@ def meeting_detail(snapshot: IndexSnapshot, citations: CitationBuilder, day: dt.
             page_label=span.label,
             document=citations.document(passage.doc_id),
         )
-    sections: dict[tuple[dt.date | None, str | None], str | None] = {
-        (p.meeting_date, p.minute): p.section for p in snapshot.passages.values() if p.part == "minutes" and p.minute
-    }
-    decisions = as_decisions([e for e in snapshot.register if e.meeting_date == day], citations, sections)
+    decisions = as_decisions(
+        [e for e in snapshot.register if e.meeting_date == day], citations, minute_sections(snapshot), follow
+    )
     ordered = sorted(items.values(), key=lambda item: int(item.number))
     return MeetingDetail(**summary.model_dump(), items=ordered, decision_list=decisions)
+
+
+def minute_sections(snapshot: IndexSnapshot) -> dict[tuple[dt.date | None, str | None], str | None]:
+    """Each minuted (meeting, minute)'s section path ("Minute 6: SEND Education ..."), for its title in words."""
+    return {
+        (p.meeting_date, p.minute): p.section for p in snapshot.passages.values() if p.part == "minutes" and p.minute
+    }
 
 
 def twin_key(entry: RegisterEntry) -> tuple:

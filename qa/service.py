@@ -28,6 +28,7 @@ from core.records import (
     Meeting,
     MeetingDetail,
     Passage,
+    RegisterEntry,
     SearchFilters,
     TimelineEntry,
     Timings,
@@ -37,9 +38,9 @@ from indexer.embed import Embedder, TextEmbedder
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder, section_words
-from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex
+from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex, PointRelevance, points_on_topic
 from qa.followups import FollowUpFinder
-from qa.meetings import as_decisions, meeting_detail, meetings
+from qa.meetings import as_decisions, meeting_detail, meetings, minute_sections
 from qa.pages import PageImage, page_png
 from qa.plan import Planner, SearchPlan
 from qa.query import Question, parse_question
@@ -51,6 +52,11 @@ from qa.spelling import SpellingCorrector
 from qa.terms import CorpusTerms, Terms
 
 log = logging.getLogger(__name__)
+
+_TITLE_NAMES_TOPIC = 0.7  # rarity-weighted share of the topic's words in a minute's title for the whole minute to count
+# The rarity-weighted share of a topic's words a minute's title and one of its points must hold between them for the
+# register alone to put the minute on the topic (when the search found only reports).
+_REGISTER_COVERS = 0.7
 
 
 class Answerer(Protocol):
@@ -71,6 +77,12 @@ class Generation:
     citations: CitationBuilder
     decisions: DecisionFinder
     spelling: SpellingCorrector
+    committees: re.Pattern[str] | None = None  # the committees' names as printed, any apostrophe, any case
+
+    def topic_words(self, text: str) -> str:
+        """`text` without the committees' own names: "That the Health and Wellbeing Scrutiny Committee note ..." says
+        nothing about health as a topic."""
+        return self.committees.sub(" ", text) if self.committees else text
 
     @classmethod
     def open(cls, settings: Settings, snapshot: IndexSnapshot, embedder: TextEmbedder, terms: Terms) -> Generation:
@@ -79,7 +91,10 @@ class Generation:
         corpus = CorpusTerms(snapshot.passages, terms)
         sentences = SentenceScorer(terms, corpus.idf, vocabulary.institution_words)
         citations = CitationBuilder(snapshot.documents(), settings.answer.url_base)
+        names = sorted(committees, key=len, reverse=True)
+        pattern = "|".join(re.sub(r"\\?['’]", "['’]?", re.escape(n).replace("s'", "s")) for n in names)
         return cls(
+            committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
             planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
             retriever=Retriever(
@@ -244,6 +259,13 @@ class QAService:
             decisions = generation.decisions.at_meetings(plan)
         elif parsed.decision and not abstains:
             decisions = generation.decisions.on_topic(searched)
+        elif parsed.decision and parsed.names and parsed.answer_type in ("decision", "yes_no"):
+            # A decision about something the question names ("Grangewaters"): the minutes whose decision names it
+            # answer, though the question's other words ("look again at") leave the search's evidence thin.
+            names = [n.lower() for n in parsed.names]
+            decisions = [
+                f for f in generation.decisions.on_topic(searched) if any(n in f.passage.text.lower() for n in names)
+            ]
         if decisions:
             # Told by the register's points: each numbered resolution whole, with its own status word.
             decisions = generation.decisions.as_points(decisions, plan)
@@ -350,21 +372,63 @@ class QAService:
     def decisions(self, topic: str, filters: SearchFilters | None = None, status: str | None = None) -> list[Decision]:
         """The decision register's entries on a topic, oldest first: every decision point of the minutes that
         discuss it (each numbered resolution on its own), within the filters' dates, of one `status` if given. The
-        same minutes printed in two documents count once, the other place kept in `also_printed`."""
+        same minutes printed in two documents count once, the other place kept in `also_printed`. A blank topic
+        gives every entry within the dates."""
         generation = self._current()
-        question = generation.planner.parse(generation.spelling.correct(topic)[0])
-        question.decision = True
-        retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
-        found = generation.decisions.on_topic(retrieval, answering=False)
-        minutes = {(f.decision.meeting_date, f.passage.minute) for f in found}
-        sections = {(f.decision.meeting_date, f.passage.minute): f.passage.section for f in found}
-        entries = [
-            e
-            for e in generation.snapshot.register
-            if (e.meeting_date, e.minute) in minutes and (not status or e.status == status)
-        ]
+        if topic.strip():
+            question = generation.planner.parse(generation.spelling.correct(topic)[0])
+            question.decision = True
+            retrieval = generation.retriever.search(generation.planner.plan(question, filters), SEARCH_DEPTH)
+            found = generation.decisions.on_topic(retrieval, answering=False)
+            minutes = {(f.decision.meeting_date, f.passage.minute) for f in found}
+            # The register is searched too: a minute's title or a point's own words may name the topic when the
+            # passages the search found were reports.
+            minutes |= self._register_minutes(generation, retrieval.plan)
+            sections = minute_sections(generation.snapshot)
+            in_minutes = [
+                e for e in generation.snapshot.register if (e.meeting_date, e.minute) in minutes and _within(e, filters)
+            ]
+            on_topic = points_on_topic(in_minutes, self._point_relevance(generation, retrieval.plan))
+        else:  # no topic: the whole register within the dates (a clerk's "everything deferred since May")
+            on_topic = [e for e in generation.snapshot.register if e.meeting_date and _within(e, filters)]
+            sections = minute_sections(generation.snapshot)
+        entries = [e for e in on_topic if not status or e.status == status]
         # The generation's follow-up finder, built once when it was opened.
         return as_decisions(entries, generation.citations, sections, generation.decisions.follow)
+
+    def _register_minutes(self, generation: Generation, plan: SearchPlan) -> set[tuple[dt.date | None, str | None]]:
+        """The minutes whose title and point together name the topic: most of its words, weighted by rarity
+        (`_REGISTER_COVERS`), the committee's own name aside."""
+        hits = set()
+        for entry in generation.snapshot.register if plan.topic else []:
+            words = self._words(generation, f"{entry.minute_title or ''} {entry.text}")
+            if generation.retriever.coverage(plan.topic, words) >= _REGISTER_COVERS:
+                hits.add((entry.meeting_date, entry.minute))
+        return hits
+
+    def _words(self, generation: Generation, text: str) -> frozenset[str]:
+        return frozenset(self.terms.of(generation.topic_words(text)))
+
+    def _point_relevance(self, generation: Generation, plan: SearchPlan) -> PointRelevance:
+        """How near each of a minute's points is to the topic: the rarity-weighted share of the topic's words in its
+        text, and the closeness of its text to the topic in meaning (MiniLM cosine), averaged. A minute whose title
+        names the topic counts as wholly about it."""
+
+        def score(entries: list[RegisterEntry]) -> tuple[bool, list[float]]:
+            title = entries[0].minute_title or ""
+            whole = generation.retriever.coverage(plan.topic, self._words(generation, title)) >= _TITLE_NAMES_TOPIC
+            lexical = [generation.retriever.coverage(plan.topic, self._words(generation, e.text)) for e in entries]
+            dense = [0.0] * len(entries)
+            if plan.vector.size:
+                vectors = self.embedder.embed([e.text for e in entries])
+                dense = [max(0.0, float(v @ plan.vector)) for v in vectors]
+            return whole, [(a + b) / 2 for a, b in zip(lexical, dense, strict=True)]
+
+        return score
+
+    def register(self) -> list[RegisterEntry]:
+        """The current generation's decision register: every decision point, in document order (indexer.register)."""
+        return self._current().snapshot.register
 
     def meetings(self) -> list[Meeting]:
         """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""
@@ -374,7 +438,21 @@ class QAService:
     def meeting(self, day: dt.date) -> MeetingDetail:
         """One meeting with its agenda items and decisions; NotFound for a date with no meeting in the papers."""
         generation = self._current()
-        return meeting_detail(generation.snapshot, generation.citations, day)
+        return meeting_detail(generation.snapshot, generation.citations, day, generation.decisions.follow)
+
+
+def _within(entry: RegisterEntry, filters: SearchFilters | None) -> bool:
+    """Whether a register entry meets the filters: its meeting's date, its committee, the document printing it."""
+    if filters is None:
+        return True
+    day = entry.meeting_date
+    if (filters.since and (day is None or day < filters.since)) or (
+        filters.until and (day is None or day > filters.until)
+    ):
+        return False
+    if filters.committee and (entry.committee or "").lower() != filters.committee.lower():
+        return False
+    return not filters.document or filters.document in (entry.doc_id, entry.file)
 
 
 def _timeline(citations: list[Citation], decisions: list[FoundDecision]) -> list[TimelineEntry]:

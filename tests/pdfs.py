@@ -226,3 +226,43 @@ def small_pack(
     ]
     pages = [PageSpec(agenda, unicode=unicode), PageSpec(report, footer=f"Page {first_label}", unicode=unicode)]
     return make_pdf(path, pages)
+
+
+def minutes_pack(
+    path: Path,
+    committee: str,
+    meeting: str,
+    minutes_of: str,
+    minutes: list[str],
+    items: list[tuple[str, str, list[str]]],
+) -> Path:
+    """An agenda pack for `meeting` that prints the minutes of the meeting held on `minutes_of` (one page, "Page 3")
+    and then one report per item, `(number, title, body)`, printed from "Page 4". Dates are written as the papers
+    do: "14 March 2023"."""
+    label = 4
+    lines = []
+    for number, title, _ in items:
+        lines.append(f"{number}   {title}   {label} - {label}")
+        label += 1
+    agenda = [
+        committee,
+        f"The meeting will be held at 7.00 pm on {meeting}",
+        "Agenda",
+        "2   Minutes   3 - 3",
+        *lines,
+        "Queries regarding this Agenda or notification of apologies:",
+    ]
+    heading = [f"Minutes of the Meeting of the {committee} held on {minutes_of} at 7.00 pm"]
+    pages = [PageSpec(agenda), PageSpec(heading + minutes + ["The meeting finished at 8.40 pm"], footer="Page 3")]
+    for n, (number, title, body) in enumerate(items):
+        report = [
+            f"{meeting}   ITEM: {number}",
+            committee,
+            title,
+            "Wards and communities affected: All   Key Decision: Non-key",
+            "Report of: Corporate Director of Children's Services",
+            "1. Introduction and Background",
+            *body,
+        ]
+        pages.append(PageSpec(report, footer=f"Page {4 + n}"))
+    return make_pdf(path, pages)

@@ -294,6 +294,18 @@ def test_cli_decisions_json(env):
     assert [d["point"] for d in only["decisions"]] == ["3"]
     later = json.loads(run(env, ["decisions", "Grangewaters", "--since", "2023-02-01", "--json"]).stdout)
     assert later["decisions"] == []
+    # No topic: every decision of that status, with what happened next in words.
+    deferred = run(env, ["decisions", "--status", "deferred"])
+    assert deferred.exit_code == 0, deferred.output
+    assert deferred.stdout.splitlines() == [
+        "10 January 2023 · minute 14, “Youth Cabinet Update” · deferred · page 14 of pack.pdf",
+        "    Item deferred to the next meeting of the Committee on 14 March 2023.",
+        "    next: not seen in the papers indexed here, up to the meeting of 14 March 2023",
+    ]
+    assert (
+        run(env, ["decisions", "--since", "2023-02-01"]).stdout
+        == "No decisions were found in the minutes indexed here.\n"
+    )
 
 
 def test_cli_ask_on_an_empty_index_fails_with_a_message(env, monkeypatch, tmp_path):

@@ -833,7 +833,17 @@ def test_decisions_are_the_registers_entries_by_topic_date_and_status(client):
     )
     assert client.get("/decisions", params={"q": "Grangewaters", "until": "2022-12-31"}).json()["decisions"] == []
     assert client.get("/decisions", params={"q": "Grangewaters", "status": "maybe"}).status_code == 422
-    assert client.get("/decisions").status_code == 422
+    # No topic: every decision within the dates and status (a clerk's "everything deferred").
+    everything = client.get("/decisions").json()["decisions"]
+    assert [(d["minute"], d["status"]) for d in everything] == [
+        ("13", "noted"),
+        ("13", "resolved"),
+        ("13", "not agreed"),
+        ("14", "deferred"),
+    ]
+    deferred = client.get("/decisions", params={"status": "deferred"}).json()["decisions"]
+    assert [(d["minute"], d["section"]) for d in deferred] == [("14", "Minute 14: Youth Cabinet Update")]
+    assert client.get("/decisions", params={"since": "2023-02-01"}).json()["decisions"] == []
 
 
 def test_meetings_list_packs_and_minutes_and_one_meeting_its_items_and_decisions(client):
@@ -853,6 +863,17 @@ def test_meetings_list_packs_and_minutes_and_one_meeting_its_items_and_decisions
         ("13", "3", "not agreed"),
     ]
     assert [p[2] for p in points if p[0] != "13"] == ["deferred"]  # the Youth Cabinet update, deferred
+    # What happened next to it: March's agenda has no Youth Cabinet item.
+    assert [d["follow_ups"] for d in detail["decision_list"] if d["status"] == "deferred"] == [
+        [
+            {
+                "seen": False,
+                "meeting_date": None,
+                "explanation": "not seen in the papers indexed here, up to the meeting of 14 March 2023",
+                "item": None,
+            }
+        ]
+    ]
     items = client.get("/meetings/2023-03-14").json()["items"]
     assert items and all(i["document"]["file"] == "pack.pdf" for i in items)
     assert [int(i["number"]) for i in items] == sorted(int(i["number"]) for i in items)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
+from eval.decisions import load_decision_gold, same_words
 from eval.gold import first_citation_on_expected_page, load_gold
 from qa.service import QAService
 
@@ -55,19 +57,19 @@ def test_members_paraphrase_still_lands_on_grangewaters(service):
 
 
 def test_decisions_command_lists_grangewaters_with_status(service):
+    """Only the point about Grangewaters (1.3, unresolved, page 10); the same minute's 1.1 and 1.2 (the SEND
+    assessment and procurement) are about something else, and the SEND placements topic lists all three."""
     found = service.decisions("Grangewaters")
-    assert found and all(d.meeting_date == dt.date(2021, 7, 13) for d in found)
-    statuses = {d.status for d in found}
-    assert "not agreed" in statuses and "resolved" in statuses
-    # Each numbered resolution is its own entry: 1.1 and 1.2 resolved, 1.3 (Grangewaters) unresolved on page 10.
-    points = {d.point: d for d in found if d.point}
-    assert [(p, points[p].status) for p in ("1.1", "1.2", "1.3")] == [
+    assert [(d.meeting_date, d.point, d.status, d.page, d.page_label) for d in found] == [
+        (dt.date(2021, 7, 13), "1.3", "not agreed", 10, "10")
+    ]
+    assert "Grangewaters" in found[0].text
+    minute = service.decisions("SEND education and residential placements")
+    assert [(d.point, d.status) for d in minute if d.minute == "6"] == [
         ("1.1", "resolved"),
-        ("1.2", "resolved"),
+        ("1.2", "referred"),
         ("1.3", "not agreed"),
     ]
-    unresolved = points["1.3"]
-    assert (unresolved.page, unresolved.page_label) == (10, "10") and "Grangewaters" in unresolved.text
 
 
 def test_decisions_across_meetings_are_listed_oldest_first(service):
@@ -235,38 +237,106 @@ def test_questions_still_answered_from_the_wrong_page(service, question, places)
     assert (first.document.file, first.page) in places
 
 
-# Read by hand from the minutes' RESOLVED blocks (pymupdf text of those pages, not the register's output): for each
-# minute, the printed page of its block and how many decision points (numbered resolutions, or one unnumbered) it has.
-HAND_COUNTED = {
-    # Minutes of 15 July 2014, printed in the November 2014 pack.
-    dt.date(2014, 7, 15): (NOV_2014, {"4": ("10", 3), "5": ("12", 2), "6": ("13", 1), "7": ("13", 2)}),
-    # Minutes of 11 July 2017, printed in the October 2017 pack.
-    dt.date(2017, 7, 11): (OCT_2017, {"48": ("7", 3), "49": ("8", 2), "50": ("9", 2), "51": ("10", 2)}),
-    # Minutes of 12 December 2017, printed in the February 2018 pack: RESOLVED blocks, two items deferred (75, 76)
-    # and the work programme's deferral of two reports (77). "Members agreed on the recommendations" before 69's
-    # block, and procedural agreements (standing orders, the order of items), are no decision points of their own.
-    dt.date(2017, 12, 12): (
-        FEB_2018,
-        {
-            "69": ("9", 4),
-            "71": ("12", 1),
-            "72": ("13", 1),
-            "73": ("13", 1),
-            "74": ("14", 3),
-            "75": ("14", 1),
-            "76": ("14", 1),
-            "77": ("14", 1),
-        },
-    ),
+# The decision points of every set of minutes in the papers, read by hand by a helper who saw only the PDFs
+# (eval/decisions/points.jsonl and README.helper.md: 58 points; 15 July 2014: 12, 11 July 2017: 11, 12 December 2017:
+# 16, 13 July 2021: 19, each with its printed page and status).
+DECISION_GOLD = load_decision_gold(Path(__file__).resolve().parent.parent / "eval" / "decisions")
+# Where the register and the hand reading part, each for a reason the hand reading gives:
+KNOWN_EXTRA = {
+    # "Members requested that the two parent governor vacancies be filled": a request, but for nothing to come back.
+    (dt.date(2014, 7, 15), "7", "Members requested that the two parent governor"),
+    # Minute 75's request to move the item up and its deferral are one point by hand, two sentences here.
+    (dt.date(2017, 12, 12), "75", "Item deferred to the next"),
+}
+KNOWN_JOINED = {
+    # One sentence adds the Ofsted update to the work programme "and two reports ... would be deferred": two points by
+    # hand, one entry here.
+    (dt.date(2017, 12, 12), "77", "two reports"),
+}
+KNOWN_STATUS = {
+    (dt.date(2017, 12, 12), "75"): ("deferred", "requested"),  # the first of the two sentences is the request
+    (dt.date(2017, 12, 12), "77"): ("scheduled", "deferred"),  # one sentence adds one item and defers two reports
+    (dt.date(2021, 7, 13), "12"): ("resolved", "requested"),  # "agreed for briefing notes ... could request a report"
 }
 
 
-@pytest.mark.parametrize("day", list(HAND_COUNTED))
+@pytest.mark.parametrize("day", sorted({p.meeting_date for p in DECISION_GOLD.points}))
 def test_the_registers_decision_points_match_the_minutes_read_by_hand(service, day):
-    file, expected = HAND_COUNTED[day]
-    entries = [e for e in service.snapshot().register if e.meeting_date == day and e.file == file]
-    found: dict[str, tuple[str | None, int]] = {}
-    for entry in entries:
-        label, count = found.get(entry.minute or "", (entry.page_label, 0))
-        found[entry.minute or ""] = (label, count + 1)
-    assert found == expected
+    """Per meeting: every point read by hand is in the register, on its printed page, with its status; the register
+    holds nothing else but the known differences above."""
+    gold = [p for p in DECISION_GOLD.points if p.meeting_date == day]
+    entries = [e for e in service.snapshot().register if e.meeting_date == day and e.file == gold[0].pack]
+    unmatched = list(entries)
+    for point in gold:
+        match = next((e for e in unmatched if e.minute == point.minute and same_words(e.text, point.text)), None)
+        if match is None and any(k == (day, point.minute, point.text[: len(k[2])]) for k in KNOWN_JOINED):
+            continue
+        assert match is not None, f"minute {point.minute} {point.point}: {point.text[:60]}"
+        unmatched.remove(match)
+        assert match.page_label == point.printed_page, f"minute {point.minute} {point.point}"
+        if match.status != point.status:
+            assert KNOWN_STATUS.get((day, point.minute)) == (point.status, match.status), f"minute {point.minute}"
+    extra = {(day, e.minute, e.text) for e in unmatched}
+    assert all(any(k[:2] == x[:2] and x[2].startswith(k[2]) for k in KNOWN_EXTRA) for x in extra), extra
+    joined = sum(1 for k in KNOWN_JOINED if k[0] == day)
+    assert len(entries) == len(gold) + sum(1 for k in KNOWN_EXTRA if k[0] == day) - joined
+
+
+# Topics whose timelines are asserted entry by entry: (meeting, minute, status, printed page), oldest first.
+# Ours (written alongside the work; checked against the points read by hand above):
+OWN_TIMELINES = {
+    "Grangewaters": [(dt.date(2021, 7, 13), "6", "not agreed", "10")],
+    "supported accommodation": [
+        (dt.date(2021, 7, 13), "7", "noted", "11"),
+        (dt.date(2021, 7, 13), "7", "referred", "11"),
+        (dt.date(2021, 7, 13), "7", "referred", "12"),
+    ],
+    "troubled families": [(dt.date(2014, 7, 15), "6", "requested", "12"), (dt.date(2014, 7, 15), "6", "noted", "13")],
+    "education commission": [
+        (dt.date(2014, 7, 15), "5", "noted", "12"),
+        (dt.date(2014, 7, 15), "5", "requested", "12"),
+    ],
+    "inclusion units": [(dt.date(2017, 12, 12), "73", "noted", "13")],
+    "placement commissioning": [
+        (dt.date(2017, 7, 11), "51", "noted", "10"),
+        (dt.date(2017, 7, 11), "51", "referred", "10"),
+    ],
+}
+
+
+def timeline(service: QAService, topic: str) -> list[tuple]:
+    return [(d.meeting_date, d.minute, d.status, d.page_label) for d in service.decisions(topic)]
+
+
+@pytest.mark.parametrize("topic", list(OWN_TIMELINES))
+def test_a_topics_timeline_entry_by_entry(service, topic):
+    assert timeline(service, topic) == OWN_TIMELINES[topic]
+
+
+# The blind topics' dev half (eval/decisions/topics.jsonl; the test half is scored by `qa eval`, never read here).
+# Those still wrong are strict xfails, each with what is wrong.
+STILL_WRONG = {
+    "dt03": "1.2 of the SEND placements minute (procurement) is kept beside 1.3 (Grangewaters) for 'outdoor education'",
+    "dt09": "minute 77's sentence adding the Ofsted update and deferring two reports is one entry, status deferred",
+    "dt10": "minute 75's request to move the item up is an entry of its own",
+    "dt15": "'briefing notes' does not find the Troubled Families request or the 2021 work programme's agreement",
+    "dt16": "'local safeguarding children board' does not find the 2021 minute on the Partnership's action plan",
+    "dt18": "'work experience for teenagers' does not find 'work placements ... for Young People'",
+    "dt20": "'how lockdown affected children' does not find the Covid-19 update added to the work programme",
+    "dt31": "the Covid-19 minute's 'other areas of support' is kept for 'covid vaccinations'",
+}
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        pytest.param(
+            t, id=t.id, marks=[pytest.mark.xfail(strict=True, reason=STILL_WRONG[t.id])] if t.id in STILL_WRONG else []
+        )
+        for t in DECISION_GOLD.topics
+        if t.split == "dev"
+    ],
+)
+def test_a_blind_topics_timeline_entry_by_entry(service, topic):
+    expected = sorted((e.meeting_date, e.minute, e.status, e.printed_page) for e in topic.entries)
+    assert sorted(timeline(service, topic.topic)) == expected

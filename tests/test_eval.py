@@ -249,6 +249,7 @@ data_dir = "data"
 [eval]
 gold_file = "gold.jsonl"
 blind_file = ""
+decisions_dir = ""
 report_dir = "reports"
 [eval.gate]
 faithfulness = 1.0

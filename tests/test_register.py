@@ -14,14 +14,20 @@ from conftest import indexed_settings, papers_with_pack
 MEETING = dt.date(2023, 1, 10)
 
 
-def minutes(text: str, status: str | None = "resolved", minute: str = "13", pages=((0, 4, "14"),)) -> Passage:
+def minutes(
+    text: str,
+    status: str | None = "resolved",
+    minute: str = "13",
+    pages=((0, 4, "14"),),
+    title: str = "Grangewaters Outdoor Education Centre",
+) -> Passage:
     return Passage(
         id=f"doc-{minute}",
         doc_id="doc",
         file="pack.pdf",
         text=text,
         pages=[PageSpan(offset=o, page=p, label=label) for o, p, label in pages],
-        section=f"Minute {minute}: Grangewaters Outdoor Education Centre",
+        section=f"Minute {minute}: {title}",
         part="minutes",
         minute=minute,
         meeting_date=MEETING,
@@ -86,8 +92,64 @@ def test_unresolved_points_are_not_agreed_and_a_deferral_is_its_sentence():
 
 def test_only_minutes_with_a_decision_make_entries():
     report = minutes("RESOLVED: That the report be noted.").model_copy(update={"part": "report"})
-    discussion = minutes("Members discussed the centre.", status=None)
+    discussion = minutes(
+        "Members discussed the centre. Members asked for more detail on opening hours. The Chair asked for an "
+        "example of block purchasing. The Chair had agreed to an item of urgent business.",
+        status=None,
+    )
     assert register_entries([report, discussion]) == []
+
+
+def test_what_the_discussion_decides_beside_a_block_is_an_entry_unless_the_block_says_it():
+    """A request for something to come back, an item put on the work programme, agreement outside any block; not
+    "Members agreed the recommendations" or a request the block's point repeats."""
+    text = (
+        "12. Work Programme\n"
+        "Members agreed for briefing notes to be sent in between meetings.\n"
+        "The Chair noted that little was listed and asked for officers to circulate an updated draft.\n"
+        "The work programme was updated as follows:\n"
+        "- Ofsted Inspection Outcome – TBC for 12 October 2021.\n"
+        "- Update on School Grades Data (from the Education Landscape report) – TBC for 12\n"
+        "October 2021.\n"
+        "- Health and Wellbeing Strategy Refresh – moved to 1 December 2021.\n"
+    )
+    entries = register_entries([minutes(text, status=None, minute="12", title="Work Programme")])
+    assert [(e.status, e.text, e.preamble) for e in entries] == [
+        ("resolved", "Members agreed for briefing notes to be sent in between meetings.", None),
+        (
+            "requested",
+            "The Chair noted that little was listed and asked for officers to circulate an updated draft.",
+            None,
+        ),
+        (
+            "scheduled",
+            "Ofsted Inspection Outcome – TBC for 12 October 2021.",
+            "The work programme was updated as follows:",
+        ),
+        (
+            "scheduled",
+            "Update on School Grades Data (from the Education Landscape report) – TBC for 12 October 2021.",
+            "The work programme was updated as follows:",
+        ),
+        (
+            "scheduled",
+            "Health and Wellbeing Strategy Refresh – moved to 1 December 2021.",
+            "The work programme was updated as follows:",
+        ),
+    ]
+    block = minutes(
+        "There was a brief discussion on work placements, following which Members requested that an item on work "
+        "placements be added to the work programme for October. Members agreed the recommendations. The Committee "
+        "requested that a bi-monthly update be provided by briefing note.\n"
+        "RESOLVED:\n"
+        "1. That an additional item on work placements be added to the work programme for October.\n"
+        "2. That the work programme be noted. Councillor Halden left the meeting at 8.17pm.\n"
+    )
+    assert [(e.point, e.status, e.text) for e in register_entries([block])] == [
+        (None, "requested", "The Committee requested that a bi-monthly update be provided by briefing note."),
+        ("1", "scheduled", "1. That an additional item on work placements be added to the work programme for October."),
+        ("2", "noted", "2. That the work programme be noted."),  # the clerk's note after it is not the point's
+    ]
 
 
 @pytest.mark.parametrize(
@@ -102,6 +164,16 @@ def test_only_minutes_with_a_decision_make_entries():
         ("That the Committee agree to receive a report at a later date on the consultation.", "requested"),
         ("That an additional item on work placements be added to the work programme.", "scheduled"),
         ("That members give approval for the next stage of the procurement process.", "resolved"),
+        # Considering, reviewing or commenting only is noting; noting and supporting commits to something.
+        ("That the Committee consider the current progress and direction of travel.", "noted"),
+        ("That members reviewed the areas of improvement in social care.", "noted"),
+        ("That the Committee comment on the proposals being considered.", "noted"),
+        ("Children's O&S to note the support provided to vulnerable children.", "noted"),
+        ("That the Committee note and provide comments on the pilot and support the ongoing development.", "resolved"),
+        ("That members reviewed the assessment and agree the publication of the document.", "resolved"),
+        ("That Members agree to officers proceeding to gain Cabinet approval for a procurement.", "referred"),
+        ("That the Committee note the proposal and receive additional information regarding options.", "requested"),
+        ("That the comments be noted and that a further update to be provided on the reserves.", "requested"),
     ],
 )
 def test_a_points_status_is_read_from_its_words(text, status):
@@ -176,3 +248,64 @@ def test_what_happened_next_to_a_report_requested_is_linked_or_marked_not_seen(t
     # And the answer tells what happened next with the decision.
     answer = service.ask("What did we decide about the school transport review?")
     assert "(on the agenda of 14 March 2023 as item 5, “School Transport Review”)" in answer.answer
+
+
+def test_a_decision_carried_over_two_meetings_is_one_timeline_with_what_happened_next(tmp_path, fake_embedder):
+    """Deferred in January, back on March's agenda, decided in March (whose minutes are printed in June's pack): the
+    timeline holds both, oldest first, the deferral linked to the March item that shows it came back."""
+    from qa.service import QAService
+
+    from pdfs import minutes_pack
+
+    committee = "Children's Services Overview and Scrutiny Committee"
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    review = ["The review of the youth service is complete; its findings are set out below for the Committee."]
+    minutes_pack(
+        papers / "march.pdf",
+        committee,
+        "14 March 2023",
+        "10 January 2023",
+        ["14. Youth Service Review", "The item was deferred to the next meeting of the Committee."],
+        [("5", "Youth Service Review", review)],
+    )
+    minutes_pack(
+        papers / "june.pdf",
+        committee,
+        "13 June 2023",
+        "14 March 2023",
+        [
+            "5. Youth Service Review",
+            "Members welcomed the review.",
+            "RESOLVED:",
+            "1. That the Committee note the findings of the Youth Service Review.",
+            "2. That the Committee support the proposed youth hubs.",
+        ],
+        [("5", "School Places Update", ["Places for September are set out below for the Committee."])],
+    )
+    settings = indexed_settings(tmp_path / "data", [papers], fake_embedder)
+    service = QAService(settings, embedder=fake_embedder)
+    timeline = service.decisions("youth service review")
+    assert [(d.meeting_date, d.status, d.page_label) for d in timeline] == [
+        (dt.date(2023, 1, 10), "deferred", "3"),
+        (dt.date(2023, 3, 14), "noted", "3"),
+        (dt.date(2023, 3, 14), "resolved", "3"),
+    ]
+    came_back = timeline[0].follow_ups[0]
+    assert came_back.seen and came_back.meeting_date == dt.date(2023, 3, 14)
+    assert came_back.explanation == "on the agenda of 14 March 2023 as item 5, “Youth Service Review”"
+    assert [d.document.file for d in timeline] == ["march.pdf", "june.pdf", "june.pdf"]
+    # The meetings know which minutes are in the papers: June's are not.
+    assert [(m.date, m.minutes_in_papers) for m in service.meetings()] == [
+        (dt.date(2023, 1, 10), True),
+        (dt.date(2023, 3, 14), True),
+        (dt.date(2023, 6, 13), False),
+    ]
+    answer = service.ask("What did we decide about the youth service review?")
+    assert [(t.meeting_date, t.status) for t in answer.timeline] == [
+        (dt.date(2023, 1, 10), "deferred"),
+        (dt.date(2023, 3, 14), "noted"),
+        (dt.date(2023, 3, 14), "resolved"),
+    ]
+    assert "(on the agenda of 14 March 2023 as item 5, “Youth Service Review”)" in answer.answer
+    assert timeline[0].text == "The item was deferred to the next meeting of the Committee."

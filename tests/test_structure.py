@@ -201,3 +201,29 @@ def test_a_minutes_heading_ending_in_board_is_not_the_committees_name(tmp_path):
     ]
     doc = structure_document(read_document(make_pdf(tmp_path / "m.pdf", [PageSpec(lines, footer="Page 3")])))
     assert doc.committee == "Health and Wellbeing Board"
+
+
+def test_a_minutes_title_wrapped_onto_a_second_line_is_whole(tmp_path):
+    """A long title runs on to the next line; a sentence after a short title does not join it."""
+    lines = [
+        "Minutes of the Meeting of the Cabinet held on 3 May 2022 at 7.00 pm",
+        "5. Items Raised by the Local Safeguarding Children Partnership - Update on the Peer",
+        "Review Action Plan",
+        "The report was presented by the Business Manager.",
+        "6. School Transport Policy",
+        "The Committee Noted The Report",
+        "7. Update on the Pilot Development of Housing for Care Leavers & Vulnerable Young",
+        "The report was presented by the Strategic Lead.",
+    ]
+    doc = structure_document(read_document(make_pdf(tmp_path / "m.pdf", [PageSpec(lines, footer="Page 1")])))
+    sections = list(dict.fromkeys(seg.context.section_path for seg in doc.segments))
+    assert sections[1:] == [
+        (
+            "Minute 5: Items Raised by the Local Safeguarding Children Partnership - Update on the Peer Review Action "
+            "Plan",
+        ),
+        ("Minute 6: School Transport Policy",),
+        ("Minute 7: Update on the Pilot Development of Housing for Care Leavers & Vulnerable Young",),
+    ]
+    first = next(seg for seg in doc.segments if seg.context.minute == "5")
+    assert first.lines[0].text.startswith("5. Items Raised")  # the heading line is in the retitled minute
