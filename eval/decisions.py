@@ -12,12 +12,13 @@ The gold files (eval/decisions/, written by a helper who saw only the papers; it
 Metrics (each a share in [0, 1]):
 
 - register `precision` / `recall`: register entries matched to gold points (same meeting and minute, and the same
-  words: one text holds the other, or they agree at rapidfuzz partial_ratio >= 90 after folding case and spaces);
+  words: after folding case and spaces, one text holds the other or they agree at rapidfuzz ratio >= 90, and the
+  shorter is at least 0.8 of the longer's length);
   `status_accuracy`: matched entries whose status is the gold status.
 - topic `precision` / `recall`, micro-averaged over the topics' entries; `quiet_when_none`: the share of
   none-expected topics whose timeline is empty.
 - question `whole_resolution`: the answer quotes every point of the minute's decision; `status_words`: the answer
-  names each point's status word.
+  labels each point with its status word, outside its quotes ("not agreed: “…”").
 
 `blind-test`-like discipline: the `test` split is reported as aggregates only and never tuned on.
 """
@@ -36,12 +37,14 @@ from rapidfuzz import fuzz
 from core.errors import GoldFileError
 from core.records import Answer, Decision, RegisterEntry
 from core.text import fold_quotes
+from qa.answer import STATUS_WORDS
 
 if TYPE_CHECKING:
     from qa.service import QAService
 
 SPLITS = ("dev", "test")
-_SAME_WORDS = 90  # rapidfuzz partial_ratio at or above which two texts are the same point's words
+_SAME_WORDS = 90  # rapidfuzz ratio at or above which two texts are the same point's words
+_SAME_LENGTH = 0.8  # the shorter text's share of the longer's length, at least
 
 
 class GoldPoint(BaseModel):
@@ -142,7 +145,10 @@ def same_words(a: str, b: str) -> bool:
     x, y = _words(re.sub(r"^\s*(?:[-•–]\s*)?(?:\d+(?:\.\d+)*[.)]?|\(?[a-z]\))\s+", "", a)), _words(b)
     if not x or not y:
         return False
-    return x in y or y in x or fuzz.partial_ratio(x, y) >= _SAME_WORDS
+    # A point cut short, or two points run together, is not the same point: lengths within _SAME_LENGTH.
+    if min(len(x), len(y)) < _SAME_LENGTH * max(len(x), len(y)):
+        return False
+    return x in y or y in x or fuzz.ratio(x, y) >= _SAME_WORDS
 
 
 def _ratio(hits: int, total: int) -> float | None:
@@ -205,10 +211,11 @@ def score_topic(found: list[Decision], topic: GoldTopic, points: list[GoldPoint]
 
 def score_question(answer: Answer, question: GoldDecisionQuestion) -> dict:
     """Whether one decision answer quotes the whole decision (every point) and names each point's status."""
-    quoted = " ".join([answer.answer, *(c.quote for c in answer.citations)])
-    whole = all(_words(p)[:200] in _words(quoted) or same_words(p, quoted) for p in question.points)
-    said = _words(answer.answer)
-    statuses = all(s in said for s in set(question.statuses))
+    quotes = [c.quote for c in answer.citations] + re.findall(r"“([^”]*)”", answer.answer)
+    whole = all(any(same_words(q, p) for q in quotes) for p in question.points)
+    # The answer's own words (its quotes taken out) label each point: "noted: “…”", "- not agreed: “…”".
+    said = re.sub(r"“[^”]*”", " ", answer.answer).lower()
+    statuses = all(f"{STATUS_WORDS.get(s, s)}:" in said for s in set(question.statuses))
     return {"id": question.id, "whole_resolution": whole, "status_words": statuses}
 
 

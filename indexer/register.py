@@ -29,13 +29,15 @@ from core.text import sentence_spans, strip_span
 _POINT = re.compile(r"(?m)^[ \t]*(?:[-•–][ \t]*)?(\d+\.\d+\.?|\d+[.)]|\(\d+\)|\([a-z]\)|[a-z]\))[ \t]+(?=\S)")
 _HEADING = re.compile(r"(?m)^[ \t]*(?:UN)?RESOLVED\b[ \t]*[:\-–—]?\s*")
 _NOTED = re.compile(
-    r"^(?:that\s+)?(?:the\s+)?(?:[^.;:]{0,80}?\s)?(?:note[sd]?|noting|consider(?:s|ed)?|reviewed|receive assurance"
+    r"^(?:that\s+)?(?:the\s+)?(?:[^.;:,]{0,80}?\s)?(?:note[sd]?|noting|consider(?:s|ed)?|reviewed|receive assurance"
     r"|(?:provide|make) comments|comment on)\b|\bbe noted\b",
     re.I,
 )
-# What commits the committee to something beyond noting it: "and support the programme", "agree the publication".
+# What commits the committee to something beyond noting it: "and support the programme", "agree the publication",
+# "that the scheme be approved".
 _COMMITS = re.compile(
-    r"(?:^|\band\s+|\bto\s+|\bcommittee\s+|\bmembers\s+)(?:support|agreed?|approved?|endorsed?|scrutini[sz]e)\b",
+    r"(?:^|\band\s+|\bto\s+|\bcommittee\s+|\bmembers\s+)(?:support|agreed?|approved?|endorsed?|adopt(?:ed)?"
+    r"|scrutini[sz]e)\b|\bbe\s+(?:approved|agreed|endorsed|adopted|supported)\b",
     re.I,
 )
 _REQUESTED = re.compile(
@@ -51,9 +53,9 @@ _REFERRED = re.compile(
     re.I,
 )
 _SCHEDULED = re.compile(
-    r"\b(?:added|add) to the work programme\b|\bwork programme\b[^.]{0,60}\b(?:added|moved|requested|agreed)\b"
+    r"\b(?:added|add) to the work programme\b|\bwork programme\b[^.]{0,60}\b(?:added|moved|agreed to (?:add|move))\b"
     r"|\b(?:requested|agreed|asked) to (?:present|bring) an item\b"
-    r"|\b(?:requested|agreed)\b[^.]{0,40}\bwork programme\b",
+    r"|\b(?:requested|agreed)\b[^.]{0,40}\b(?:on|to|into) the work programme\b",
     re.I,
 )
 _DEFERRED = re.compile(r"\b(?:deferred|postponed)\b", re.I)
@@ -71,15 +73,23 @@ _BY_COMMITTEE = re.compile(
 # A work-programme entry given a date: "Ofsted Inspection Outcome – TBC for 12 October 2021.", "… – moved to 1
 # December 2021." (read from one list item or line, its wrapping undone).
 _PROGRAMME_ITEM = re.compile(
-    r"^(?:[-•]\s*)?(?P<item>.{3,200}?)\s+[–—-]\s+(?:TBC for|moved to|added to|deferred to|brought forward to"
+    r"^(?:[-•]\s*)?(?P<item>(?:(?!\.\s).){3,200}?)\s+[–—-]\s+(?:TBC for|moved to|added to|deferred to"
+    r"|brought forward to"
     r"|scheduled for)\s+\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{4}\.?$"
 )
 
 
+# Agreements about how the meeting is run, not decisions on its business.
+_PROCEDURAL = re.compile(
+    r"\bstanding orders\b|\border of (?:business|the agenda|items)\b|\bitems? of urgent business\b"
+    r"|\b(?:true|correct) record\b",
+    re.I,
+)
 # What a clerk notes between decisions: who came and went, when the meeting ended.
 _NOTE = re.compile(
     r"\b(?:left|joined|returned to|re-?joined|arrived at) the meeting\b|\bthe meeting (?:finished|ended|closed|was "
-    r"adjourned)\b|^\s*Approved as a true",
+    r"adjourned)\b|^\s*Approved as a true|\btook the (?:position of )?chair\b|\bvacated the chair\b"
+    r"|^\s*(?:Councillor|Cllr\.?) [A-Z][\w'’-]+(?: [A-Z][\w'’-]+)? (?:took|left|joined|arrived|returned|declared)\b",
     re.I,
 )
 
@@ -106,9 +116,10 @@ def point_status(text: str, block: str | None) -> RegisterStatus:
 
 def register_entries(passages: Iterable[Passage]) -> list[RegisterEntry]:
     """Every decision point recorded in these passages' minutes, in document order: each point of a RESOLVED or
-    UNRESOLVED block, then what the discussion records beside it (a deferral, an agreement, a request for something
-    to come back, a change to the work programme, each work-programme line given a date)."""
-    minutes = [p for p in passages if p.part == "minutes"]
+    UNRESOLVED block, and what the discussion records beside it (a deferral, an agreement, a request for something
+    to come back, a change to the work programme, each work-programme line given a date). Procedural agreements
+    (standing orders, the order of business, the last minutes as a correct record) are no decision points."""
+    minutes = [p for p in passages if p.part == "minutes" and p.minute and not p.boilerplate]
     block_points: dict[tuple[str, str | None], list[RegisterEntry]] = {}
     for passage in minutes:
         if passage.decision_status in ("resolved", "not agreed"):
@@ -142,6 +153,8 @@ def _discussion(passage: Passage, block: list[RegisterEntry]) -> list[RegisterEn
             continue
         agrees = AGREED.search(words)
         if not (_DEFERRED.search(words) or agrees or _BY_COMMITTEE.search(words) or _SCHEDULED.search(words)):
+            continue
+        if _PROCEDURAL.search(words):
             continue
         entry = _entry(passage, None, None, a, b, "deferred" if _DEFERRED.search(words) else "agreed")
         if block and (agrees or entry.status == "resolved" or any(_repeats(entry.text, p.text) for p in block)):
@@ -230,7 +243,8 @@ def _minute_title(passage: Passage) -> str | None:
 def _after_title(text: str, title: str | None, start: int, end: int) -> tuple[int, int]:
     """A sentence that runs on from the minute's title line (a title has no full stop) starts after the title."""
     if title:
-        head = re.match(r"(?:\d+\.?[ \t]+)?" + re.escape(title) + r"[ \t]*\n\s*", text[start:end])
+        printed = r"\s+".join(map(re.escape, title.split()))  # a wrapped title breaks its line inside
+        head = re.match(r"(?:\d+\.?[ \t]+)?" + printed + r"[ \t]*\n\s*", text[start:end])
         if head and start + head.end() < end:
             return start + head.end(), end
     return start, end
@@ -262,7 +276,7 @@ def _entry(
 
 
 REGISTER_FILE = "register.sqlite3"
-REGISTER_VERSION = 6  # SQLite's user_version; a register of another version is read again from the passages
+REGISTER_VERSION = 8  # SQLite's user_version; a register of another version is read again from the passages
 _FIELDS = tuple(RegisterEntry.model_fields)
 
 

@@ -53,10 +53,19 @@ _WRAPS = 60
 _SMALL_WORDS = frozenset({"and", "of", "the", "for", "on", "to", "in", "a", "an", "with", "&", "-", "–"})
 
 
+# Lines that follow a minute's heading without being part of its title.
+_NOT_A_TITLE = re.compile(
+    r"^\s*(?:Councillors?|Page|Present|Presented|Presentation|Report of|Apologies|Members|Minutes|The|Officers?)\b",
+    re.I,
+)
+
+
 def _continues_title(text: str) -> bool:
     """Whether a line reads as the rest of a wrapped title: a few words, mostly capitalised, no full stop."""
     words = text.split()
-    if not 1 <= len(words) <= 8 or text.rstrip().endswith((".", ":", ",")) or not words[0][:1].isupper():
+    if not 2 <= len(words) <= 8 or ":" in text or text.rstrip().endswith((".", ",")) or not words[0][:1].isupper():
+        return False
+    if _NOT_A_TITLE.match(text):
         return False
     if RESOLUTION_LINE.match(text) or any(form.match(text) for form in _MINUTE_FORMS):
         return False

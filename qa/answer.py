@@ -18,7 +18,8 @@ from qa.sentences import Sentence, can_lead
 
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
-_STATUS_WORDS = {
+# The word a decision answer labels each status with ("referred on": sent to another body to decide).
+STATUS_WORDS = {
     "resolved": "resolved",
     "not agreed": "not agreed",
     "deferred": "deferred",
@@ -180,7 +181,7 @@ class ExtractiveAnswerer:
         for points in minutes.values():
             if shown and len(shown) + len(points) > budget:
                 break
-            shown.extend(points[:_WHOLE_MINUTE_POINTS])
+            shown.extend(sorted(points, key=lambda f: (f.passage.id, f.start))[:_WHOLE_MINUTE_POINTS])  # printed order
         cited: list[Citation] = []
         lines: list[str] = []
         ordered = oldest_first(shown)
@@ -200,7 +201,7 @@ class ExtractiveAnswerer:
             decision = found.decision
             when = long_date(decision.meeting_date) if decision.meeting_date else "an undated meeting"
             where = f"On {when} ({section_words(decision.section) or 'minutes'})"
-            status = _STATUS_WORDS[decision.status]
+            status = STATUS_WORDS[decision.status]
             # What happened next to a report requested or an item deferred, as the later papers show it.
             after = "".join(f" ({f.explanation})" for f in decision.follow_ups)
             if not together or where != heading:

@@ -42,7 +42,7 @@ from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesInd
 from qa.followups import FollowUpFinder
 from qa.meetings import as_decisions, meeting_detail, meetings, minute_sections
 from qa.pages import PageImage, page_png
-from qa.plan import Planner, SearchPlan
+from qa.plan import Planner, SearchPlan, passes
 from qa.query import Question, parse_question
 from qa.ranker import AbstentionModel, LinearRanker
 from qa.retrieve import Retrieval, Retriever
@@ -92,7 +92,7 @@ class Generation:
         sentences = SentenceScorer(terms, corpus.idf, vocabulary.institution_words)
         citations = CitationBuilder(snapshot.documents(), settings.answer.url_base)
         names = sorted(committees, key=len, reverse=True)
-        pattern = "|".join(re.sub(r"\\?['’]", "['’]?", re.escape(n).replace("s'", "s")) for n in names)
+        pattern = "|".join(r"\s+".join(re.sub(r"['’]", "['’]?", re.escape(w)) for w in n.split()) for n in names)
         return cls(
             committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
@@ -262,9 +262,11 @@ class QAService:
         elif parsed.decision and parsed.names and parsed.answer_type in ("decision", "yes_no"):
             # A decision about something the question names ("Grangewaters"): the minutes whose decision names it
             # answer, though the question's other words ("look again at") leave the search's evidence thin.
-            names = [n.lower() for n in parsed.names]
+            names = parsed.names
             decisions = [
-                f for f in generation.decisions.on_topic(searched) if any(n in f.passage.text.lower() for n in names)
+                f
+                for f in generation.decisions.on_topic(searched)
+                if any(re.search(rf"\b{re.escape(n)}\b", f.passage.text, re.I) for n in names)
             ]
         if decisions:
             # Told by the register's points: each numbered resolution whole, with its own status word.
@@ -370,8 +372,9 @@ class QAService:
         return out[:limit]
 
     def decisions(self, topic: str, filters: SearchFilters | None = None, status: str | None = None) -> list[Decision]:
-        """The decision register's entries on a topic, oldest first: every decision point of the minutes that
-        discuss it (each numbered resolution on its own), within the filters' dates, of one `status` if given. The
+        """The decision register's entries on a topic, oldest first: the decision points about it (each numbered
+        resolution on its own) of the minutes that discuss it or whose title and points name it (`points_on_topic`),
+        within the filters, of one `status` if given. The
         same minutes printed in two documents count once, the other place kept in `also_printed`. A blank topic
         gives every entry within the dates."""
         generation = self._current()
@@ -386,11 +389,17 @@ class QAService:
             minutes |= self._register_minutes(generation, retrieval.plan)
             sections = minute_sections(generation.snapshot)
             in_minutes = [
-                e for e in generation.snapshot.register if (e.meeting_date, e.minute) in minutes and _within(e, filters)
+                e
+                for e in generation.snapshot.register
+                if (e.meeting_date, e.minute) in minutes and _within(e, filters, generation.snapshot.passages)
             ]
             on_topic = points_on_topic(in_minutes, self._point_relevance(generation, retrieval.plan))
         else:  # no topic: the whole register within the dates (a clerk's "everything deferred since May")
-            on_topic = [e for e in generation.snapshot.register if e.meeting_date and _within(e, filters)]
+            on_topic = [
+                e
+                for e in generation.snapshot.register
+                if e.meeting_date and _within(e, filters, generation.snapshot.passages)
+            ]
             sections = minute_sections(generation.snapshot)
         entries = [e for e in on_topic if not status or e.status == status]
         # The generation's follow-up finder, built once when it was opened.
@@ -441,18 +450,12 @@ class QAService:
         return meeting_detail(generation.snapshot, generation.citations, day, generation.decisions.follow)
 
 
-def _within(entry: RegisterEntry, filters: SearchFilters | None) -> bool:
-    """Whether a register entry meets the filters: its meeting's date, its committee, the document printing it."""
+def _within(entry: RegisterEntry, filters: SearchFilters | None, passages: dict[str, Passage]) -> bool:
+    """Whether a register entry meets the filters, as the passage recording it does (qa.plan.passes)."""
     if filters is None:
         return True
-    day = entry.meeting_date
-    if (filters.since and (day is None or day < filters.since)) or (
-        filters.until and (day is None or day > filters.until)
-    ):
-        return False
-    if filters.committee and (entry.committee or "").lower() != filters.committee.lower():
-        return False
-    return not filters.document or filters.document in (entry.doc_id, entry.file)
+    passage = passages.get(entry.passage_id)
+    return passage is not None and passes(passage, filters)
 
 
 def _timeline(citations: list[Citation], decisions: list[FoundDecision]) -> list[TimelineEntry]:

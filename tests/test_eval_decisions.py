@@ -46,6 +46,9 @@ def test_same_words_ignores_the_points_number_spaces_quotes_and_case_but_not_oth
     assert same_words("1.1 That members note the ‘plan’.", "That members note the 'plan'.")
     assert not same_words("That the Committee agree to the lease.", "That the Committee reject the boathouse plan.")
     assert not same_words("", "anything")
+    # A point cut short, or two points run together, is not the same point.
+    assert not same_words("That the report be noted.", "That the report be noted and a further update be provided.")
+    assert not same_words("1. That the plan be noted. 2. That the lease be extended.", "That the plan be noted.")
 
 
 def test_the_register_is_scored_against_the_points_read_by_hand():
@@ -80,6 +83,9 @@ def test_an_answer_holds_the_whole_resolution_only_when_it_quotes_every_point():
     assert score_question(whole, question) == {"id": "dq01", "whole_resolution": True, "status_words": True}
     half = whole.model_copy(update={"answer": "noted: “That the Committee note the usage figures.” [1]"})
     assert score_question(half, question) == {"id": "dq01", "whole_resolution": False, "status_words": False}
+    # The status must label the point, not merely appear in a quote ("be noted", "UNRESOLVED").
+    mislabelled = whole.model_copy(update={"answer": whole.answer.replace("noted:", "resolved:")})
+    assert score_question(mislabelled, question)["status_words"] is False
 
 
 def test_a_bad_gold_record_is_named_by_file_line_and_field(tmp_path):

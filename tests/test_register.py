@@ -90,14 +90,19 @@ def test_unresolved_points_are_not_agreed_and_a_deferral_is_its_sentence():
     assert entries[1].text == "Item deferred to the next meeting on 13th February 2018."
 
 
-def test_only_minutes_with_a_decision_make_entries():
+def test_reports_discussion_and_procedural_agreements_make_no_entries():
     report = minutes("RESOLVED: That the report be noted.").model_copy(update={"part": "report"})
     discussion = minutes(
         "Members discussed the centre. Members asked for more detail on opening hours. The Chair asked for an "
-        "example of block purchasing. The Chair had agreed to an item of urgent business.",
+        "example of block purchasing. The Chair had agreed to an item of urgent business. Members agreed to suspend "
+        "standing orders until 10pm. The Committee agreed the minutes of the last meeting as a correct record.",
         status=None,
     )
-    assert register_entries([report, discussion]) == []
+    unnumbered = minutes("Members agreed to commission a review.", status=None).model_copy(update={"minute": None})
+    boilerplate = minutes("Members agreed to commission a review.", status=None).model_copy(
+        update={"boilerplate": True}
+    )
+    assert register_entries([report, discussion, unnumbered, boilerplate]) == []
 
 
 def test_what_the_discussion_decides_beside_a_block_is_an_entry_unless_the_block_says_it():
@@ -114,6 +119,17 @@ def test_what_the_discussion_decides_beside_a_block_is_an_entry_unless_the_block
         "- Health and Wellbeing Strategy Refresh – moved to 1 December 2021.\n"
     )
     entries = register_entries([minutes(text, status=None, minute="12", title="Work Programme")])
+    # A sentence running on to a dated line is no work-programme line; a title wrapped in the text is not quoted.
+    prose = "The report was presented. The Ofsted item – moved to 1 December 2021.\n"
+    assert all(e.status != "scheduled" for e in register_entries([minutes(prose, status=None, minute="12")]))
+    wrapped = minutes(
+        "5. Items Raised by the Partnership - Update on the Peer\nReview Action Plan\nMembers requested a further "
+        "update in March.",
+        status=None,
+        minute="5",
+        title="Items Raised by the Partnership - Update on the Peer Review Action Plan",
+    )
+    assert [e.text for e in register_entries([wrapped])] == ["Members requested a further update in March."]
     assert [(e.status, e.text, e.preamble) for e in entries] == [
         ("resolved", "Members agreed for briefing notes to be sent in between meetings.", None),
         (
@@ -143,7 +159,8 @@ def test_what_the_discussion_decides_beside_a_block_is_an_entry_unless_the_block
         "requested that a bi-monthly update be provided by briefing note.\n"
         "RESOLVED:\n"
         "1. That an additional item on work placements be added to the work programme for October.\n"
-        "2. That the work programme be noted. Councillor Halden left the meeting at 8.17pm.\n"
+        "2. That the work programme be noted. Councillor Halden left the meeting at 8.17pm. Councillor Morris-Cook "
+        "took the position of Chair for the remainder of the meeting.\n"
     )
     assert [(e.point, e.status, e.text) for e in register_entries([block])] == [
         (None, "requested", "The Committee requested that a bi-monthly update be provided by briefing note."),
@@ -174,6 +191,12 @@ def test_what_the_discussion_decides_beside_a_block_is_an_entry_unless_the_block
         ("That Members agree to officers proceeding to gain Cabinet approval for a procurement.", "referred"),
         ("That the Committee note the proposal and receive additional information regarding options.", "requested"),
         ("That the comments be noted and that a further update to be provided on the reserves.", "requested"),
+        # Noting beside a decision in the passive, or considering before deciding, is still the decision.
+        ("That the scheme be approved, having considered the consultation responses.", "resolved"),
+        ("That the policy be adopted, as considered by the working group.", "resolved"),
+        ("That the work programme be agreed.", "resolved"),
+        ("Members agreed the work programme.", "resolved"),
+        ("Members discussed the work programme and agreed to move the performance item up the agenda.", "scheduled"),
     ],
 )
 def test_a_points_status_is_read_from_its_words(text, status):

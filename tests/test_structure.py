@@ -225,5 +225,14 @@ def test_a_minutes_title_wrapped_onto_a_second_line_is_whole(tmp_path):
         ("Minute 6: School Transport Policy",),
         ("Minute 7: Update on the Pilot Development of Housing for Care Leavers & Vulnerable Young",),
     ]
+    for after in ("Presentation", "Councillor Smith", "Report of the Corporate Director", "Present: Councillors"):
+        other = [
+            "Minutes of the Meeting of the Cabinet held on 3 May 2022 at 7.00 pm",
+            "8. Update on the Pilot Development of Housing for Care Leavers and Young People",
+            after,
+        ]
+        doc2 = structure_document(read_document(make_pdf(tmp_path / "o.pdf", [PageSpec(other, footer="Page 1")])))
+        titles = {seg.context.section_path for seg in doc2.segments if seg.context.minute == "8"}
+        assert titles == {("Minute 8: Update on the Pilot Development of Housing for Care Leavers and Young People",)}
     first = next(seg for seg in doc.segments if seg.context.minute == "5")
     assert first.lines[0].text.startswith("5. Items Raised")  # the heading line is in the retitled minute
