@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import math
 import threading
@@ -16,9 +17,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from core.errors import NotAuthenticated, NotPermitted, RateLimited
 
 log = logging.getLogger(__name__)
-ROLES = {"reader": 1, "editor": 2}  # an editor may do everything a reader may
+# reader: public papers; member: public and restricted (exempt) papers; editor: a member who may upload and delete.
+ROLES = {"reader": 1, "member": 2, "editor": 3}
 # Declares the Bearer scheme in the OpenAPI document (the docs' Authorize button); checking is ours, below.
-bearer = HTTPBearer(auto_error=False, description="An API key from api.keys: reader or editor")
+bearer = HTTPBearer(auto_error=False, description="An API key from api.keys: reader, member or editor")
 
 
 def key_label(key: str) -> str:
@@ -65,6 +67,25 @@ class require:  # lower case: it reads as a verb where routes use it, Depends(re
         return admit(request, credentials, self.role)
 
 
+def is_member(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
+    """Whether the caller may read restricted papers: a key whose role is member or editor. With no keys configured
+    nobody may (the service then answers from public papers only). Keys are compared in constant time."""
+    keys: dict[str, str] = request.app.state.settings.api.keys
+    given = credentials.credentials if credentials else ""
+    role = _role_of(keys, given)
+    return role is not None and ROLES[role] >= ROLES["member"]
+
+
+def _role_of(keys: dict[str, str], given: str) -> str | None:
+    """The role of the key given, comparing it with every configured key in constant time (no early exit), so the
+    time taken tells nothing of how much of a key was right."""
+    found = None
+    for key, role in keys.items():
+        if hmac.compare_digest(key.encode(), given.encode()):
+            found = role
+    return found
+
+
 def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, role: str) -> str:
     """The caller's label if its key has `role` or better and it is within its rate; else NotAuthenticated (no or an
     unknown key), NotPermitted (a lesser role; or no keys configured and editor work asked) or RateLimited."""
@@ -72,10 +93,11 @@ def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, ro
     caller = request.client.host if request.client else "unknown"
     if keys:
         key = credentials.credentials if credentials else ""
-        if key not in keys:
+        held = _role_of(keys, key)
+        if held is None:
             raise NotAuthenticated("a valid API key is needed: Authorization: Bearer KEY")
-        if ROLES[keys[key]] < ROLES[role]:
-            raise NotPermitted(f"this key's role ({keys[key]}) may not do this; it needs {role}")
+        if ROLES[held] < ROLES[role]:
+            raise NotPermitted(f"this key's role ({held}) may not do this; it needs {role}")
         caller = key_label(key)
     elif role == "editor":
         # With no keys the service answers anyone; changing what it holds still needs someone named.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Match
 
 from api import errors
 from api.access import RateLimiter
@@ -64,6 +67,22 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
             expose_headers=["X-Highlight", "X-Page-Count", "X-Page-Label"],  # the widget's page viewer reads them
         )
     errors.install(app)
+
+    @app.middleware("http")
+    async def allow_every_method(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """A 405's `Allow` names every method the path answers (Starlette names only its first route's)."""
+        response = await call_next(request)
+        if response.status_code == 405:
+            methods = {
+                method
+                for route in (*router.routes, *feedback_router.routes)  # included without a prefix
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+                for method in route.methods or ()
+            }
+            if methods:
+                response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
     app.include_router(router)
     app.include_router(feedback_router)
     return app

@@ -8,12 +8,17 @@ the vector store's address, goes to the log for the administrators.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
+from api.schemas import ErrorBody
 from core import errors
-from core.errors import QAError, lookup
+from core.errors import InvalidRequest, QAError, lookup
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +83,40 @@ def install(app: FastAPI) -> None:
     def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"detail": INTERNAL}, status_code=500)
+
+
+# Every keyed route may answer these: no or a wrong key (401), a role that may not (403), a bad field (422), too many
+# requests (429); documented on every route so clients and the schema agree.
+ALWAYS = (401, 403, 422, 429)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route for its OpenAPI entry: ALWAYS and `statuses`, each an ErrorBody."""
+    return {status: {"model": ErrorBody} for status in sorted({*ALWAYS, *statuses})}
+
+
+def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Validation errors as one line naming each field: 'comment: String should have at most 2000 characters'."""
+    parts = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        field = "body" if error.get("type") == "json_invalid" else ".".join(loc) or "body"
+        reason = "unknown field" if error.get("type") == "extra_forbidden" else str(error.get("msg", "invalid"))
+        parts.append(f"{field}: {reason.removeprefix('Value error, ')}")
+    return "; ".join(parts) or "invalid request"
+
+
+class FieldErrors(APIRoute):
+    """FastAPI's request validation, raised as InvalidRequest naming the field (answered 422 {"detail": "..."} like
+    every other error) rather than FastAPI's list of errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise InvalidRequest(describe_errors(exc.errors())) from None
+
+        return handle

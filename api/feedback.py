@@ -17,13 +17,14 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
+from api.errors import describe_errors
 from core.errors import InvalidRequest, StoreError
 from core.settings import Settings
 
@@ -146,17 +147,6 @@ class FeedbackList(BaseModel):
     """GET /feedback."""
 
     feedback: list[FeedbackRecord] = Field(description="Stored feedback, newest first")
-
-
-def describe_errors(errors: Sequence[Mapping[str, Any]]) -> str:
-    """Validation errors as one line naming each field: 'comment: String should have at most 2000 characters'."""
-    parts = []
-    for error in errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        field = "body" if error.get("type") == "json_invalid" else ".".join(loc) or "body"
-        reason = "unknown field" if error.get("type") == "extra_forbidden" else str(error.get("msg", "invalid"))
-        parts.append(f"{field}: {reason.removeprefix('Value error, ')}")
-    return "; ".join(parts) or "invalid request"
 
 
 def parse_feedback(data: Mapping[str, Any]) -> FeedbackRequest:

@@ -7,39 +7,15 @@ These routes tell a bad body or query as the project's InvalidRequest naming the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Coroutine
-from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Query, Request
 
 from api.access import require
-from api.feedback import FeedbackList, FeedbackRecord, FeedbackRequest, FeedbackStore, describe_errors
-from api.schemas import ErrorBody
+from api.errors import FieldErrors, documented
+from api.feedback import FeedbackList, FeedbackRecord, FeedbackRequest, FeedbackStore
 from core.errors import InvalidRequest
 
-
-class _FieldErrors(APIRoute):
-    """FastAPI's request validation, raised as InvalidRequest naming the field (api.errors answers 422)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                raise InvalidRequest(describe_errors(exc.errors())) from None
-
-        return handle
-
-
-router = APIRouter(route_class=_FieldErrors, tags=["feedback"])
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody} for status in statuses}
+router = APIRouter(route_class=FieldErrors, tags=["feedback"])
 
 
 def _store(request: Request) -> FeedbackStore:
@@ -52,7 +28,7 @@ def _store(request: Request) -> FeedbackStore:
     status_code=201,
     response_model=FeedbackRecord,
     dependencies=[Depends(require("reader"))],
-    responses=_errors(401, 403, 422, 429, 503),
+    responses=documented(401, 403, 422, 429, 503),
 )
 def add_feedback(body: FeedbackRequest, request: Request) -> FeedbackRecord:
     """Store a member's thumbs up or down (and comment) on one answer, with the question, answer and citations."""
@@ -66,7 +42,7 @@ def add_feedback(body: FeedbackRequest, request: Request) -> FeedbackRecord:
     "/feedback",
     response_model=FeedbackList,
     dependencies=[Depends(require("editor"))],
-    responses=_errors(401, 403, 422, 429, 503),
+    responses=documented(401, 403, 422, 429, 503),
 )
 def list_feedback(
     request: Request,

@@ -5,7 +5,6 @@ Errors are raised as core.errors and turned into statuses by api.errors, for eve
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
@@ -17,31 +16,26 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from api.access import require
-from api.errors import detail_of, status_of
+from api.access import is_member, require
+from api.errors import FieldErrors, detail_of, documented, status_of
 from api.schemas import (
     AskRequest,
     DecisionList,
     DocumentList,
-    ErrorBody,
     Health,
     MeetingList,
     Readiness,
     Suggestions,
 )
 from core.errors import InvalidRequest, NotIndexedError, StoreError
-from core.records import Answer, Job, MeetingDetail, Passage, RegisterStatus, SearchFilters
+from core.records import Answer, IsoDate, Job, MeetingDetail, Passage, RegisterStatus, SearchFilters
 from indexer.library import PaperLibrary
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=FieldErrors)
 reader = [Depends(require("reader"))]
 STATIC = Path(__file__).resolve().parent / "static"
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody} for status in statuses}
 
 
 def _service(request: Request) -> QAService:
@@ -60,12 +54,13 @@ def _check_length(body: AskRequest, request: Request) -> None:
         raise InvalidRequest(f"question: longer than {limit} characters")
 
 
-@router.post("/ask", response_model=Answer, dependencies=reader, responses=_errors(503))
-def ask(body: AskRequest, request: Request) -> Answer:
-    """Answer a question from the papers, every claim a quote with its page; or abstain."""
+@router.post("/ask", response_model=Answer, dependencies=reader, responses=documented(400, 413, 503))
+def ask(body: AskRequest, request: Request, members: bool = Depends(is_member)) -> Answer:
+    """Answer a question from the papers, every claim a quote with its page; or abstain. A key without members'
+    rights is answered from public papers only; a quote from a restricted paper says so (`restricted`)."""
     _check_length(body, request)
     with request.app.state.answer_slots:
-        return _service(request).ask(body.question, body.filters, body.top_k)
+        return _service(request).ask(body.question, body.filters, body.top_k, members=members)
 
 
 def _sse(event: str, data: Any) -> str:
@@ -76,9 +71,9 @@ def _sse(event: str, data: Any) -> str:
     "/ask/stream",
     dependencies=reader,
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **documented(400, 413, 503)},
 )
-def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+def ask_stream(body: AskRequest, request: Request, members: bool = Depends(is_member)) -> StreamingResponse:
     """The /ask answer as server-sent events: `started`, `answer` (text, a line at a time), `citations`, then `done`
     (the whole response). Any failure after `started` ends the stream with an `error` event: {detail, status}."""
     _check_length(body, request)
@@ -88,7 +83,7 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         yield _sse("started", {"question": body.question})  # the widget shows progress at once
         try:
             with request.app.state.answer_slots:
-                answer = service.ask(body.question, body.filters, body.top_k)
+                answer = service.ask(body.question, body.filters, body.top_k, members=members)
             payload = answer.model_dump(mode="json")
             for line in answer.answer.splitlines(keepends=True):
                 yield _sse("answer", {"text": line})
@@ -102,7 +97,7 @@ def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/decisions", response_model=DecisionList, dependencies=reader, responses=_errors(422, 503))
+@router.get("/decisions", response_model=DecisionList, dependencies=reader, responses=documented(422, 503))
 def decisions(
     request: Request,
     q: str = Query(
@@ -111,37 +106,39 @@ def decisions(
         description="The topic, in the member's words; empty for every decision within the dates",
         examples=["Grangewaters"],
     ),
-    since: dt.date | None = Query(None, description="Only meetings on or after this date"),
-    until: dt.date | None = Query(None, description="Only meetings on or before this date"),
+    since: IsoDate | None = Query(None, description="Only meetings on or after this date (YYYY-MM-DD)"),
+    until: IsoDate | None = Query(None, description="Only meetings on or before this date (YYYY-MM-DD)"),
     status: RegisterStatus | None = Query(None, description="Only decisions with this status"),
+    members: bool = Depends(is_member),
 ) -> DecisionList:
     """The decision register's entries on a topic: each numbered resolution on its own, oldest first."""
-    found = _service(request).decisions(q, SearchFilters(since=since, until=until), status)
+    found = _service(request).decisions(q, SearchFilters(since=since, until=until), status, members=members)
     return DecisionList(topic=q, decisions=found)
 
 
-@router.get("/meetings", response_model=MeetingList, dependencies=reader, responses=_errors(503))
-def meetings(request: Request) -> MeetingList:
+@router.get("/meetings", response_model=MeetingList, dependencies=reader, responses=documented(503))
+def meetings(request: Request, members: bool = Depends(is_member)) -> MeetingList:
     """The meetings the papers know of, oldest first: date, committee, pack, whether its minutes are in the papers."""
-    return MeetingList(meetings=_service(request).meetings())
+    return MeetingList(meetings=_service(request).meetings(members=members))
 
 
-@router.get("/meetings/{day}", response_model=MeetingDetail, dependencies=reader, responses=_errors(404, 422, 503))
-def meeting(day: dt.date, request: Request) -> MeetingDetail:
+@router.get("/meetings/{day}", response_model=MeetingDetail, dependencies=reader, responses=documented(404, 422, 503))
+def meeting(day: IsoDate, request: Request, members: bool = Depends(is_member)) -> MeetingDetail:
     """One meeting (YYYY-MM-DD): its agenda items and the decisions its minutes record."""
-    return _service(request).meeting(day)
+    return _service(request).meeting(day, members=members)
 
 
-@router.get("/suggestions", response_model=Suggestions, dependencies=reader, responses=_errors(503))
-def suggestions(request: Request) -> Suggestions:
+@router.get("/suggestions", response_model=Suggestions, dependencies=reader, responses=documented(503))
+def suggestions(request: Request, members: bool = Depends(is_member)) -> Suggestions:
     """A few starter questions drawn from the indexed papers (the last meeting, the next, recent decisions)."""
-    return Suggestions(questions=_service(request).suggestions())
+    return Suggestions(questions=_service(request).suggestions(members=members))
 
 
-@router.get("/documents", response_model=DocumentList, dependencies=reader, responses=_errors(503))
-def documents(request: Request) -> DocumentList:
+@router.get("/documents", response_model=DocumentList, dependencies=reader, responses=documented(503))
+def documents(request: Request, members: bool = Depends(is_member)) -> DocumentList:
     """The papers: indexed ones with their details, and uploads still being indexed or removed."""
-    return DocumentList(documents=_library(request).catalogue(_service(request).snapshot().manifest.documents))
+    papers = _service(request).snapshot(members).manifest.documents
+    return DocumentList(documents=_library(request).catalogue(papers, members))
 
 
 UPLOAD_SCHEMA = {
@@ -152,7 +149,14 @@ UPLOAD_SCHEMA = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "restricted": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "members only: an exempt paper, whatever its text says",
+                        },
+                    },
                 }
             }
         },
@@ -161,7 +165,11 @@ UPLOAD_SCHEMA = {
 
 
 @router.post(
-    "/documents", status_code=202, response_model=Job, openapi_extra=UPLOAD_SCHEMA, responses=_errors(413, 415, 422)
+    "/documents",
+    status_code=202,
+    response_model=Job,
+    openapi_extra=UPLOAD_SCHEMA,
+    responses=documented(400, 413, 415, 503),
 )
 async def upload_document(request: Request, caller: str = Depends(require("editor"))) -> Job:
     """Store an uploaded PDF (multipart field `file`) and index it in the background; follow the job at /jobs/{id}."""
@@ -170,19 +178,24 @@ async def upload_document(request: Request, caller: str = Depends(require("edito
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile):
         raise InvalidRequest("file: a multipart field `file` holding the PDF is needed")
+    restricted = str(form.get("restricted", "false")).strip().lower()
+    if restricted not in ("true", "false", "1", "0", "yes", "no", "on", "off", ""):
+        raise InvalidRequest("restricted: true or false")
     data = await upload.read(request.app.state.settings.api.max_upload_bytes + 1)  # one byte over is enough to refuse
-    job = await run_in_threadpool(_library(request).add, upload.filename or "upload.pdf", data)
+    job = await run_in_threadpool(
+        _library(request).add, upload.filename or "upload.pdf", data, restricted in ("true", "1", "yes", "on")
+    )
     log.info("%s uploaded %s: job %s", caller, job.file, job.id)
     return job
 
 
-@router.get("/jobs/{job_id}", response_model=Job, dependencies=reader, responses=_errors(404))
-def job(job_id: str, request: Request) -> Job:
+@router.get("/jobs/{job_id}", response_model=Job, dependencies=reader, responses=documented(404))
+def job(job_id: str, request: Request, members: bool = Depends(is_member)) -> Job:
     """Progress and outcome of an indexing job."""
-    return _library(request).job(job_id)
+    return _library(request).job(job_id, members)
 
 
-@router.delete("/documents/{doc_id}", status_code=202, response_model=Job, responses=_errors(404, 409, 503))
+@router.delete("/documents/{doc_id}", status_code=202, response_model=Job, responses=documented(404, 409, 503))
 def delete_document(doc_id: str, request: Request, caller: str = Depends(require("editor"))) -> Job:
     """Remove an uploaded document from the index (in the background); papers from the configured folders stay."""
     doc = _service(request).document(doc_id)
@@ -191,37 +204,46 @@ def delete_document(doc_id: str, request: Request, caller: str = Depends(require
     return job
 
 
-@router.get("/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader, responses=_errors(404, 503))
-def document_file(doc_id: str, request: Request) -> FileResponse:
-    """The PDF itself; a citation's url adds #page=N to open it at the quoted page."""
-    doc = _service(request).document_file(doc_id)
-    return FileResponse(doc.path, media_type="application/pdf", filename=doc.file, content_disposition_type="inline")
+@router.get(
+    "/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader, responses=documented(404, 503)
+)
+def document_file(doc_id: str, request: Request, members: bool = Depends(is_member)) -> FileResponse:
+    """The PDF itself; a citation's url adds #page=N to open it at the quoted page. Without members' rights, a pack
+    holding an exempt report comes with that report's pages empty."""
+    doc, path = _service(request).readable_file(doc_id, members)
+    return FileResponse(path, media_type="application/pdf", filename=doc.file, content_disposition_type="inline")
 
 
 @router.get(
     "/documents/{doc_id}/pages/{page}.png",
     dependencies=reader,
-    responses={200: {"content": {"image/png": {}}}, **_errors(404, 503)},
+    responses={200: {"content": {"image/png": {}}}, **documented(404, 503)},
 )
-def page_image(doc_id: str, page: int, request: Request, quote: str | None = Query(None, max_length=2000)) -> Response:
+def page_image(
+    doc_id: str,
+    page: int,
+    request: Request,
+    quote: str | None = Query(None, max_length=2000),
+    members: bool = Depends(is_member),
+) -> Response:
     """One page as an image, with `quote` highlighted where it is printed. Headers: `X-Page-Count` (pages in the
     file), `X-Page-Label` (the number printed on the page, when it has one) and, when the quote was found,
     `X-Highlight` ("top,bottom,left,right" as fractions of the page's height and width) so a viewer can open
     scrolled to it."""
     service = _service(request)
-    image = service.page_image(doc_id, page, quote)
+    image = service.page_image(doc_id, page, quote, members=members)
     headers = {"Cache-Control": "private, max-age=300", "X-Page-Count": str(image.pages)}
-    if label := service.page_label(doc_id, page):
+    if label := service.page_label(doc_id, page, members=members):
         headers["X-Page-Label"] = label
     if image.highlight:
         headers["X-Highlight"] = ",".join(str(x) for x in image.highlight)
     return Response(image.png, media_type="image/png", headers=headers)
 
 
-@router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader, responses=_errors(404, 503))
-def passage(passage_id: str, request: Request) -> Passage:
+@router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader, responses=documented(404, 503))
+def passage(passage_id: str, request: Request, members: bool = Depends(is_member)) -> Passage:
     """One indexed passage, with its pages and section."""
-    return _service(request).passage(passage_id)
+    return _service(request).passage(passage_id, members)
 
 
 @router.get("/", response_class=FileResponse, include_in_schema=False)
@@ -251,10 +273,13 @@ def health() -> Health:
 def ready(request: Request) -> Readiness | JSONResponse:
     """Readiness: an index generation is loaded and its store answers."""
     try:
-        snapshot = _service(request).snapshot()
-        vectors = snapshot.vector_count()
+        snapshot = _service(request).snapshot(members=False)  # counts of what anyone may read
+        snapshot.vector_count()  # the store answers
     except (NotIndexedError, StoreError) as exc:
         return JSONResponse(Readiness(ready=False, reason=detail_of(exc)).model_dump(), status_code=503)
     return Readiness(
-        ready=True, generation=snapshot.generation, documents=len(snapshot.manifest.documents), passages=vectors
+        ready=True,
+        generation=snapshot.generation,
+        documents=len(snapshot.manifest.documents),
+        passages=len(snapshot.passages),
     )

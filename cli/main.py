@@ -236,7 +236,8 @@ def _print_answer(answer: Answer) -> None:
             where.append(f"meeting of {long_date(c.meeting_date)}")
         where.append(c.page_words)
         click.echo(f"[{c.n}] “{c.quote}”")
-        click.echo(f"    {' · '.join(where)} · {c.document.file} (PDF page {c.page})")
+        restricted = " · RESTRICTED: members only" if c.restricted else ""
+        click.echo(f"    {' · '.join(where)} · {c.document.file} (PDF page {c.page}){restricted}")
 
 
 @cli.command()
@@ -252,6 +253,13 @@ def _print_answer(answer: Answer) -> None:
     help="Only agenda packs, printed minutes or standalone reports.",
 )
 @click.option("--document", help="Only this document (its id or file name).")
+@click.option(
+    "--role",
+    type=click.Choice(["reader", "member", "editor"]),
+    default="member",
+    show_default=True,
+    help="Answer as a key with this role would be answered: a reader sees public papers only.",
+)
 @click.pass_obj
 def ask(
     obj: AppContext,
@@ -263,6 +271,7 @@ def ask(
     committee: str | None,
     doc_type: str | None,
     document: str | None,
+    role: str,
 ) -> None:
     """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
     if not question.strip():
@@ -280,7 +289,7 @@ def ask(
     # From stdin every line gets exactly one response, so callers can pair them up.
     questions: Iterator[str] = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
     for text in questions:
-        answer = service.ask(text, filters, top_k)
+        answer = service.ask(text, filters, top_k, members=role != "reader")
         if as_json:
             click.echo(answer.model_dump_json())
         else:

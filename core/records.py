@@ -7,9 +7,10 @@ Dates are ISO dates; pages are 1-based PDF page indexes, and `page_label` is the
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 DocType = Literal["agenda_pack", "minutes", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
@@ -51,6 +52,7 @@ class Passage(BaseModel):
     decision: bool = Field(False, description="Whether the text records a decision")
     decision_status: DecisionStatus | None = Field(None, description="What the decision was, when it records one")
     boilerplate: bool = Field(False, description="Front matter every pack repeats; never searched or quoted")
+    restricted: bool = Field(False, description="From an exempt paper or report: members only")
     table: bool = Field(False, description="Rows of a table with the heading above them")
     context: str = Field("", description="Heading text prepended when embedding and searching; never quoted")
 
@@ -105,6 +107,22 @@ class DocumentRecord(BaseModel):
     passages: int = Field(description="Passages indexed from it")
     no_text_pages: list[int] = Field(default_factory=list, description="Pages with no text layer (scanned?)")
     indexed_at: dt.datetime = Field(description="When it was indexed (UTC)")
+    restricted: bool = Field(False, description="The whole paper is exempt: members only")
+    restricted_items: list[str] = Field(
+        default_factory=list, description="Agenda items of a public pack whose reports are exempt: members only"
+    )
+    restricted_pages: list[int] = Field(default_factory=list, description="The pages those exempt reports cover")
+
+
+def _iso_date(value: object) -> object:
+    """Only a date or "YYYY-MM-DD": pydantic would otherwise read 0 or "0" as a Unix time (1970-01-01)."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+        return value
+    raise ValueError("a date as YYYY-MM-DD")
+
+
+# A date given by a caller: YYYY-MM-DD, nothing else (no Unix times).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 class SearchFilters(BaseModel):
@@ -117,8 +135,8 @@ class SearchFilters(BaseModel):
         json_schema_extra={"examples": [{"since": "2021-01-01", "until": "2023-12-31"}, {"doc_type": "minutes"}]},
     )
 
-    since: dt.date | None = Field(None, description="Only meetings on or after this date")
-    until: dt.date | None = Field(None, description="Only meetings on or before this date")
+    since: IsoDate | None = Field(None, description="Only meetings on or after this date")
+    until: IsoDate | None = Field(None, description="Only meetings on or before this date")
     committee: str | None = Field(None, description="Only this committee's papers (any letter case)")
     doc_type: DocType | None = Field(None, description="Only agenda packs, printed minutes or standalone reports")
     document: str | None = Field(None, description="Only this document: its id or its file name")
@@ -178,6 +196,7 @@ class Citation(_OnAPage, BaseModel):
     also_printed: list[Printed] = Field(
         default_factory=list, description="The same text printed in other documents, quoted once here"
     )
+    restricted: bool = Field(False, description="Quoted from an exempt paper or report: for members only")
 
 
 class Timings(BaseModel):
@@ -297,6 +316,7 @@ class Job(BaseModel):
     pages: int = Field(0, description="Pages indexed")
     passages: int = Field(0, description="Passages indexed")
     error: str | None = Field(None, description="Why it failed, naming the file")
+    restricted: bool = Field(False, description="The paper is members only (an upload marked so, or exempt)")
 
 
 class PaperStatus(BaseModel):
@@ -318,6 +338,10 @@ class PaperStatus(BaseModel):
         description="indexed, or a job is indexing or removing it"
     )
     job_id: str | None = Field(None, description="The job indexing or removing it, if any")
+    restricted: bool = Field(False, description="The whole paper is exempt: members only (listed to members only)")
+    restricted_items: list[str] = Field(
+        default_factory=list, description="Agenda items of the pack whose reports are exempt (shown to members only)"
+    )
 
 
 class RegisterEntry(BaseModel):

@@ -41,6 +41,18 @@ class CouncilSettings(_Section):
     )
 
 
+class AccessSettings(_Section):
+    restricted_paths: list[str] = Field(
+        default_factory=list,
+        description='globs of papers only members may read, matched on the path and the file name ("*part-2*")',
+    )
+    markers: list[str] = Field(
+        ["NOT FOR PUBLICATION", "exempt information", "Schedule 12A"],
+        description="words that all mark a paper, or a report in a pack, exempt (any case, on its first pages)",
+    )
+    first_pages: int = Field(2, ge=1, le=20, description="pages of a paper, or of each report's start, read for them")
+
+
 class IndexSettings(_Section):
     paths: list[Path] = Field(default_factory=list, description="Files or folders `qa index` reads by default")
     data_dir: Path = Field(Path(".qa-data"), description="where the index, embeddings and manifest live")
@@ -255,7 +267,7 @@ class APISettings(_Section):
     host: str = Field("127.0.0.1", description="`qa serve` listens here (--host overrides)")
     port: int = Field(8000, ge=1, le=65535, description="`qa serve` listens on this port (--port overrides)")
     max_question_chars: int = Field(1000, ge=10, description="longer questions are refused with 422")
-    keys: dict[str, Literal["reader", "editor"]] = Field(
+    keys: dict[str, Literal["reader", "member", "editor"]] = Field(
         default_factory=dict,
         description='API key = role; set them from the environment: QA_API__KEYS=\'{"key": "reader"}\'',
     )
@@ -287,6 +299,7 @@ class Settings(BaseSettings):
 
     council: CouncilSettings = CouncilSettings()
     index: IndexSettings = IndexSettings()
+    access: AccessSettings = AccessSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     passages: PassageSettings = PassageSettings()
     store: StoreSettings = StoreSettings()

@@ -14,6 +14,7 @@ from pathlib import Path
 from core.errors import Conflict, NotAPDF, NotFound, QAError, TooLarge
 from core.records import DocumentRecord, Job, PaperStatus
 from core.settings import Settings
+from indexer.access import RESTRICTED_UPLOADS, upload_folder
 from indexer.embed import TextEmbedder
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
@@ -48,27 +49,30 @@ class PaperLibrary:
     def __init__(self, settings: Settings, embedder: TextEmbedder):
         self.settings = settings
         self.embedder = embedder
-        self.folder = Path(settings.api.upload_dir or settings.data_dir / "uploads").resolve()
+        self.folder = upload_folder(settings)
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         # One worker: the indexer takes a lock on the data directory, and jobs then apply in order.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
 
-    def add(self, name: str, data: bytes) -> Job:
-        """Store an uploaded PDF and queue its indexing; TooLarge or NotAPDF if it cannot be stored."""
+    def add(self, name: str, data: bytes, restricted: bool = False) -> Job:
+        """Store an uploaded PDF and queue its indexing; TooLarge or NotAPDF if it cannot be stored. A `restricted`
+        upload is kept in the upload folder's `restricted/` folder, which makes it members only (indexer.access)."""
         if len(data) > self.settings.api.max_upload_bytes:
             raise TooLarge(f"{name}: larger than {self.settings.api.max_upload_mb:g} MB")
         if not data.startswith(b"%PDF"):
             raise NotAPDF(f"{name}: not a PDF")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._free_path(safe_name(name))
+        folder = self.folder / RESTRICTED_UPLOADS if restricted else self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        path = self._free_path(safe_name(name), folder)
         path.write_bytes(data)
         return self._queue_index(path)
 
     def resume(self) -> list[Job]:
         """Queue the uploads stored but not in the published index (the service stopped mid-job)."""
         indexed = IndexStore(self.settings).manifest().by_path()
-        waiting = sorted(p for p in self.folder.glob("*.pdf") if str(p) not in indexed) if self.folder.is_dir() else []
+        stored = [*self.folder.glob("*.pdf"), *(self.folder / RESTRICTED_UPLOADS).glob("*.pdf")]
+        waiting = sorted(p for p in stored if str(p) not in indexed)
         return [self._queue_index(path) for path in waiting]
 
     def remove(self, doc: DocumentRecord) -> Job:
@@ -79,28 +83,36 @@ class PaperLibrary:
         path = Path(doc.path)
         if not self.is_upload(path):
             raise Conflict(f"{doc.file} comes from the configured papers folder: remove it there and run `qa index`")
-        job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=doc.id)
+        job = Job(id=uuid.uuid4().hex, action="remove", file=path.name, document_id=doc.id, restricted=doc.restricted)
         return self._submit(job, lambda progress: self._drop(path, progress))
 
     def _queue_index(self, path: Path) -> Job:
+        restricted = path.resolve().parent == self.folder / RESTRICTED_UPLOADS
         return self._submit(
-            Job(id=uuid.uuid4().hex, action="add", file=path.name), lambda progress: self._index(path, progress)
+            Job(id=uuid.uuid4().hex, action="add", file=path.name, restricted=restricted),
+            lambda progress: self._index(path, progress),
         )
 
     def is_upload(self, path: Path) -> bool:
-        return Path(path).resolve().parent == self.folder
+        return Path(path).resolve().parent in (self.folder, self.folder / RESTRICTED_UPLOADS)
 
-    def catalogue(self, documents: list[DocumentRecord]) -> list[PaperStatus]:
-        """The indexed papers with their status, then uploads whose indexing has not finished."""
+    def catalogue(self, documents: list[DocumentRecord], members: bool = True) -> list[PaperStatus]:
+        """The indexed papers with their status, then uploads whose indexing has not finished (without `members`,
+        not the restricted ones: `documents` is then the public view's)."""
         with self._lock:
-            pending = [job for job in self.jobs.values() if job.status in ("queued", "running")]
+            pending = [
+                job
+                for job in self.jobs.values()
+                if job.status in ("queued", "running") and (members or not job.restricted)
+            ]
         removing = {job.document_id: job for job in pending if job.action == "remove"}
         papers = []
         for doc in documents:
             job = removing.get(doc.id)
+            hidden = {"path", "sha256", "restricted_pages"} | (set() if members else {"restricted_items"})
             papers.append(
                 PaperStatus(
-                    **doc.model_dump(exclude={"path", "sha256"}),
+                    **doc.model_dump(exclude=hidden),
                     job_id=job.id if job else None,
                     source="upload" if self.is_upload(Path(doc.path)) else "papers folder",
                     status="removing" if job else "indexed",
@@ -113,18 +125,19 @@ class PaperLibrary:
         ]
         return papers
 
-    def job(self, job_id: str) -> Job:
-        """The job with this id; NotFound once it is forgotten (KEPT_FINISHED_JOBS) or if it never was."""
+    def job(self, job_id: str, members: bool = True) -> Job:
+        """The job with this id; NotFound once it is forgotten (KEPT_FINISHED_JOBS), if it never was, or (without
+        `members`) if its paper is restricted."""
         found = self.jobs.get(job_id)
-        if found is None:
+        if found is None or (found.restricted and not members):
             raise NotFound(f"no job {job_id}")
         return found
 
-    def _free_path(self, name: str) -> Path:
-        path, n = self.folder / name, 1
+    def _free_path(self, name: str, folder: Path) -> Path:
+        path, n = folder / name, 1
         while path.exists():
             n += 1
-            path = self.folder / f"{name[:-4]} ({n}).pdf"
+            path = folder / f"{name[:-4]} ({n}).pdf"
         return path
 
     def _submit(self, job: Job, work: Callable[[JobProgress], IndexReport]) -> Job:
@@ -158,6 +171,8 @@ class PaperLibrary:
 
     def _index(self, path: Path, progress: JobProgress) -> IndexReport:
         report = Indexer(self.settings, embedder=self.embedder, progress=progress).run([path])
+        if any(doc.restricted or doc.restricted_items for doc in report.indexed):
+            progress.job.restricted = True  # exempt by its own text: its job is members only from now on
         if report.failed:
             path.unlink(missing_ok=True)  # a file that cannot be indexed is not kept
         return report

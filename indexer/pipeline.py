@@ -15,6 +15,7 @@ from core.errors import ConfigError, IndexBusyError, ReadError, StoreError
 from core.records import DocumentRecord
 from core.settings import Settings
 from indexer import stores
+from indexer.access import restriction, upload_folder
 from indexer.embed import Embedder, TextEmbedder
 from indexer.passages import PassageBuilder
 from indexer.read import file_sha256, page_ranges, read_bytes, read_document
@@ -236,7 +237,11 @@ class Indexer:
             self.checkpoint("artifacts saved")
         else:
             passages = self.store.load_passages(doc_id)
+        restricted = restriction(path, structured, self.settings.access, upload_folder(self.settings))
         record = DocumentRecord(
+            restricted=restricted.whole,
+            restricted_items=list(restricted.items),
+            restricted_pages=list(restricted.pages),
             id=doc_id,
             file=path.name,
             path=str(path),

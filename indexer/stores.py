@@ -11,6 +11,7 @@ or kill at any moment leaves the previous index complete and queryable. The step
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -30,13 +31,14 @@ from core.errors import StoreError
 from core.records import DocumentRecord, Passage, RegisterEntry
 from core.settings import Settings, StoreSettings
 from core.text import searchable_text
+from indexer.access import mark
 from indexer.register import REGISTER_FILE, read_register, register_entries, write_register
 
 MANIFEST_VERSION = 1
 # Bump when reading, structure or passage rules change, so cached artifacts are rebuilt. 2: the front-matter and
 # work-programme rules no longer name one council or committee (the same passages on the sample corpus). 3: text in
 # the reader's form (ligatures, odd spaces, broken words), footers by position, repetition and form.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
 # The points of a publish where a crash must leave the previous generation whole, in order.
 PUBLISH_STEPS = (
@@ -122,6 +124,7 @@ def chroma_metadata(passage: Passage) -> dict[str, str | int | bool]:
         "decision": passage.decision,
         "boilerplate": passage.boilerplate,
         "table": passage.table,
+        "restricted": passage.restricted,
     }
     optional: dict[str, str | int | None] = {
         "label_start": passage.label_start,
@@ -229,7 +232,7 @@ class IndexStore:
         vectors: list[np.ndarray] = []
         for doc in documents:
             artifacts = self.load_artifacts(doc.id)
-            passages.extend(artifacts.passages)
+            passages.extend(mark(artifacts.passages, doc))
             vectors.append(artifacts.embeddings)
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
         collection_name = f"{self.settings.store.collection}-{name}"
@@ -366,6 +369,27 @@ class IndexSnapshot:
     lexical_ids: list[str]
     store: StoreSettings  # where the collection lives, for the errors that name it
     register: list[RegisterEntry]  # the decision register of this generation (indexer.register), in document order
+    public_only: bool = False  # a view without restricted papers (`public`): searches must leave them out
+
+    def public(self) -> IndexSnapshot:
+        """This generation as a caller without members' rights sees it: no restricted passage, register entry or
+        wholly restricted paper, as if they were not indexed. Itself when nothing is restricted. The Chroma
+        collection and BM25 index are shared: searches of the view leave restricted passages out before ranking
+        (SearchPlan.allowed, and `{"restricted": False}` in Chroma's filter, qa.plan.chroma_where)."""
+        hidden = {pid for pid, p in self.passages.items() if p.restricted}
+        if not hidden and not any(doc.restricted for doc in self.manifest.documents):
+            return self
+        manifest = self.manifest.model_copy(
+            update={"documents": [doc for doc in self.manifest.documents if not doc.restricted]}
+        )
+        return dataclasses.replace(
+            self,
+            manifest=manifest,
+            passages={pid: p for pid, p in self.passages.items() if pid not in hidden},
+            vector_rows={pid: row for pid, row in self.vector_rows.items() if pid not in hidden},
+            register=[e for e in self.register if e.passage_id not in hidden],
+            public_only=True,
+        )
 
     def vector_count(self) -> int:
         """Vectors in the store; StoreError when the store does not answer."""
@@ -421,7 +445,7 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     blocks = []
     for doc in manifest.documents:
         artifacts = store.load_artifacts(doc.id)
-        passages.update((p.id, p) for p in artifacts.passages)
+        passages.update((p.id, p) for p in mark(artifacts.passages, doc))
         blocks.append(artifacts.embeddings.astype(np.float32))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
     client = chroma_client(settings, gen_dir / "chroma")

@@ -76,6 +76,7 @@ class CitationBuilder:
             n=n,
             quote=" ".join(passage.text[start:end].split()),
             section_words=section_words(passage.section) or None,
+            restricted=passage.restricted,
             **self._place(passage, start),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,26 @@ def _quote_rects(pdf_page: Any, quote: str) -> list[Any]:
     for i in range(0, len(words), _CHUNK_WORDS):
         rects += pdf_page.search_for(" ".join(words[i : i + _CHUNK_WORDS]), quads=True)
     return rects
+
+
+def redacted_copy(pdf_path: Path, pages: list[int], folder: Path, key: str) -> Path:
+    """A copy of the PDF with `pages` (1-based) emptied, for callers who may not read them (an exempt report inside
+    a public pack): same page count, so page numbers still agree. Written once into `folder` as `<key>.pdf` (the
+    key names the file's content and the pages, so a stale copy is never served)."""
+    import pymupdf
+
+    target = folder / f"{key}.pdf"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    with pymupdf.open(pdf_path) as pdf:
+        for number in pages:
+            if 1 <= number <= len(pdf):
+                page = pdf[number - 1]
+                page.add_redact_annot(page.rect)
+                page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_REMOVE)  # type: ignore[attr-defined]
+        pdf.set_metadata({})  # the title or subject may name the exempt report
+        partial = folder / f".{key}.{os.getpid()}.pdf"
+        pdf.save(partial, garbage=4, deflate=True)
+    os.replace(partial, target)  # whole or not at all, for readers racing the first request
+    return target

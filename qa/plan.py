@@ -68,8 +68,10 @@ class Planner:
         embedder: TextEmbedder,
         terms: Terms,
         vocabulary: CouncilVocabulary,
+        public_only: bool = False,
     ):
         self.passages = passages
+        self.public_only = public_only  # the passages are a public view: Chroma must leave restricted ones out too
         self.embedder = embedder
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
@@ -115,7 +117,7 @@ class Planner:
             date_limit,
             period_docs,
             allowed,
-            chroma_where(filters, date_limit, period_docs, decisions_only),
+            chroma_where(filters, date_limit, period_docs, decisions_only, self.public_only),
             specifics(question),
         )
 
@@ -208,9 +210,13 @@ def chroma_where(
     meetings: frozenset[dt.date] | None,
     period_docs: frozenset[str],
     decisions_only: bool,
+    public_only: bool = False,
 ) -> dict[str, Any]:
-    """The limits of `permitted`, in Chroma's filter language, so its top results are all usable."""
+    """The limits of `permitted`, in Chroma's filter language, so its top results are all usable; `public_only`
+    leaves restricted passages out in the store itself."""
     clauses: list[dict[str, Any]] = [{"boilerplate": False}]
+    if public_only:
+        clauses.append({"restricted": False})
     if decisions_only:
         clauses.append({"decision": True})
     if filters:

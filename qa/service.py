@@ -41,7 +41,7 @@ from qa.citations import CitationBuilder, section_words
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex, PointRelevance, points_on_topic
 from qa.followups import FollowUpFinder
 from qa.meetings import as_decisions, meeting_detail, meetings, minute_sections
-from qa.pages import PageImage, page_png
+from qa.pages import PageImage, page_png, redacted_copy
 from qa.plan import Planner, SearchPlan, passes
 from qa.query import Question, parse_question
 from qa.ranker import AbstentionModel, LinearRanker
@@ -96,7 +96,9 @@ class Generation:
         return cls(
             committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
-            planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
+            planner=Planner(
+                snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary, snapshot.public_only
+            ),
             retriever=Retriever(
                 settings.retrieval,
                 snapshot,
@@ -134,7 +136,7 @@ class QAService:
         self.extractive = ExtractiveAnswerer(settings.answer, learned)
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
-        self._loaded: Generation | None = None
+        self._loaded: tuple[Generation, Generation] | None = None
         self._opening = threading.Lock()
 
     def warm_up(self) -> None:
@@ -143,72 +145,100 @@ class QAService:
         if self._store.current_generation() is not None:
             self._current()
 
-    def _current(self) -> Generation:
-        """The published generation, opened for answering; reopened when a newer one is published."""
+    def _current(self, members: bool = True) -> Generation:
+        """The published generation, opened for answering; reopened when a newer one is published. Without
+        `members`, its public view: restricted papers are not in it at all (IndexSnapshot.public)."""
         generation = self._store.current_generation()
         if generation is None:
             raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
-        loaded = self._loaded
-        if loaded is None or loaded.snapshot.generation != generation:
+        loaded = self._loaded  # (members', public) of one generation, replaced together
+        if loaded is None or loaded[0].snapshot.generation != generation:
             with self._opening:  # one thread opens it; the others wait and use it
                 loaded = self._loaded
-                if loaded is None or loaded.snapshot.generation != generation:
+                if loaded is None or loaded[0].snapshot.generation != generation:
                     snapshot = open_snapshot(self.settings)
                     if snapshot is None:  # unpublished between the two reads: nothing to answer from
                         raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
-                    loaded = self._loaded = Generation.open(self.settings, snapshot, self.embedder, self.terms)
-        return loaded
+                    full = Generation.open(self.settings, snapshot, self.embedder, self.terms)
+                    view = snapshot.public()
+                    public = (
+                        full if view is snapshot else Generation.open(self.settings, view, self.embedder, self.terms)
+                    )
+                    loaded = self._loaded = (full, public)
+        return loaded[0] if members else loaded[1]
 
     # ---- the papers
-    def snapshot(self) -> IndexSnapshot:
-        """The published index generation answers come from (reopened when a newer one is published)."""
-        return self._current().snapshot
+    def snapshot(self, members: bool = True) -> IndexSnapshot:
+        """The published index generation answers come from (reopened when a newer one is published); without
+        `members`, its public view."""
+        return self._current(members).snapshot
 
     def indexed_files(self) -> dict[str, Path]:
         """Where each indexed document's file is, by file name."""
         return {doc.file: Path(doc.path) for doc in self._current().snapshot.manifest.documents}
 
-    def document(self, doc_id: str) -> DocumentRecord:
-        """An indexed document by id; NotFound if the published index has none."""
-        found = self._current().snapshot.documents().get(doc_id)
+    def document(self, doc_id: str, members: bool = True) -> DocumentRecord:
+        """An indexed document by id; NotFound if the published index has none (or, without `members`, it is
+        restricted: the same answer, so its existence is not told)."""
+        found = self._current(members).snapshot.documents().get(doc_id)
         if found is None:
             raise NotFound(f"no indexed document {doc_id}")
         return found
 
-    def document_file(self, doc_id: str) -> DocumentRecord:
+    def document_file(self, doc_id: str, members: bool = True) -> DocumentRecord:
         """An indexed document whose file is still on disk; NotFound if not."""
-        doc = self.document(doc_id)
+        doc = self.document(doc_id, members)
         if not Path(doc.path).is_file():  # removed from disk, and the index without it not yet published
             raise NotFound(f"{doc.file} is no longer on disk; run `qa index` to drop it from the index")
         return doc
 
-    def page_label(self, doc_id: str, page: int) -> str | None:
+    def readable_file(self, doc_id: str, members: bool = True) -> tuple[DocumentRecord, Path]:
+        """The document and the file a caller may read: the paper itself, or without `members`, a copy with its
+        exempt reports' pages emptied (qa.pages.redacted_copy). NotFound as `document_file`."""
+        doc = self.document_file(doc_id, members)
+        if members or not doc.restricted_pages:
+            return doc, Path(doc.path)
+        key = f"{doc.sha256[:16]}-" + "-".join(str(p) for p in doc.restricted_pages)
+        return doc, redacted_copy(Path(doc.path), doc.restricted_pages, self.settings.data_dir / "redacted", key)
+
+    def page_label(self, doc_id: str, page: int, members: bool = True) -> str | None:
         """The number printed on a page of an indexed document, as the index read it; None if it has none."""
-        for passage in self._current().snapshot.passages.values():
+        for passage in self._current(members).snapshot.passages.values():
             if passage.doc_id == doc_id:
                 for span in passage.pages:
                     if span.page == page:
                         return span.label
         return None
 
-    def page_image(self, doc_id: str, page: int, quote: str | None = None) -> PageImage:
-        """One page of an indexed document as a PNG with `quote` highlighted; NotFound for a page it lacks."""
-        return page_png(Path(self.document_file(doc_id).path), page, quote)
+    def page_image(self, doc_id: str, page: int, quote: str | None = None, members: bool = True) -> PageImage:
+        """One page of an indexed document as a PNG with `quote` highlighted; NotFound for a page it lacks.
+        Without `members`, from the copy a reader may read (an exempt report's pages are empty)."""
+        _, path = self.readable_file(doc_id, members)
+        return page_png(path, page, quote)
 
-    def passage(self, passage_id: str) -> Passage:
-        """An indexed passage by id; NotFound if the published index has none."""
-        found = self._current().snapshot.passages.get(passage_id)
+    def passage(self, passage_id: str, members: bool = True) -> Passage:
+        """An indexed passage by id; NotFound if the published index has none (or, without `members`, it is
+        restricted)."""
+        found = self._current(members).snapshot.passages.get(passage_id)
         if found is None:
             raise NotFound(f"no passage {passage_id}")
         return found
 
     # ---- questions
-    def ask(self, question: str, filters: SearchFilters | None = None, top_k: int | None = None) -> Answer:
-        """Answer one question from the papers, or abstain; timed. NotIndexedError before anything is indexed."""
-        return self.answer_with_retrieval(question, filters, top_k)[0]
+    def ask(
+        self, question: str, filters: SearchFilters | None = None, top_k: int | None = None, members: bool = True
+    ) -> Answer:
+        """Answer one question from the papers, or abstain; timed. NotIndexedError before anything is indexed.
+        Without `members`, from the public papers only, as if the restricted ones were not indexed."""
+        return self.answer_with_retrieval(question, filters, top_k, members=members)[0]
 
     def answer_with_retrieval(
-        self, question: str, filters: SearchFilters | None = None, top_k: int | None = None, depth: int = 0
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        top_k: int | None = None,
+        depth: int = 0,
+        members: bool = True,
     ) -> tuple[Answer, Retrieval]:
         """The answer, and the passages searched for it (at least `depth` of them), for evaluation."""
         started = time.perf_counter()
@@ -217,7 +247,7 @@ class QAService:
                 Answer(question=question, answer=NO_QUESTION_TEXT, abstained=True),
                 Retrieval(SearchPlan.nothing(parse_question("")), []),
             )
-        generation = self._current()
+        generation = self._current(members)
         searched_text, fixes = generation.spelling.correct(question)
         parsed = generation.planner.parse(searched_text)
         top_k = top_k or self.settings.retrieval.top_k
@@ -347,10 +377,10 @@ class QAService:
         names = [x.text for x in plan.specifics if x.kind == "name" and not spelling.prints(x.text)]
         return names + spelling.unknown(self.terms.topic_words(question.text, question.decision), names)
 
-    def suggestions(self, limit: int = 4) -> list[str]:
+    def suggestions(self, limit: int = 4, members: bool = True) -> list[str]:
         """Starter questions drawn from the indexed papers, for a member who does not know what to ask: the last
         meeting's decisions, the next meeting, a decision and a report of the newest papers. At most `limit`."""
-        generation = self._current()
+        generation = self._current(members)
         passages = list(generation.snapshot.passages.values())
         out: list[str] = []
         latest = generation.decisions.minutes.latest()
@@ -371,13 +401,15 @@ class QAService:
                 out.append(template.format(title))
         return out[:limit]
 
-    def decisions(self, topic: str, filters: SearchFilters | None = None, status: str | None = None) -> list[Decision]:
+    def decisions(
+        self, topic: str, filters: SearchFilters | None = None, status: str | None = None, members: bool = True
+    ) -> list[Decision]:
         """The decision register's entries on a topic, oldest first: the decision points about it (each numbered
         resolution on its own) of the minutes that discuss it or whose title and points name it (`points_on_topic`),
         within the filters, of one `status` if given. The
         same minutes printed in two documents count once, the other place kept in `also_printed`. A blank topic
         gives every entry within the dates."""
-        generation = self._current()
+        generation = self._current(members)
         if topic.strip():
             question = generation.planner.parse(generation.spelling.correct(topic)[0])
             question.decision = True
@@ -435,18 +467,18 @@ class QAService:
 
         return score
 
-    def register(self) -> list[RegisterEntry]:
+    def register(self, members: bool = True) -> list[RegisterEntry]:
         """The current generation's decision register: every decision point, in document order (indexer.register)."""
-        return self._current().snapshot.register
+        return self._current(members).snapshot.register
 
-    def meetings(self) -> list[Meeting]:
+    def meetings(self, members: bool = True) -> list[Meeting]:
         """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""
-        generation = self._current()
+        generation = self._current(members)
         return meetings(generation.snapshot, generation.citations)
 
-    def meeting(self, day: dt.date) -> MeetingDetail:
+    def meeting(self, day: dt.date, members: bool = True) -> MeetingDetail:
         """One meeting with its agenda items and decisions; NotFound for a date with no meeting in the papers."""
-        generation = self._current()
+        generation = self._current(members)
         return meeting_detail(generation.snapshot, generation.citations, day, generation.decisions.follow)
 
 

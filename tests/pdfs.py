@@ -266,3 +266,70 @@ def minutes_pack(
         ]
         pages.append(PageSpec(report, footer=f"Page {4 + n}"))
     return make_pdf(path, pages)
+
+
+EXEMPT_MARKERS = [
+    "NOT FOR PUBLICATION",
+    "This report contains exempt information as defined in paragraph 3 of Part 1 of Schedule 12A to the Local",
+    "Government Act 1972 (information relating to the financial or business affairs of any particular person).",
+]
+
+
+def exempt_pack(path: Path, committee: str = "Children's Services Overview and Scrutiny Committee") -> Path:
+    """A public agenda pack (14 March 2023) holding one public report (item 5, "Page 5") and one exempt report
+    (item 6, "Pages 6-7": its cover carries the statutory markers): only item 6 is restricted."""
+    meeting = "14 March 2023"
+    agenda = [
+        committee,
+        f"The meeting will be held at 7.00 pm on {meeting}",
+        "Agenda",
+        "5   Riverside Play Centre Review   5 - 5",
+        "6   Boathouse Lease Negotiations   6 - 7",
+        "Queries regarding this Agenda or notification of apologies:",
+    ]
+    public = [
+        f"{meeting}   ITEM: 5",
+        committee,
+        "Riverside Play Centre Review",
+        "Wards and communities affected: All   Key Decision: Non-key",
+        "Report of: Corporate Director of Children's Services",
+        "1. Introduction and Background",
+        "1.1 The Riverside Play Centre welcomed 17,010 visits in 2023, up from 15,950 the year before.",
+        "1.2 Weekend opening will be extended to 6pm from April so that more families can use the centre.",
+    ]
+    exempt_cover = [
+        f"{meeting}   ITEM: 6",
+        committee,
+        "Boathouse Lease Negotiations",
+        *EXEMPT_MARKERS,
+        "Report of: Strategic Lead for Outdoor Education",
+        "1. Introduction and Background",
+        "1.1 The landlord of the Quillfeather boathouse has offered a renewed lease at a rent of 48,250 pounds a year.",
+        "1.2 Officers recommend accepting the Quillfeather offer before the Marchbanks tender closes on 9 May 2023.",
+    ]
+    exempt_more = [
+        "2. Issues and Options",
+        "2.1 Declining the Quillfeather offer would leave the outdoor education programme without a boathouse.",
+        "2.2 The Marchbanks consortium has indicated a rival bid of 51,900 pounds a year for the same site.",
+    ]
+    pages = [
+        PageSpec(agenda),
+        PageSpec(public, footer="Page 5"),
+        PageSpec(exempt_cover, footer="Page 6"),
+        PageSpec(exempt_more, footer="Page 7"),
+    ]
+    return make_pdf(path, pages)
+
+
+def exempt_paper(path: Path, markers: bool = True) -> Path:
+    """A standalone report, wholly exempt when `markers` (its first page carries them); its facts are found in no
+    other fixture: the Zanthorpe children's home closure and its 23 staff."""
+    lines = [
+        "Cabinet",
+        "Zanthorpe Children's Home: Staffing Review",
+        *(EXEMPT_MARKERS if markers else []),
+        "1. Summary",
+        "1.1 The Zanthorpe children's home will close on 30 June 2023 and its 23 staff will be redeployed.",
+        "1.2 Redeployment of the Zanthorpe staff will cost 312,400 pounds, met from the transformation reserve.",
+    ]
+    return make_pdf(path, [PageSpec(lines, footer="Page 1")])

@@ -229,8 +229,9 @@
     text.split(/(\[\d+\])/).forEach(function (part) {
       var m = /^\[(\d+)\]$/.exec(part), c = m && cited[parseInt(m[1], 10)];
       if (!c) { if (part) p.appendChild(document.createTextNode(part)); return; }
-      var chip = el("button", { type: "button", "class": "cpqa-chip",
-                                "aria-label": "Source " + c.n + ": " + c.document.title + ", " + pageWords(c) }, String(c.n));
+      var chip = el("button", { type: "button", "class": "cpqa-chip" + (c.restricted ? " cpqa-restricted" : ""),
+                                "aria-label": "Source " + c.n + ": " + c.document.title + ", " + pageWords(c) +
+                                  (c.restricted ? " (restricted: members only)" : "") }, String(c.n));
       chip.addEventListener("click", function () { showPage(c, chip); });
       p.appendChild(chip);
     });
@@ -244,9 +245,11 @@
       .filter(Boolean).join(" · ");
     var toggleQuote = el("button", { type: "button", "class": "cpqa-card-head", "aria-expanded": "false" });
     var hint = el("span", { "class": "cpqa-hint-quote" }, "Show the quote ▸");
+    var badge = c.restricted ? el("span", { "class": "cpqa-badge-restricted", title: "An exempt paper: for members only" },
+                                  "Restricted") : null;
     add(toggleQuote, el("span", { "class": "cpqa-n" }, nearest ? "·" : String(c.n)),
         add(el("span", { "class": "cpqa-card-text" }, null),
-            el("span", { "class": "cpqa-doc" }, main), el("span", { "class": "cpqa-where" }, what), hint));
+            el("span", { "class": "cpqa-doc" }, main), badge, el("span", { "class": "cpqa-where" }, what), hint));
     var quote = el("blockquote", { hidden: "" }, "“" + c.quote + "”");
     var view = el("button", { type: "button", "class": "cpqa-view" }, "View page");
     toggleQuote.addEventListener("click", function () {
