@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -14,6 +15,7 @@ from starlette.routing import Match
 
 from api import errors
 from api.access import RateLimiter
+from api.audit import AuditLog
 from api.feedback import FeedbackStore
 from api.feedback_routes import router as feedback_router
 from api.limits import SMALL_BODY, BodyLimit
@@ -40,6 +42,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     # Answering is CPU-bound: threads beyond the cores only add switching, so the rest wait their turn.
     app.state.answer_slots = threading.BoundedSemaphore(settings.api.answer_slots)
     app.state.library = PaperLibrary(settings, app.state.service.embedder)
+    app.state.audit = AuditLog.open(settings)
     app.state.feedback = FeedbackStore.open(settings)  # <data_dir>/feedback.sqlite3, old rows pruned
     try:
         for job in app.state.library.resume():
@@ -67,6 +70,17 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
             expose_headers=["X-Highlight", "X-Page-Count", "X-Page-Label"],  # the widget's page viewer reads them
         )
     errors.install(app)
+
+    @app.middleware("http")
+    async def log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """One line a request: method, path, status and time; the query string only with `api.log_queries` (a
+        topic or a quote there can hold personal details). Keys are never logged."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        query = f"?{request.url.query}" if settings.api.log_queries and request.url.query else ""
+        took = (time.perf_counter() - started) * 1000
+        log.info("%s %s%s %d %.0f ms", request.method, request.url.path, query, response.status_code, took)
+        return response
 
     @app.middleware("http")
     async def allow_every_method(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import is_member, require
+from api.audit import AuditLog
 from api.errors import FieldErrors, detail_of, documented, status_of
 from api.schemas import (
     AskRequest,
@@ -43,6 +44,11 @@ def _service(request: Request) -> QAService:
     return service
 
 
+def _audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
 def _library(request: Request) -> PaperLibrary:
     library: PaperLibrary = request.app.state.library
     return library
@@ -54,13 +60,17 @@ def _check_length(body: AskRequest, request: Request) -> None:
         raise InvalidRequest(f"question: longer than {limit} characters")
 
 
-@router.post("/ask", response_model=Answer, dependencies=reader, responses=documented(400, 413, 503))
-def ask(body: AskRequest, request: Request, members: bool = Depends(is_member)) -> Answer:
+@router.post("/ask", response_model=Answer, responses=documented(400, 413, 503))
+def ask(
+    body: AskRequest, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
+) -> Answer:
     """Answer a question from the papers, every claim a quote with its page; or abstain. A key without members'
     rights is answered from public papers only; a quote from a restricted paper says so (`restricted`)."""
     _check_length(body, request)
     with request.app.state.answer_slots:
-        return _service(request).ask(body.question, body.filters, body.top_k, members=members)
+        answer = _service(request).ask(body.question, body.filters, body.top_k, members=members)
+    _audit(request).restricted_cited(caller, answer, "POST /ask")
+    return answer
 
 
 def _sse(event: str, data: Any) -> str:
@@ -69,11 +79,12 @@ def _sse(event: str, data: Any) -> str:
 
 @router.post(
     "/ask/stream",
-    dependencies=reader,
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}, **documented(400, 413, 503)},
 )
-def ask_stream(body: AskRequest, request: Request, members: bool = Depends(is_member)) -> StreamingResponse:
+def ask_stream(
+    body: AskRequest, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
+) -> StreamingResponse:
     """The /ask answer as server-sent events: `started`, `answer` (text, a line at a time), `citations`, then `done`
     (the whole response). Any failure after `started` ends the stream with an `error` event: {detail, status}."""
     _check_length(body, request)
@@ -84,6 +95,7 @@ def ask_stream(body: AskRequest, request: Request, members: bool = Depends(is_me
         try:
             with request.app.state.answer_slots:
                 answer = service.ask(body.question, body.filters, body.top_k, members=members)
+            _audit(request).restricted_cited(caller, answer, "POST /ask/stream")
             payload = answer.model_dump(mode="json")
             for line in answer.answer.splitlines(keepends=True):
                 yield _sse("answer", {"text": line})
@@ -186,6 +198,7 @@ async def upload_document(request: Request, caller: str = Depends(require("edito
         _library(request).add, upload.filename or "upload.pdf", data, restricted in ("true", "1", "yes", "on")
     )
     log.info("%s uploaded %s: job %s", caller, job.file, job.id)
+    _audit(request).record(caller, "upload", job.file + (" (restricted)" if job.restricted else ""), "POST /documents")
     return job
 
 
@@ -201,16 +214,19 @@ def delete_document(doc_id: str, request: Request, caller: str = Depends(require
     doc = _service(request).document(doc_id)
     job = _library(request).remove(doc)
     log.info("%s deleted %s (%s): job %s", caller, doc.file, doc_id, job.id)
+    _audit(request).record(caller, "delete", doc.file, "DELETE /documents")
     return job
 
 
-@router.get(
-    "/documents/{doc_id}/file", response_class=FileResponse, dependencies=reader, responses=documented(404, 503)
-)
-def document_file(doc_id: str, request: Request, members: bool = Depends(is_member)) -> FileResponse:
+@router.get("/documents/{doc_id}/file", response_class=FileResponse, responses=documented(404, 503))
+def document_file(
+    doc_id: str, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
+) -> FileResponse:
     """The PDF itself; a citation's url adds #page=N to open it at the quoted page. Without members' rights, a pack
     holding an exempt report comes with that report's pages empty."""
     doc, path = _service(request).readable_file(doc_id, members)
+    if members and (doc.restricted or doc.restricted_pages):
+        _audit(request).record(caller, "restricted", doc.file, "GET /documents/{doc_id}/file")
     return FileResponse(path, media_type="application/pdf", filename=doc.file, content_disposition_type="inline")
 
 
@@ -240,10 +256,15 @@ def page_image(
     return Response(image.png, media_type="image/png", headers=headers)
 
 
-@router.get("/passages/{passage_id}", response_model=Passage, dependencies=reader, responses=documented(404, 503))
-def passage(passage_id: str, request: Request, members: bool = Depends(is_member)) -> Passage:
+@router.get("/passages/{passage_id}", response_model=Passage, responses=documented(404, 503))
+def passage(
+    passage_id: str, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
+) -> Passage:
     """One indexed passage, with its pages and section."""
-    return _service(request).passage(passage_id, members)
+    found = _service(request).passage(passage_id, members)
+    if found.restricted:
+        _audit(request).record(caller, "restricted", f"{found.file} ({found.id})", "GET /passages/{passage_id}")
+    return found
 
 
 @router.get("/", response_class=FileResponse, include_in_schema=False)

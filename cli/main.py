@@ -343,7 +343,8 @@ def serve(obj: AppContext, host: str | None, port: int | None) -> None:
     click.echo(
         f"Serving at http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # Uvicorn's own access log would write query strings (topics, quotes); api.app logs each request instead.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 @cli.command("eval")

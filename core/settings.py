@@ -280,6 +280,13 @@ class APISettings(_Section):
     upload_dir: Path | None = Field(None, description="where uploaded PDFs are kept; default <data_dir>/uploads")
     max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
     answer_slots: int = Field(2, ge=1, description="questions answered at once; more wait their turn (CPU-bound work)")
+    log_queries: bool = Field(
+        False,
+        description="log each request's query string too (topics and quotes there can hold personal details)",
+    )
+    audit_file: Path | None = Field(
+        None, description="uploads, deletes and restricted papers read, by key label; default <data_dir>/audit.jsonl"
+    )
 
     @property
     def max_upload_bytes(self) -> int:
@@ -339,6 +346,7 @@ _PATH_KEYS = {
     ("eval", "report_dir"),
     ("eval", "compare_with"),
     ("api", "upload_dir"),
+    ("api", "audit_file"),
 }
 
 

@@ -306,3 +306,41 @@ def test_an_upload_marked_restricted_is_for_members_only(tmp_path, fake_embedder
             headers=EDITOR,
         )  # fmt: skip
         assert bad.status_code == 422 and "restricted" in bad.json()["detail"]
+
+
+def test_restricted_reads_are_audited_by_key_label_and_logs_hold_no_question_or_key(
+    restricted_index, service, tmp_path, caplog
+):
+    import logging
+
+    from api.access import key_label
+    from api.audit import AuditLog
+
+    settings = restricted_index.model_copy(deep=True)
+    settings.api.audit_file = tmp_path / "audit.jsonl"
+    audited = TestClient(create_app(settings, service))
+    caplog.set_level(logging.DEBUG)
+    question = "How much will redeploying the Zanthorpe staff cost?"
+    audited.post("/ask", json={"question": question}, headers=READER)
+    audited.post("/ask", json={"question": question}, headers=MEMBER)
+    hidden = next(p for p in service.snapshot().passages.values() if p.restricted)
+    audited.get(f"/passages/{hidden.id}", headers=MEMBER)
+    audited.get("/decisions", params={"q": "Zanthorpe redeployment"}, headers=READER)
+    events = AuditLog(settings.api.audit_file).read()
+    assert [(e["by"], e["action"], e["what"]) for e in events] == [
+        (key_label("member-key"), "restricted", "zanthorpe.pdf"),
+        (key_label("member-key"), "restricted", f"{hidden.file} ({hidden.id})"),
+    ]
+    logged = server_log(caplog)
+    assert "GET /decisions 200" in logged  # each request is logged ...
+    for secret in ("member-key", "reader-key", "Zanthorpe", "redeploy"):  # ... without keys, questions or topics
+        assert secret not in logged
+    settings.api.log_queries = True
+    caplog.clear()
+    TestClient(create_app(settings, service)).get("/decisions", params={"q": "Zanthorpe"}, headers=READER)
+    assert "GET /decisions?q=Zanthorpe 200" in server_log(caplog)
+
+
+def server_log(caplog) -> str:
+    """What the service logged (not the test client's own httpx lines, which name the URL it asked)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("api", "qa", "indexer", "core"))
