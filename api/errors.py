@@ -112,11 +112,25 @@ class FieldErrors(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = _query_names(self.dependant)
 
         async def handle(request: Request) -> Response:
+            # A parameter the route does not take is refused, not ignored: a misspelt filter ("untill") would
+            # otherwise widen the answer silently.
+            unknown = sorted(set(request.query_params) - known)
+            if unknown:
+                raise InvalidRequest(f"{unknown[0][:60]}: unknown query parameter")
             try:
                 return await handler(request)
             except RequestValidationError as exc:
                 raise InvalidRequest(describe_errors(exc.errors())) from None
 
         return handle
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)

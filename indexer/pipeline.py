@@ -97,7 +97,8 @@ def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Pa
 class Indexer:
     """Runs one indexing pass over files against a data directory.
 
-    `checkpoint(name)` is called as each file's artifacts are saved ("artifacts saved") and at each step of
+    `checkpoint(name)` is called as each file is read ("file read"), embedded ("passages embedded") and its
+    artifacts saved ("artifacts saved"), and at each step of
     publishing (indexer.stores.PUBLISH_STEPS): the points where a crash must leave the index whole.
     """
 
@@ -221,6 +222,7 @@ class Indexer:
     ) -> tuple[DocumentRecord, int, int]:
         self.progress.stage(f"reading {path.name}")
         source = read_document(path, data)
+        self.checkpoint("file read")
         if source.no_text_pages:
             report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))
         doc_id = sha[:16]
@@ -233,6 +235,7 @@ class Indexer:
                 raise ReadError("no text to index")
             self.progress.stage(f"embedding {len(passages)} passages of {path.name} ({len(source.pages)} pages)")
             embeddings = self.embedder.embed([embedding_text(p) for p in passages])
+            self.checkpoint("passages embedded")
             self.store.save_artifacts(doc_id, DocArtifacts(passages, embeddings), model)
             self.checkpoint("artifacts saved")
         else:

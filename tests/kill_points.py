@@ -5,7 +5,8 @@
 POINT is a checkpoint name (indexer.stores.PUBLISH_STEPS, or "artifacts saved"), optionally "#n" for its nth
 time. For each point in turn, a forked child indexes PAPERS into DATA_DIR with the fake embedder and kills
 itself with SIGKILL when the indexer reaches that point; a second child then opens the published index and
-reports it. One JSON line per point: {"point", "killed", "documents": {file: passages}, "agree": bool}.
+reports it. One JSON line per point: {"point", "killed", "documents": {file: passages}, "agree": bool}, and with
+KILL_POINTS_QUESTION set, "answer": the index's answer to it (the /ask JSON without timings).
 
 Forking after the imports keeps the cost of starting Python to once; no Chroma client is opened in this parent,
 so each child starts clean. The kill is deterministic: it happens at the named step, not after a guessed delay.
@@ -56,7 +57,14 @@ def _report(data_dir: str) -> dict:
     stored = sorted(snapshot.collection.get(include=[])["ids"])
     expected = sum(doc.passages for doc in snapshot.manifest.documents)
     agree = len(ids) == expected == snapshot.vector_count() and stored == ids == sorted(snapshot.lexical_ids)
-    return {"documents": {doc.file: doc.passages for doc in snapshot.manifest.documents}, "agree": agree}
+    report = {"documents": {doc.file: doc.passages for doc in snapshot.manifest.documents}, "agree": agree}
+    question = os.environ.get("KILL_POINTS_QUESTION")
+    if question:  # what the index answers now, to compare with its answer before the run
+        from qa.service import QAService
+
+        answer = QAService(_settings(data_dir), embedder=HashEmbedder()).ask(question)
+        report["answer"] = answer.model_dump(mode="json", exclude={"timings_ms"})
+    return report
 
 
 def _in_child(work) -> tuple[int, dict | None]:

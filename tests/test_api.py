@@ -899,3 +899,12 @@ def test_a_decision_answer_carries_its_timeline(client):
     assert all(t["where"].startswith("minute 13") for t in body["timeline"])
     other = client.post("/ask", json={"question": "How many schools used the centre?"}).json()
     assert other["timeline"] == []  # not a decision answer
+
+
+def test_an_unknown_or_misspelt_query_parameter_is_refused_naming_it(client):
+    """A misspelt filter would otherwise widen the answer silently."""
+    refused = client.get("/decisions", params={"q": "Grangewaters", "untill": "2020-01-01"})
+    assert refused.status_code == 422 and refused.json() == {"detail": "untill: unknown query parameter"}
+    assert client.get("/decisions", params={"q": "Grangewaters", "until": "2020-01-01"}).status_code == 200
+    bad_date = client.get("/decisions", params={"until": "0"})
+    assert bad_date.status_code == 422 and bad_date.json()["detail"].startswith("until: ")

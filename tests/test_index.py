@@ -20,6 +20,7 @@ from cli.main import AppContext, cli
 from indexer import stores
 from indexer.pipeline import Indexer
 from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
+from qa.service import QAService
 
 from conftest import make_settings, papers_with_pack
 from pdfs import FILLER, PageSpec, make_pdf, wrap
@@ -227,6 +228,54 @@ def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers
         (p.id, p.text) for p in open_snapshot(clean).passages.values()
     ]
     assert len(assert_consistent(settings)) == 5
+
+
+# A full run of the sample corpus, killed at 22 points: as each of its five papers is read, embedded and saved (the
+# first embedding of a run is the next paper's, those before it being saved), then at every step of publishing.
+CORPUS_KILL_POINTS = [
+    point for n in range(1, 6) for point in (f"file read#{n}", "passages embedded", "artifacts saved")
+] + list(PUBLISH_STEPS)
+
+
+@pytest.mark.slow  # reads the sample corpus about 20 times, about a minute
+def test_killing_a_full_run_of_the_sample_corpus_at_22_points_loses_nothing(settings, papers, fake_embedder, tmp_path):
+    """After each kill the previous index answers exactly as before; finishing the run gives exactly the passages a
+    clean build gives, none duplicated, none missing."""
+    from conftest import CORPUS
+
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    before = assert_consistent(settings)
+    question = "How many schools used Grangewaters?"
+    answer_before = (
+        QAService(settings, embedder=fake_embedder).ask(question).model_dump(mode="json", exclude={"timings_ms"})
+    )
+    for pdf in sorted(CORPUS.glob("*.pdf")):
+        shutil.copy(pdf, papers / pdf.name)
+    driver = Path(__file__).resolve().parent / "kill_points.py"
+    completed = subprocess.run(
+        [sys.executable, str(driver), str(settings.data_dir), str(papers), *CORPUS_KILL_POINTS],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+        env={**os.environ, "KILL_POINTS_QUESTION": question},
+    )
+    outcomes = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [o["point"] for o in outcomes] == CORPUS_KILL_POINTS
+    switched = len(outcomes) - len(PUBLISH_STEPS) + PUBLISH_STEPS.index("current switched")
+    for n, outcome in enumerate(outcomes):
+        assert outcome["killed"], f"the run never reached {outcome['point']!r}"
+        assert outcome["agree"], f"after a kill at {outcome['point']!r} the stores disagree"
+        if n < switched:  # not yet published: the previous index, answering exactly as before
+            assert outcome["documents"] == before, outcome["point"]
+            assert outcome["answer"] == answer_before, outcome["point"]
+    assert Indexer(settings, embedder=fake_embedder).run([papers]).ok
+    clean = make_settings(tmp_path / "clean")
+    Indexer(clean, embedder=fake_embedder).run([papers])
+    finished, built = open_snapshot(settings), open_snapshot(clean)
+    assert finished is not None and built is not None
+    assert [(p.id, p.text) for p in finished.passages.values()] == [(p.id, p.text) for p in built.passages.values()]
+    assert assert_consistent(settings) == {doc.file: doc.passages for doc in built.manifest.documents}
 
 
 @pytest.mark.slow
