@@ -370,6 +370,13 @@ class IndexSnapshot:
     store: StoreSettings  # where the collection lives, for the errors that name it
     register: list[RegisterEntry]  # the decision register of this generation (indexer.register), in document order
     public_only: bool = False  # a view without restricted papers (`public`): searches must leave them out
+    client: Any = None  # the Chroma client the collection came from, released by `close`
+
+    def close(self) -> None:
+        """Release the generation's embedded Chroma system (its threads, SQLite handles and file descriptors). Only
+        when no reader can still be using it: QAService closes a generation once two newer ones have replaced it."""
+        if self.client is not None and self.store.mode == "embedded":
+            _close_chroma(self.client)
 
     def public(self) -> IndexSnapshot:
         """This generation as a caller without members' rights sees it: no restricted passage, register entry or
@@ -459,5 +466,15 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     if register is None:
         register = register_entries(passages.values())
     return IndexSnapshot(
-        generation, manifest, passages, vectors, rows, collection, lexical, lexical_ids, settings.store, register
+        generation,
+        manifest,
+        passages,
+        vectors,
+        rows,
+        collection,
+        lexical,
+        lexical_ids,
+        settings.store,
+        register,
+        client=client,
     )

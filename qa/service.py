@@ -137,6 +137,7 @@ class QAService:
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
         self._loaded: tuple[Generation, Generation] | None = None
+        self._retired: list[Generation] = []
         self._opening = threading.Lock()
 
     def warm_up(self) -> None:
@@ -164,8 +165,18 @@ class QAService:
                     public = (
                         full if view is snapshot else Generation.open(self.settings, view, self.embedder, self.terms)
                     )
+                    if self._loaded is not None:
+                        self._retire(self._loaded[0])
                     loaded = self._loaded = (full, public)
         return loaded[0] if members else loaded[1]
+
+    def _retire(self, replaced: Generation) -> None:
+        """Close generations no request can still be using: the one just replaced stays open for requests under
+        way (they finish within an answer's time), the one before it is released (its Chroma threads and files
+        would otherwise pile up with every upload)."""
+        self._retired.append(replaced)
+        while len(self._retired) > 1:
+            self._retired.pop(0).snapshot.close()
 
     # ---- the papers
     def snapshot(self, members: bool = True) -> IndexSnapshot:

@@ -350,3 +350,31 @@ def test_two_data_dirs_never_interfere(papers, tmp_path, fake_embedder):
     Indexer(two, embedder=fake_embedder).run([papers / "fostering.pdf"])
     assert set(assert_consistent(one)) == {"pack.pdf"}
     assert set(assert_consistent(two)) == {"fostering.pdf"}
+
+
+def test_answering_across_many_new_generations_does_not_pile_up_open_files_or_threads(settings, papers, fake_embedder):
+    """Each upload publishes a generation; the service closes those no request can still be using, so its Chroma
+    threads and file handles stay level however many papers are added."""
+    import threading
+
+    import psutil
+
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    service = QAService(settings, embedder=fake_embedder)
+    service.ask("How many schools used Grangewaters?")
+
+    def counts() -> tuple[int, int]:
+        return psutil.Process().num_fds(), threading.active_count()
+
+    def publish(n: int) -> None:
+        small_report(papers / f"added-{n}.pdf", f"Topic {n}", pages=1)
+        assert Indexer(settings, embedder=fake_embedder).run([papers]).ok
+        service.ask("How many schools used Grangewaters?")
+
+    for n in range(3):  # the service settles: the current generation and the one just replaced stay open
+        publish(n)
+    settled = counts()
+    for n in range(3, 9):
+        publish(n)
+    fds, threads = counts()
+    assert fds <= settled[0] + 4 and threads <= settled[1] + 2, (settled, (fds, threads))
