@@ -57,6 +57,9 @@ class IndexSettings(_Section):
     paths: list[Path] = Field(default_factory=list, description="Files or folders `qa index` reads by default")
     data_dir: Path = Field(Path(".qa-data"), description="where the index, embeddings and manifest live")
     extensions: list[str] = Field([".pdf", ".txt", ".md"], description="file types indexed from a folder")
+    max_pages: int = Field(2000, ge=1, description="a file with more pages is refused, naming the count")
+    max_page_chars: int = Field(100_000, ge=1000, description="a page with more text than this is refused (a bomb?)")
+    max_read_seconds: float = Field(120.0, gt=0, description="reading one file longer than this refuses it")
 
 
 class EmbeddingSettings(_Section):

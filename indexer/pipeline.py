@@ -18,7 +18,7 @@ from indexer import stores
 from indexer.access import restriction, upload_folder
 from indexer.embed import Embedder, TextEmbedder
 from indexer.passages import PassageBuilder
-from indexer.read import file_sha256, page_ranges, read_bytes, read_document
+from indexer.read import ReadLimits, file_sha256, page_ranges, read_bytes, read_document
 from indexer.stores import Checkpoint, DocArtifacts, IndexStore, Manifest, embedding_text, no_checkpoint
 from indexer.structure import structure_document
 
@@ -221,7 +221,8 @@ class Indexer:
         self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport
     ) -> tuple[DocumentRecord, int, int]:
         self.progress.stage(f"reading {path.name}")
-        source = read_document(path, data)
+        index = self.settings.index
+        source = read_document(path, data, ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds))
         self.checkpoint("file read")
         if source.no_text_pages:
             report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,18 +85,39 @@ def page_ranges(numbers: list[int]) -> str:
     return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
 
 
-def read_document(path: Path, data: bytes | None = None) -> SourceDocument:
-    """Read one file into pages; raise ReadError with a one-line reason if it cannot be used."""
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one file may cost to read (`index.max_pages`, `max_page_chars`, `max_read_seconds`): a file past any
+    of them is refused with a ReadError naming the limit, and the run goes on with the next file."""
+
+    max_pages: int = 2000
+    max_page_chars: int = 100_000
+    max_seconds: float = 120.0
+
+
+def read_document(path: Path, data: bytes | None = None, limits: ReadLimits | None = None) -> SourceDocument:
+    """Read one file into pages; raise ReadError with a one-line reason if it cannot be used or passes `limits`."""
     if data is None:
         data = read_bytes(path)
     if not data:
         raise ReadError("empty file (0 bytes)")
+    limits = limits or ReadLimits()
     suffix = path.suffix.lower()
     if suffix == ".pdf" or data[:1024].lstrip().startswith(b"%PDF"):
-        return _read_pdf(path, data)
-    if suffix in {".txt", ".md", ".markdown", ".text"}:
-        return _read_text(path, data)
-    raise ReadError(f"unsupported file type '{suffix or '(none)'}' (expected .pdf, .txt or .md)")
+        source = _read_pdf(path, data, limits)
+    elif suffix in {".txt", ".md", ".markdown", ".text"}:
+        source = _read_text(path, data)
+    else:
+        raise ReadError(f"unsupported file type '{suffix or '(none)'}' (expected .pdf, .txt or .md)")
+    if len(source.pages) > limits.max_pages:
+        raise ReadError(f"{len(source.pages)} pages: more than index.max_pages ({limits.max_pages}); refused")
+    for page in source.pages:
+        if len(page.text) > limits.max_page_chars:
+            raise ReadError(
+                f"page {page.index} holds {len(page.text):,} characters of text, more than index.max_page_chars "
+                f"({limits.max_page_chars:,}); refused"
+            )
+    return source
 
 
 def read_bytes(path: Path) -> bytes:
@@ -111,7 +133,7 @@ def read_bytes(path: Path) -> bytes:
         raise ReadError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def _read_pdf(path: Path, data: bytes) -> SourceDocument:
+def _read_pdf(path: Path, data: bytes, limits: ReadLimits) -> SourceDocument:
     if b"%PDF" not in data[:1024]:
         raise ReadError(f"not a PDF (starts with {data[:8]!r})")
     try:
@@ -123,13 +145,23 @@ def _read_pdf(path: Path, data: bytes) -> SourceDocument:
             raise ReadError("encrypted PDF (password required)")
         if doc.page_count == 0:
             raise ReadError("PDF has no pages")
+        if doc.page_count > limits.max_pages:  # refused before a page is read
+            raise ReadError(f"{doc.page_count} pages: more than index.max_pages ({limits.max_pages}); refused")
         if doc.is_repaired and b"%%EOF" not in data[-2048:]:
             raise ReadError("truncated PDF (no end-of-file marker; the file was cut short)")
         has_labels = bool(doc.get_page_labels())
         raw_pages: list[tuple[list[Line], str | None]] = []
+        started = time.monotonic()
         try:
             for page in doc.pages():
                 raw_pages.append((_pdf_lines(page), (page.get_label() if has_labels else None) or None))
+                if time.monotonic() - started > limits.max_seconds:
+                    raise ReadError(
+                        f"reading took more than index.max_read_seconds ({limits.max_seconds:g} s), at page "
+                        f"{len(raw_pages)} of {doc.page_count}; refused"
+                    )
+        except ReadError:
+            raise
         except Exception as exc:
             raise ReadError(f"corrupt PDF: page {len(raw_pages) + 1} cannot be read ({_short(exc)})") from None
         title = (doc.metadata or {}).get("title") or None
@@ -153,7 +185,7 @@ def _pdf_lines(page: pymupdf.Page) -> list[Line]:
     drawn: list[tuple[str, pymupdf.Rect]] = []
     for block in page.get_text("dict", flags=_TEXT_FLAGS)["blocks"]:
         for line in block.get("lines", []):
-            text = reading_form("".join(span["text"] for span in line["spans"])).rstrip()
+            text = _CONTROL.sub("", reading_form("".join(span["text"] for span in line["spans"]))).rstrip()
             if not text.strip():
                 continue
             box = pymupdf.Rect(line["bbox"]) * rotate
@@ -194,6 +226,7 @@ def _read_text(path: Path, data: bytes) -> SourceDocument:
     text = reading_form(decode_text(data))
     if "\x00" in text:
         raise ReadError("not a text file (binary content: NUL characters after decoding)")
+    text = _CONTROL.sub("", text)  # bells, escapes and backspaces print nothing; kept, they would reach quotes
     chunks = text.split("\f")
     raw_pages: list[tuple[list[Line], str | None]] = []
     for chunk in chunks:

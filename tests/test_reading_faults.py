@@ -318,3 +318,51 @@ def test_short_and_unmarked_text_files_decode_right(text, encoding):
     from indexer.read import decode_text
 
     assert decode_text(text.encode(encoding)) == text
+
+
+def test_files_past_the_reading_limits_are_refused_naming_the_limit_and_the_run_goes_on(tmp_path, fake_embedder):
+    """A 3,000-page file, one enormous page, a file that takes too long to read: each refused with its reason;
+    text full of control characters is indexed without them; the good paper beside them is indexed."""
+    from pathlib import Path
+
+    import pymupdf
+
+    from indexer.pipeline import Indexer
+    from indexer.stores import open_snapshot
+
+    from conftest import make_settings
+    from pdfs import sample_pack
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    sample_pack(papers / "good.pdf")
+    huge = pymupdf.open()
+    for n in range(3000):
+        huge.new_page(width=200, height=200).insert_text((20, 40), f"Page {n + 1} of the long appendix")
+    huge.save(papers / "appendix-3000.pdf")
+    (papers / "enormous-page.txt").write_text("The budget line repeats. " * 8000)
+    (papers / "controls.txt").write_text(
+        "Minutes\x07 of the\x1b[31m meeting\x00\n"
+        if False
+        else "Minutes\x07 of the\x1b meeting.\x0e\nThe Committee noted\x08 the report on the Wellbrook\x1f centre.\n"
+    )
+    settings = make_settings(tmp_path / "data", [papers])
+    report = Indexer(settings, embedder=fake_embedder).run()
+    reasons = {Path(f.path).name: f.reason for f in report.failed}
+    assert reasons == {
+        "appendix-3000.pdf": "3000 pages: more than index.max_pages (2000); refused",
+        "enormous-page.txt": "page 1 holds 199,999 characters of text, more than index.max_page_chars (100,000); "
+        "refused",
+    }
+    indexed = {d.file for d in report.indexed}
+    assert indexed == {"good.pdf", "controls.txt"}
+    snapshot = open_snapshot(settings)
+    assert snapshot is not None
+    controls = " ".join(p.text for p in snapshot.passages.values() if p.file == "controls.txt")
+    assert "Wellbrook" in controls and not any(ord(ch) < 32 and ch not in "\n\t" for ch in controls)
+    # Reading slower than the limit allows (here a limit no file can meet) refuses the file and names the page.
+    settings.index.max_read_seconds = 1e-9
+    slow = Indexer(settings, embedder=fake_embedder).run([papers / "good.pdf"], rebuild=True)
+    assert [f.reason for f in slow.failed] == [
+        "reading took more than index.max_read_seconds (1e-09 s), at page 1 of 8; refused"
+    ]
