@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -184,9 +185,12 @@ class Indexer:
             except ConfigError:
                 raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
             except Exception as exc:
-                reason = (
-                    str(exc) if isinstance(exc, ReadError) else f"could not be indexed: {type(exc).__name__}: {exc}"
-                )
+                if isinstance(exc, ReadError):
+                    reason = str(exc)
+                elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                    reason = f"could not be stored in {self.settings.data_dir} ({exc.strerror}): free some space"
+                else:
+                    reason = f"could not be indexed: {type(exc).__name__}: {exc}"
                 report.failed.append(Failure(key, reason))
                 if old:
                     kept[key] = old  # the indexed version stays until a good one replaces it

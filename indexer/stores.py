@@ -223,7 +223,20 @@ class IndexStore:
 
     # ---- generations
     def publish(self, documents: list[DocumentRecord], model: str) -> str:
-        """Build a new generation holding exactly these documents, then make it the current one."""
+        """Build a new generation holding exactly these documents, then make it the current one. StoreError naming
+        the data directory when it cannot be written (a full disk): the current generation stays as it was."""
+        import chromadb.errors
+
+        try:
+            return self._publish(documents, model)
+        except (OSError, sqlite3.Error, chromadb.errors.ChromaError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120]
+            raise StoreError(
+                f"the new index could not be written in {self.root} ({reason}); the previous index is still "
+                "served: free some space and run `qa index` again"
+            ) from exc
+
+    def _publish(self, documents: list[DocumentRecord], model: str) -> str:
         generations = self.root / "generations"
         generations.mkdir(parents=True, exist_ok=True)
         name = dt.datetime.now(dt.UTC).strftime("g%Y%m%dT%H%M%S%f")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from core.errors import NotFound, NotIndexedError
+from core.errors import NotFound, NotIndexedError, StoreError
 from core.lexicon import CouncilVocabulary
 from core.records import (
     Answer,
@@ -157,7 +157,14 @@ class QAService:
             with self._opening:  # one thread opens it; the others wait and use it
                 loaded = self._loaded
                 if loaded is None or loaded[0].snapshot.generation != generation:
-                    snapshot = open_snapshot(self.settings)
+                    try:
+                        snapshot = open_snapshot(self.settings)
+                    except StoreError as exc:
+                        if self._loaded is None:
+                            raise
+                        # A newer generation that cannot be read: the last good one is still served.
+                        log.error("%s; still answering from %s", exc, self._loaded[0].snapshot.generation)
+                        return self._loaded[0] if members else self._loaded[1]
                     if snapshot is None:  # unpublished between the two reads: nothing to answer from
                         raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
                     full = Generation.open(self.settings, snapshot, self.embedder, self.terms)

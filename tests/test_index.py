@@ -378,3 +378,71 @@ def test_answering_across_many_new_generations_does_not_pile_up_open_files_or_th
         publish(n)
     fds, threads = counts()
     assert fds <= settled[0] + 4 and threads <= settled[1] + 2, (settled, (fds, threads))
+
+
+FULL_DISK = """
+import json, resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))
+from core.errors import QAError
+from core.settings import Settings
+from indexer.pipeline import Indexer
+from fakes import HashEmbedder
+settings = Settings()
+settings.index.data_dir = Path(sys.argv[1])
+try:
+    report = Indexer(settings, embedder=HashEmbedder()).run([Path(sys.argv[2])])
+    print(json.dumps({"failed": [f.reason for f in report.failed], "error": None}))
+except QAError as exc:
+    print(json.dumps({"failed": [], "error": str(exc)}))
+"""
+
+
+@pytest.mark.slow  # two driver processes of their own
+def test_a_full_disk_while_indexing_names_the_cause_keeps_the_last_index_and_a_later_run_recovers(
+    settings, papers, fake_embedder
+):
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    before = assert_consistent(settings)
+    small_report(papers / "more.pdf", "Topic more", pages=2)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)}
+
+    def index_with_room(size: int) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", FULL_DISK, str(settings.data_dir), str(papers), str(size)],
+            capture_output=True, text=True, timeout=300, env=env, check=True,
+        )  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    # No room even for the new paper's embeddings: it fails alone, naming the cause.
+    tiny = index_with_room(1024)
+    assert tiny["error"] is None and len(tiny["failed"]) == 1
+    assert tiny["failed"][0] == f"could not be stored in {settings.data_dir} (File too large): free some space"
+    assert assert_consistent(settings) == before
+    # Room for the paper, none for the new generation's vector store: the run fails, saying so; the last index stays.
+    cramped = index_with_room(64 * 1024)
+    assert (
+        cramped["error"]
+        and "could not be written" in cramped["error"]
+        and "previous index is still served" in (cramped["error"])
+    )
+    assert assert_consistent(settings) == before
+    # With room again, `qa index` recovers: the new paper is in.
+    assert Indexer(settings, embedder=fake_embedder).run([papers]).ok
+    assert set(assert_consistent(settings)) == {*before, "more.pdf"}
+
+
+def test_a_generation_that_cannot_be_read_leaves_a_running_service_on_the_last_good_one(
+    settings, papers, fake_embedder
+):
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    service = QAService(settings, embedder=fake_embedder)
+    good = service.ask("How many schools used Grangewaters?")
+    small_report(papers / "more.pdf", "Topic more", pages=1)
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    newest = IndexStore(settings).current_generation()
+    assert newest is not None
+    (IndexStore(settings).generation_path(newest) / "manifest.json").write_text("{ damaged")
+    assert service.ask("How many schools used Grangewaters?").answer == good.answer  # still served
+    assert service.snapshot().generation != newest
