@@ -60,6 +60,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         limit_for=lambda method, path: upload_limit if (method, path) == ("POST", "/documents") else SMALL_BODY,
+        wait_s=settings.api.body_wait_s,
     )
     if settings.api.cors_origins:  # added last, so outermost: refusals carry CORS headers too
         app.add_middleware(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -12,11 +13,13 @@ SMALL_BODY = 64 * 1024  # a question with its filters fits many times over
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for a body over the route's limit, by Content-Length at once or by counting chunks."""
+    """ASGI middleware: 413 for a body over the route's limit, by Content-Length at once or by counting chunks; 408
+    when a client stops sending its body for `wait_s` seconds (a slow client holds nothing for long)."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str, str], int]):
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str, str], int], wait_s: float = 30.0):
         self.app = app
         self.limit_for = limit_for
+        self.wait_s = wait_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,7 +32,10 @@ class BodyLimit:
 
         async def counted() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.wait_s)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body stopped arriving for {self.wait_s:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:  # a chunked body with no Content-Length

@@ -60,7 +60,7 @@ def _check_length(body: AskRequest, request: Request) -> None:
         raise InvalidRequest(f"question: longer than {limit} characters")
 
 
-@router.post("/ask", response_model=Answer, responses=documented(400, 413, 503))
+@router.post("/ask", response_model=Answer, responses=documented(400, 408, 413, 503))
 def ask(
     body: AskRequest, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
 ) -> Answer:
@@ -80,7 +80,7 @@ def _sse(event: str, data: Any) -> str:
 @router.post(
     "/ask/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **documented(400, 413, 503)},
+    responses={200: {"content": {"text/event-stream": {}}}, **documented(400, 408, 413, 503)},
 )
 def ask_stream(
     body: AskRequest, request: Request, caller: str = Depends(require("reader")), members: bool = Depends(is_member)
@@ -181,7 +181,7 @@ UPLOAD_SCHEMA = {
     status_code=202,
     response_model=Job,
     openapi_extra=UPLOAD_SCHEMA,
-    responses=documented(400, 413, 415, 503),
+    responses=documented(400, 408, 413, 415, 503),
 )
 async def upload_document(request: Request, caller: str = Depends(require("editor"))) -> Job:
     """Store an uploaded PDF (multipart field `file`) and index it in the background; follow the job at /jobs/{id}."""

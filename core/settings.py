@@ -283,6 +283,9 @@ class APISettings(_Section):
     upload_dir: Path | None = Field(None, description="where uploaded PDFs are kept; default <data_dir>/uploads")
     max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
     answer_slots: int = Field(2, ge=1, description="questions answered at once; more wait their turn (CPU-bound work)")
+    body_wait_s: float = Field(
+        30.0, gt=0, description="a client that stops sending its request body this long is answered 408"
+    )
     log_queries: bool = Field(
         False,
         description="log each request's query string too (topics and quotes there can hold personal details)",
