@@ -536,3 +536,27 @@ def test_streams_that_end_early_use_crlf_or_are_not_json_end_in_a_clear_message(
         and page.get_by_label("Your question about the committee papers").is_editable()
     )
     assert [p for p in page.problems if "502" not in p] == []  # the browser logs the 502 itself
+
+
+def test_a_quote_from_a_restricted_paper_is_marked_for_the_member_reading_it(open_server, page):
+    """The service's answer, with its first citation from an exempt report (as a member's key would get it)."""
+    import json
+
+    answer = httpx.post(open_server.url + "/ask", json={"question": "What did we decide about Grangewaters?"}).json()
+    assert answer["citations"]
+    answer["citations"][0]["restricted"] = True
+    body = f"event: started\ndata: {{}}\n\nevent: done\ndata: {json.dumps(answer)}\n\n"
+    page.route(
+        "**/ask/stream",
+        lambda route: route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body),
+    )
+    page.goto(open_server.url + "/")
+    _ask(page, "What did we decide about Grangewaters?")
+    chips = page.locator(".cpqa-chip")
+    chips.first.wait_for(timeout=10_000)
+    assert "cpqa-restricted" in (chips.first.get_attribute("class") or "")
+    assert "restricted: members only" in (chips.first.get_attribute("aria-label") or "")
+    assert page.locator(".cpqa-badge-restricted").count() == 1
+    assert page.locator(".cpqa-badge-restricted").first.inner_text().strip().lower() == "restricted"
+    if len(answer["citations"]) > 1:
+        assert "cpqa-restricted" not in (chips.nth(1).get_attribute("class") or "")
