@@ -1,7 +1,7 @@
 """Mixed load on `qa serve`: 16 clients asking while an editor uploads, indexes and deletes a paper in a loop.
 
-    python bench/load_bench.py [--seconds 60] [--clients 16]    # writes bench/results/load.{json,md}
-    python bench/load_bench.py --soak 10                         # 10 minutes: RSS per minute, flat at the end?
+    python bench/load_bench.py [--seconds 60] [--control]    # writes bench/results/load.{json,md}
+    python bench/load_bench.py --soak 4 [--control]           # writes bench/results/load-soak.{json,md}
 
 Our server runs on a loopback port over a temporary data directory indexed from the sample corpus (embeddings
 the project's own data directory already holds for the current pipeline are copied in, so only stale ones are
@@ -9,9 +9,10 @@ computed again), with the rate limit off and the API keys in KEYS. Each asking c
 questions from its own offset, the clients taking the keys in turn (half reader, half editor). One more client
 uploads a copy of a sample pack under a new name (POST /documents, editor key), polls its job until it is done,
 deletes the document, polls that job, and uploads it again, until the time is up (the cycle under way is
-finished, so nothing is left half-indexed). The server's resident memory (with any children) is sampled every
-second. The same asking load, without the uploader (it has no upload route), then runs against
-bench/naive_server.py.
+finished, so nothing is left half-indexed). The server's resident memory, threads and open files (with any
+children's) are sampled every second; a soak reports the memory per minute and whether it is flat over the last
+three minutes. The same asking load, without the uploader (it has no upload route), then runs against
+bench/naive_server.py; with --control, also against ours without the uploader, to tell the uploads' cost.
 
 An exact copy of a pack is refused by the indexer as a duplicate of the indexed original (the job fails), so
 the copy gets a PDF comment after its end-of-file marker: same pages, other bytes. Uploaded again after its
@@ -352,6 +353,8 @@ def log_problems(log: Path, limit: int = 12) -> dict:
     in_traceback = False
     for line in text.splitlines():
         if not line.strip() or line.startswith(("INFO:", "Serving at", "During handling", "The above exception")):
+            continue
+        if re.search(r"\d+%\|.*\]$", line):  # a progress bar (the naive server loading its model)
             continue
         if line.startswith("Traceback"):
             in_traceback = True

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+# Few malloc arenas: each new index generation is opened by whichever request thread gets there first, and with
+# glibc's default (8 arenas a core) the service's memory grew ~10% over minutes of uploads; with 2 it stays flat
+# (bench/load_bench.py --soak). An operator's own setting wins.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 echo
 echo "Indexing the sample corpus (the papers config.toml names; files indexed before are skipped)…"
 qa index
