@@ -208,6 +208,14 @@ EVAL_METRICS = (
 )
 
 
+def _known(value: dict[str, float], metrics: tuple[str, ...]) -> dict[str, float]:
+    """The metric = figure table, or ValueError naming the metrics it does not know and those it does."""
+    unknown = sorted(set(value) - set(metrics))
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(metrics)}")
+    return value
+
+
 class EvalSettings(_Section):
     gold_file: Path = Field(
         PROJECT_ROOT / "eval" / "questions.jsonl",
@@ -252,18 +260,12 @@ class EvalSettings(_Section):
     @field_validator("decisions_gate")
     @classmethod
     def _known_decision_metrics(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(DECISION_METRICS))
-        if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(DECISION_METRICS)}")
-        return value
+        return _known(value, DECISION_METRICS)
 
     @field_validator("gate", "targets", "blind_targets")
     @classmethod
     def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(EVAL_METRICS))
-        if unknown:
-            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(EVAL_METRICS)}")
-        return value
+        return _known(value, EVAL_METRICS)
 
 
 class APISettings(_Section):
