@@ -188,6 +188,22 @@ def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, fa
 
 
 # The first new file's artifacts, then the second's (the first is reused), then each step of publishing.
+def killed_at(settings, papers: Path, points: list[str], timeout: int, question: str | None = None) -> list[dict]:
+    """Index `papers` killed at each of `points` in turn (tests/kill_points.py): its JSON line for each point,
+    with the index's answer to `question` after the kill when one is given."""
+    driver = Path(__file__).resolve().parent / "kill_points.py"
+    env = {**os.environ, **({"KILL_POINTS_QUESTION": question} if question else {})}
+    completed = subprocess.run(
+        [sys.executable, str(driver), str(settings.data_dir), str(papers), *points],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+        env=env,
+    )
+    return [json.loads(line) for line in completed.stdout.splitlines()]
+
+
 KILL_POINTS = ["artifacts saved", "artifacts saved#2", *PUBLISH_STEPS]
 
 
@@ -200,15 +216,7 @@ def test_killing_qa_index_at_any_moment_leaves_a_complete_index(settings, papers
     for n in range(3):
         small_report(papers / f"more-{n}.pdf", f"Topic {n}", pages=6)
     after = {**before, **{f"more-{n}.pdf": None for n in range(3)}}
-    driver = Path(__file__).resolve().parent / "kill_points.py"
-    completed = subprocess.run(
-        [sys.executable, str(driver), str(settings.data_dir), str(papers), *KILL_POINTS],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    outcomes = [json.loads(line) for line in completed.stdout.splitlines()]
+    outcomes = killed_at(settings, papers, KILL_POINTS, timeout=300)
     assert [o["point"] for o in outcomes] == KILL_POINTS
     for outcome in outcomes:
         assert outcome["killed"], f"the run never reached {outcome['point']!r}"
@@ -251,16 +259,7 @@ def test_killing_a_full_run_of_the_sample_corpus_at_22_points_loses_nothing(sett
     )
     for pdf in sorted(CORPUS.glob("*.pdf")):
         shutil.copy(pdf, papers / pdf.name)
-    driver = Path(__file__).resolve().parent / "kill_points.py"
-    completed = subprocess.run(
-        [sys.executable, str(driver), str(settings.data_dir), str(papers), *CORPUS_KILL_POINTS],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=True,
-        env={**os.environ, "KILL_POINTS_QUESTION": question},
-    )
-    outcomes = [json.loads(line) for line in completed.stdout.splitlines()]
+    outcomes = killed_at(settings, papers, CORPUS_KILL_POINTS, timeout=900, question=question)
     assert [o["point"] for o in outcomes] == CORPUS_KILL_POINTS
     switched = len(outcomes) - len(PUBLISH_STEPS) + PUBLISH_STEPS.index("current switched")
     for n, outcome in enumerate(outcomes):
