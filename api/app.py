@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -100,4 +101,23 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
 
     app.include_router(router)
     app.include_router(feedback_router)
+    _state_configured_limits(app, settings)
     return app
+
+
+def _state_configured_limits(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI schema says what config limits: a question's `maxLength` is api.max_question_chars (the
+    request models cannot know it), so clients and schema-driven tests see the limit the service applies."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for model in ("AskRequest", "FeedbackRequest"):
+                question = schema["components"]["schemas"][model]["properties"]["question"]
+                question["maxLength"] = min(
+                    question.get("maxLength", settings.api.max_question_chars), settings.api.max_question_chars
+                )
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 from pydantic.json_schema import JsonDict
 
 from api.errors import describe_errors
@@ -112,9 +112,11 @@ class FeedbackRequest(BaseModel):
         description="The answer's citations (or, for an abstention, its nearest passages), as /ask returned them "
         "or just their file, page, page_label and quote",
     )
-    abstained: bool = Field(False, description="True when the answer said the papers don't answer the question")
-    partial: bool = Field(False, description="True when the answer said the papers give only part of it")
-    helpful: bool = Field(description="The member's verdict: true for thumbs up, false for thumbs down")
+    abstained: StrictBool = Field(False, description="True when the answer said the papers don't answer the question")
+    partial: StrictBool = Field(False, description="True when the answer said the papers give only part of it")
+    helpful: StrictBool = Field(
+        description="The member's verdict: true for thumbs up, false for thumbs down (not 1, 0 or a string)"
+    )
     comment: str | None = Field(
         None, max_length=MAX_COMMENT_CHARS, description=f"What the member added, at most {MAX_COMMENT_CHARS} characters"
     )

@@ -6,14 +6,13 @@ These routes tell a bad body or query as the project's InvalidRequest naming the
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.access import require
 from api.errors import FieldErrors, documented
 from api.feedback import FeedbackList, FeedbackRecord, FeedbackRequest, FeedbackStore
 from core.errors import InvalidRequest
+from core.records import IsoTime
 
 router = APIRouter(route_class=FieldErrors, tags=["feedback"])
 
@@ -28,7 +27,7 @@ def _store(request: Request) -> FeedbackStore:
     status_code=201,
     response_model=FeedbackRecord,
     dependencies=[Depends(require("reader"))],
-    responses=documented(401, 403, 422, 429, 503),
+    responses=documented(400, 408, 413, 503),
 )
 def add_feedback(body: FeedbackRequest, request: Request) -> FeedbackRecord:
     """Store a member's thumbs up or down (and comment) on one answer, with the question, answer and citations."""
@@ -42,12 +41,12 @@ def add_feedback(body: FeedbackRequest, request: Request) -> FeedbackRecord:
     "/feedback",
     response_model=FeedbackList,
     dependencies=[Depends(require("editor"))],
-    responses=documented(401, 403, 422, 429, 503),
+    responses=documented(503),
 )
 def list_feedback(
     request: Request,
     helpful: bool | None = Query(None, description="Only thumbs up (true) or only thumbs down (false)"),
-    since: dt.datetime | None = Query(
+    since: IsoTime | None = Query(
         None, description="Only feedback from this time on (ISO date or time; UTC unless it names a zone)"
     ),
     limit: int = Query(100, ge=1, le=1000, description="At most this many, newest first"),

@@ -161,15 +161,22 @@ UPLOAD_SCHEMA = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
-                        "file": {"type": "string", "format": "binary"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "contentMediaType": "application/pdf",
+                            "description": "the PDF (other files are refused with 415)",
+                        },
                         "restricted": {
                             "type": "boolean",
                             "default": False,
                             "description": "members only: an exempt paper, whatever its text says",
                         },
                     },
-                }
+                },
+                "encoding": {"file": {"contentType": "application/pdf"}},
             }
         },
     }

@@ -6,7 +6,7 @@
 Our server runs on a loopback port over a temporary data directory indexed from the sample corpus (embeddings
 the project's own data directory already holds for the current pipeline are copied in, so only stale ones are
 computed again), with the rate limit off and the API keys in KEYS. Each asking client loops over the gold
-questions from its own offset, the clients taking the keys in turn (half reader, half editor). One more client
+questions from its own offset, the clients taking the keys in turn (reader, member, editor). One more client
 uploads a copy of a sample pack under a new name (POST /documents, editor key), polls its job until it is done,
 deletes the document, polls that job, and uploads it again, until the time is up (the cycle under way is
 finished, so nothing is left half-indexed). The server's resident memory, threads and open files (with any
@@ -46,9 +46,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_bench import RESULTS, ROOT, MemorySampler, free_port, start
 
-# The server's API keys and their roles. The asking clients take the keys in turn, so a key added here (a
-# "member" key, once the service has that role) gets its share of the asking load and its own row in the report.
-KEYS = {"reader-key": "reader", "editor-key": "editor"}
+# The server's API keys and their roles. The asking clients take the keys in turn (a reader answered from public
+# papers only, a member from restricted ones too, an editor), each key with its own row in the report.
+KEYS = {"reader-key": "reader", "member-key": "member", "editor-key": "editor"}
 UPLOADER_KEY = "editor-key"  # uploads and deletes need an editor
 FLAT_GROWTH = 0.05  # RSS is flat when it grows less than this over the last three whole minutes
 POLL_S = 0.5  # how often the uploader asks /jobs/{id}
@@ -413,6 +413,11 @@ def prepare_data_dir(data_dir: Path, settings: Any, env: dict) -> str:
     return (done.stdout.strip() or done.stderr.strip()).splitlines()[-1]  # "indexed 5, unchanged 0, ..."
 
 
+def restricted_paper(corpus: Path) -> str:
+    """The paper the bench treats as exempt (members only): the largest PDF, so a reader's answers lose the most."""
+    return max(corpus.glob("*.pdf"), key=lambda p: p.stat().st_size).name
+
+
 def upload_copy(corpus: Path) -> tuple[str, bytes]:
     """The smallest agenda pack under a new name, its bytes made its own (an exact copy is refused as a duplicate)."""
     packs = sorted(corpus.glob("Agenda reports pack*.pdf"), key=lambda p: p.stat().st_size) or sorted(
@@ -598,6 +603,8 @@ def main() -> None:
             "QA_DATA_DIR": str(data_dir),
             "QA_API__REQUESTS_PER_MINUTE": "0",
             "QA_API__KEYS": json.dumps(KEYS),
+            # One paper restricted, so readers (answered without it) and members (with it) take different paths.
+            "QA_ACCESS__RESTRICTED_PATHS": json.dumps([restricted_paper(corpus_dir(settings))]),
         }
         started = time.monotonic()
         print(f"indexing into {data_dir}: {prepare_data_dir(data_dir, settings, env)}", flush=True)

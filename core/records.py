@@ -121,8 +121,19 @@ def _iso_date(value: object) -> object:
     raise ValueError("a date as YYYY-MM-DD")
 
 
+def _iso_time(value: object) -> object:
+    """Only a date-time or an ISO date or time ("2026-11-29", "2026-11-29T10:00:00+00:00"), never a Unix time."""
+    if isinstance(value, dt.datetime) or (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\S.*)?", value.strip())
+    ):
+        return value
+    raise ValueError("a date or time as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]")
+
+
 # A date given by a caller: YYYY-MM-DD, nothing else (no Unix times).
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+# A time given by a caller: an ISO date or date-time, nothing else (no Unix times).
+IsoTime = Annotated[dt.datetime, BeforeValidator(_iso_time)]
 
 
 class SearchFilters(BaseModel):

@@ -60,6 +60,11 @@ class IndexSettings(_Section):
     max_pages: int = Field(2000, ge=1, description="a file with more pages is refused, naming the count")
     max_page_chars: int = Field(100_000, ge=1000, description="a page with more text than this is refused (a bomb?)")
     max_read_seconds: float = Field(120.0, gt=0, description="reading one file longer than this refuses it")
+    max_read_mib: int = Field(
+        2048,
+        ge=256,
+        description="memory (MiB of address space) the process reading one file may use; past it the file is refused",
+    )
 
 
 class EmbeddingSettings(_Section):

@@ -19,9 +19,13 @@ from indexer import stores
 from indexer.access import restriction, upload_folder
 from indexer.embed import Embedder, TextEmbedder
 from indexer.passages import PassageBuilder
-from indexer.read import ReadLimits, file_sha256, page_ranges, read_bytes, read_document
+from indexer.read import ReadLimits, file_sha256, page_ranges, read_bytes
+from indexer.reader_process import ReaderProcess
 from indexer.stores import Checkpoint, DocArtifacts, IndexStore, Manifest, embedding_text, no_checkpoint
 from indexer.structure import structure_document
+
+# A file that changes under the reader this many times in a row is refused for this run (see _read_settled).
+_SETTLE_TRIES = 3
 
 
 class Progress(Protocol):
@@ -95,10 +99,20 @@ def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Pa
     return unique, failures
 
 
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes when a file is rewritten or replaced: (device, size, inode, modified ns); None if it is gone."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_size, stat.st_ino, stat.st_mtime_ns)
+
+
 class Indexer:
     """Runs one indexing pass over files against a data directory.
 
-    `checkpoint(name)` is called as each file is read ("file read"), embedded ("passages embedded") and its
+    `checkpoint(name)` is called as each file's bytes are read ("bytes read") and the file is read into pages
+    ("file read"), embedded ("passages embedded") and its
     artifacts saved ("artifacts saved"), and at each step of
     publishing (indexer.stores.PUBLISH_STEPS): the points where a crash must leave the index whole.
     """
@@ -166,42 +180,11 @@ class Indexer:
         kept: dict[str, DocumentRecord] = {}
 
         self.progress.files_found(len(files))
-        for path in files:
-            key = str(path)
-            self.progress.file_started(path)
-            old = previous.get(key)
-            try:
-                data = read_bytes(path)
-                sha = file_sha256(data)
-                if old and old.sha256 == sha:
-                    kept[key] = old
-                    report.unchanged.append(old)
-                    self.progress.file_done(path, 0, 0)
-                    continue
-                twin = by_hash.get(sha)
-                if twin and twin.path != key and Path(twin.path).exists():
-                    raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
-                record, pages, passages = self._index_file(path, data, sha, rebuild, report)
-            except ConfigError:
-                raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
-            except Exception as exc:
-                if isinstance(exc, ReadError):
-                    reason = str(exc)
-                elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-                    reason = f"could not be stored in {self.settings.data_dir} ({exc.strerror}): free some space"
-                else:
-                    reason = f"could not be indexed: {type(exc).__name__}: {exc}"
-                report.failed.append(Failure(key, reason))
-                if old:
-                    kept[key] = old  # the indexed version stays until a good one replaces it
-                self.progress.file_done(path, 0, 0)
-                continue
-            kept[key] = record
-            by_hash[sha] = record
-            report.indexed.append(record)
-            report.pages += pages
-            report.passages += passages
-            self.progress.file_done(path, pages, passages)
+        index = self.settings.index
+        limits = ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds, index.max_read_mib)
+        with ReaderProcess(limits) as reader:
+            for path in files:
+                self._index_one(path, previous, by_hash, kept, rebuild, reader, report)
 
         # Files indexed before that no longer exist are removed; others not named this time stay.
         for key, doc in previous.items():
@@ -221,12 +204,73 @@ class Indexer:
             report.generation = self.store.current_generation()
         return report
 
+    def _index_one(
+        self,
+        path: Path,
+        previous: dict[str, DocumentRecord],
+        by_hash: dict[str, DocumentRecord],
+        kept: dict[str, DocumentRecord],
+        rebuild: bool,
+        reader: ReaderProcess,
+        report: IndexReport,
+    ) -> None:
+        """Index one file into `kept` and `report`; a file that fails keeps its indexed version, if it has one."""
+        key = str(path)
+        self.progress.file_started(path)
+        old = previous.get(key)
+        try:
+            data = self._read_settled(path)
+            sha = file_sha256(data)
+            if old and old.sha256 == sha:
+                kept[key] = old
+                report.unchanged.append(old)
+                self.progress.file_done(path, 0, 0)
+                return
+            twin = by_hash.get(sha)
+            if twin and twin.path != key and Path(twin.path).exists():
+                raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
+            record, pages, passages = self._index_file(path, data, sha, rebuild, reader, report)
+        except ConfigError:
+            raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
+        except Exception as exc:
+            if isinstance(exc, ReadError):
+                reason = str(exc)
+            elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                reason = f"could not be stored in {self.settings.data_dir} ({exc.strerror}): free some space"
+            else:
+                reason = f"could not be indexed: {type(exc).__name__}: {exc}"
+            report.failed.append(Failure(key, reason))
+            if old:
+                kept[key] = old  # the indexed version stays until a good one replaces it
+            self.progress.file_done(path, 0, 0)
+            return
+        kept[key] = record
+        by_hash[sha] = record
+        report.indexed.append(record)
+        report.pages += pages
+        report.passages += passages
+        self.progress.file_done(path, pages, passages)
+
+    def _read_settled(self, path: Path) -> bytes:
+        """The file's bytes, read while it held still. A file rewritten or replaced while it was being read (a copy
+        still arriving, a save in progress) is read again, up to _SETTLE_TRIES times, then refused with a
+        ReadError; its indexed version, if any, stays."""
+        for _ in range(_SETTLE_TRIES):
+            before = _identity(path)
+            data = read_bytes(path)
+            self.checkpoint("bytes read")
+            if _identity(path) == before and before is not None and len(data) == before[1]:
+                return data
+        raise ReadError(
+            f"changed while being read, {_SETTLE_TRIES} times (still being copied or saved?); left as it was: "
+            "index it again when it is complete"
+        )
+
     def _index_file(
-        self, path: Path, data: bytes, sha: str, rebuild: bool, report: IndexReport
+        self, path: Path, data: bytes, sha: str, rebuild: bool, reader: ReaderProcess, report: IndexReport
     ) -> tuple[DocumentRecord, int, int]:
         self.progress.stage(f"reading {path.name}")
-        index = self.settings.index
-        source = read_document(path, data, ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds))
+        source = reader.read(path, data)
         self.checkpoint("file read")
         if source.no_text_pages:
             report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))

@@ -87,12 +87,22 @@ def page_ranges(numbers: list[int]) -> str:
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """What one file may cost to read (`index.max_pages`, `max_page_chars`, `max_read_seconds`): a file past any
-    of them is refused with a ReadError naming the limit, and the run goes on with the next file."""
+    """What one file may cost to read (`index.max_pages`, `max_page_chars`, `max_read_seconds`, `max_read_mib`):
+    a file past any of them is refused with a ReadError naming the limit, and the run goes on with the next file.
+    The memory limit is enforced by the process reading (indexer.reader_process); here it only names the cause
+    when an allocation fails."""
 
     max_pages: int = 2000
     max_page_chars: int = 100_000
     max_seconds: float = 120.0
+    max_mib: int = 2048
+
+    def memory_reason(self, where: str = "") -> str:
+        return f"reading needed more than index.max_read_mib ({self.max_mib} MiB) of memory{where}; refused"
+
+
+# MuPDF reports an allocation it could not make as "malloc (N bytes) failed" (or calloc, realloc).
+_OUT_OF_MEMORY = re.compile(r"\b(?:malloc|calloc|realloc)\b.*\bfailed|out of memory", re.I)
 
 
 def read_document(path: Path, data: bytes | None = None, limits: ReadLimits | None = None) -> SourceDocument:
@@ -162,7 +172,11 @@ def _read_pdf(path: Path, data: bytes, limits: ReadLimits) -> SourceDocument:
                     )
         except ReadError:
             raise
+        except MemoryError:
+            raise ReadError(limits.memory_reason(f", at page {len(raw_pages) + 1}")) from None
         except Exception as exc:
+            if _OUT_OF_MEMORY.search(str(exc)):
+                raise ReadError(limits.memory_reason(f", at page {len(raw_pages) + 1}")) from None
             raise ReadError(f"corrupt PDF: page {len(raw_pages) + 1} cannot be read ({_short(exc)})") from None
         title = (doc.metadata or {}).get("title") or None
     pages, no_text = _finish_pages(raw_pages)

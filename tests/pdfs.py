@@ -333,3 +333,56 @@ def exempt_paper(path: Path, markers: bool = True) -> Path:
         "1.2 Redeployment of the Zanthorpe staff will cost 312,400 pounds, met from the transformation reserve.",
     ]
     return make_pdf(path, [PageSpec(lines, footer="Page 1")])
+
+
+def raw_pdf(path: Path, content: bytes, compress: bool = True, deflated: bool = False) -> Path:
+    """A one-page PDF written byte by byte around `content` (the page's content stream, Helvetica as /F1; deflated
+    here when `compress`, or already when `deflated`), so a
+    test can hand the reader what no PDF library would write: streams that inflate to gigabytes, nesting
+    thousands deep."""
+    import zlib
+
+    stream = zlib.compress(content, 9) if compress else content
+    flate = b" /Filter /FlateDecode" if compress or deflated else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(out)
+    return path
+
+
+def inflating_pdf(path: Path, mib: int = 256) -> Path:
+    """A page whose content stream is about 1 MB on disk and `mib` MiB inflated, of graphics states saved and
+    restored at once ("q Q"): laying it out keeps one call busy for seconds (7 s for 256 MiB here)."""
+    import zlib
+
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(b"BT /F1 12 Tf 72 720 Td (An inflating page) Tj ET\n")]
+    block = b"q Q " * (1 << 22)
+    parts += [packer.compress(block) for _ in range(mib // 16)]
+    parts.append(packer.flush())
+    return raw_pdf(path, b"".join(parts), compress=False, deflated=True)
+
+
+def text_bomb_pdf(path: Path, lines: int = 1_000_000) -> Path:
+    """About 100 KB on disk whose one page draws `lines` lines of text: laying it out takes ~3 GB per million."""
+    return raw_pdf(path, b"BT /F1 2 Tf 10 780 Td 2 TL " + b"(ABCDEFGHIJKLMNOPQRST ABCDEFGHIJ) ' " * lines + b"ET")
+
+
+def nested_pdf(path: Path, depth: int = 200_000) -> Path:
+    """A page whose graphics states are saved `depth` deep (q ... Q) around one line of text."""
+    return raw_pdf(path, b"q " * depth + b"BT /F1 12 Tf 72 720 Td (Deep inside) Tj ET" + b" Q" * depth)

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli.main import AppContext, cli
 from indexer import stores
-from indexer.pipeline import Indexer
+from indexer.pipeline import Indexer, SilentProgress
 from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
 from qa.service import QAService
 
@@ -165,6 +165,64 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(settings, papers, fake_
     after = open_snapshot(settings)
     assert sorted(after.passages) == sorted(before.passages)
     assert {d.file for d in after.manifest.documents} == {"pack.pdf", "fostering.pdf"}
+
+
+def test_a_file_replaced_while_it_is_read_is_read_again_whole(settings, papers, fake_embedder):
+    """The file is replaced (a new version saved over it) just after its bytes were read: the indexer notices the
+    file is not the one it read, reads it again, and indexes the new version, never a mix of the two."""
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    target = papers / "fostering.pdf"
+    replaced = []
+
+    def save_over(step: str) -> None:
+        if step == "bytes read" and not replaced:
+            replaced.append(step)
+            small_report(target.with_name("new.tmp"), "Adoption", pages=3).replace(target)
+
+    os.utime(target, ns=(1, 1))  # changed since indexed, so it is read this run
+    report = Indexer(settings, embedder=fake_embedder, checkpoint=save_over).run([target])
+    assert replaced and [d.file for d in report.indexed] == ["fostering.pdf"] and not report.failed
+    snapshot = open_snapshot(settings)
+    text = " ".join(p.text for p in snapshot.passages.values() if p.file == "fostering.pdf")
+    assert "Adoption" in text and "Fostering" not in text
+    assert snapshot.manifest.by_path()[str(target)].pages == 3
+
+
+def test_a_file_that_keeps_changing_while_read_is_refused_and_its_indexed_version_kept(settings, papers, fake_embedder):
+    """A file still being written (every read finds it changed again) is refused for this run with the reason;
+    the version indexed before stays, the other files are indexed, and the next run, once it holds still,
+    indexes it."""
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    before = {p.id for p in open_snapshot(settings).passages.values() if p.file == "fostering.pdf"}
+    target = papers / "fostering.pdf"
+    small_report(papers / "adoption.pdf", "Adoption")
+    growing = []
+
+    def append_more(step: str) -> None:
+        if step == "bytes read" and target.name in seen[-1:]:
+            growing.append(step)
+            with target.open("ab") as still_arriving:
+                still_arriving.write(b"%% more bytes arriving\n")
+
+    seen: list[str] = []
+
+    class Watch(SilentProgress):
+        def file_started(self, path: Path) -> None:
+            seen.append(path.name)
+
+    report = Indexer(settings, embedder=fake_embedder, progress=Watch(), checkpoint=append_more).run([papers])
+    assert len(growing) == 3
+    assert [(Path(f.path).name, f.reason) for f in report.failed] == [
+        (
+            "fostering.pdf",
+            "changed while being read, 3 times (still being copied or saved?); left as it was: index it again "
+            "when it is complete",
+        )
+    ]
+    assert [d.file for d in report.indexed] == ["adoption.pdf"]
+    assert {p.id for p in open_snapshot(settings).passages.values() if p.file == "fostering.pdf"} == before
+    later = Indexer(settings, embedder=fake_embedder).run([papers])
+    assert [d.file for d in later.indexed] == ["fostering.pdf"] and not later.failed
 
 
 def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, fake_embedder, monkeypatch):
@@ -386,7 +444,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails wi
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))
 from core.errors import QAError
 from core.settings import Settings
-from indexer.pipeline import Indexer
+from indexer.pipeline import Indexer, SilentProgress
 from fakes import HashEmbedder
 settings = Settings()
 settings.index.data_dir = Path(sys.argv[1])

@@ -366,3 +366,47 @@ def test_files_past_the_reading_limits_are_refused_naming_the_limit_and_the_run_
     assert [f.reason for f in slow.failed] == [
         "reading took more than index.max_read_seconds (1e-09 s), at page 1 of 8; refused"
     ]
+
+
+@pytest.mark.slow  # lays out a page until the memory limit stops it, and inflates a stream until time runs out
+def test_pdf_bombs_are_refused_within_the_memory_and_time_limits_and_the_run_goes_on(tmp_path, fake_embedder):
+    """Each file is read in a child process held to index.max_read_mib and index.max_read_seconds: a 100 KB page
+    that takes 3 GB to lay out, a stream that inflates to 256 MiB of operators, graphics states nested 200,000
+    deep. Each is refused naming its cause, the indexing process itself never grows by the bomb, and the good
+    pack beside them is indexed."""
+    import resource
+    import time
+    from pathlib import Path
+
+    from indexer.pipeline import Indexer
+    from indexer.stores import open_snapshot
+
+    from conftest import make_settings
+    from pdfs import inflating_pdf, nested_pdf, sample_pack, text_bomb_pdf
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    sample_pack(papers / "good.pdf")
+    text_bomb_pdf(papers / "a-million-lines.pdf")
+    inflating_pdf(papers / "inflates.pdf")
+    nested_pdf(papers / "nested.pdf")
+    settings = make_settings(tmp_path / "data", [papers])
+    settings.index.max_read_mib = 1024
+    settings.index.max_read_seconds = 1.0
+    grown_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    report = Indexer(settings, embedder=fake_embedder).run()
+    took = time.monotonic() - started
+    reasons = {Path(f.path).name: f.reason for f in report.failed}
+    assert reasons == {
+        "a-million-lines.pdf": "reading needed more than index.max_read_mib (1024 MiB) of memory, at page 1; refused",
+        "inflates.pdf": "reading took more than index.max_read_seconds (1 s) and was stopped; refused",
+        "nested.pdf": "corrupt PDF: page 1 cannot be read (code=5: too many nested graphics states)",
+    }
+    assert [d.file for d in report.indexed] == ["good.pdf"]
+    snapshot = open_snapshot(settings)
+    assert snapshot is not None and {d.file for d in snapshot.manifest.documents} == {"good.pdf"}
+    # The inflating stream is stopped at its time limit plus the grace (3 s), not read to the end (7 s).
+    assert took < 20
+    # The 3 GB of layout happened in the child: this process's peak is what it was, give or take 200 MB.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - grown_before < 200 * 1024
