@@ -15,6 +15,7 @@
     ├── Conflict             the request clashes with how the papers are held (a configured folder's paper)
     ├── NotIndexedError      nothing has been indexed in the data directory yet
     ├── IndexBusyError       another indexing run holds the data directory
+    ├── IndexingFailed       an upload's or removal's indexing job could not finish (its process ended, say)
     ├── ReadError            one file cannot be read; the reason fits on one line, and the other files go on
     ├── StoreError           the published index or the vector store cannot be read or written
     ├── GoldFileError        the evaluation's gold questions cannot be used
@@ -105,6 +106,10 @@ class NotIndexedError(QAError):
 
 class IndexBusyError(QAError):
     """Another indexing run holds the data directory's lock."""
+
+
+class IndexingFailed(QAError):
+    """An indexing job run for the service (an upload, a removal) could not finish; the index is as it was."""
 
 
 class ReadError(QAError):

@@ -60,6 +60,9 @@ class IndexSettings(_Section):
     max_pages: int = Field(2000, ge=1, description="a file with more pages is refused, naming the count")
     max_page_chars: int = Field(100_000, ge=1000, description="a page with more text than this is refused (a bomb?)")
     max_read_seconds: float = Field(120.0, gt=0, description="reading one file longer than this refuses it")
+    job_threads: int = Field(
+        1, ge=1, description="torch threads of the service's indexing process (uploads): the other cores answer"
+    )
     max_read_mib: int = Field(
         2048,
         ge=256,
@@ -290,6 +293,11 @@ class APISettings(_Section):
     upload_dir: Path | None = Field(None, description="where uploaded PDFs are kept; default <data_dir>/uploads")
     max_upload_mb: float = Field(50, gt=0, description="larger uploads are refused with 413")
     answer_slots: int = Field(2, ge=1, description="questions answered at once; more wait their turn (CPU-bound work)")
+    index_jobs: Literal["process", "thread"] = Field(
+        "process",
+        description="where uploads and deletes are indexed: a process of their own (answering keeps the "
+        "interpreter) or a thread of the service",
+    )
     body_wait_s: float = Field(
         30.0, gt=0, description="a client that stops sending its request body this long is answered 408"
     )

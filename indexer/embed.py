@@ -63,6 +63,10 @@ class Embedder:
     def __init__(self, settings: EmbeddingSettings):
         self.settings = settings
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to another process (the service's indexing process) as its settings: the model is loaded there.
+        return {"settings": self.settings}
+
     @cached_property
     def model(self) -> Any:
         from sentence_transformers import SentenceTransformer

@@ -16,6 +16,7 @@ from core.records import DocumentRecord, Job, PaperStatus
 from core.settings import Settings
 from indexer.access import RESTRICTED_UPLOADS, upload_folder
 from indexer.embed import TextEmbedder
+from indexer.job_process import Action, JobProcess
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
 
@@ -52,8 +53,10 @@ class PaperLibrary:
         self.folder = upload_folder(settings)
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        # One worker: the indexer takes a lock on the data directory, and jobs then apply in order.
+        # One worker: the indexer takes a lock on the data directory, and jobs then apply in order. With
+        # api.index_jobs = "process" (the default) the worker thread only waits on the indexing process.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
+        self._process = JobProcess(settings, embedder) if settings.api.index_jobs == "process" else None
 
     def add(self, name: str, data: bytes, restricted: bool = False) -> Job:
         """Store an uploaded PDF and queue its indexing; TooLarge or NotAPDF if it cannot be stored. A `restricted`
@@ -169,8 +172,20 @@ class PaperLibrary:
         self._worker.submit(run)
         return job
 
+    def _indexer(self, action: Action, path: Path, progress: JobProgress) -> IndexReport:
+        if self._process is not None:
+            return self._process.run(action, path, progress.stage)
+        indexer = Indexer(self.settings, embedder=self.embedder, progress=progress)
+        return indexer.run([path]) if action == "add" else indexer.forget([path])
+
+    def close(self) -> None:
+        """Let the job under way finish, then stop the worker (and the indexing process)."""
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        if self._process is not None:
+            self._process.close()
+
     def _index(self, path: Path, progress: JobProgress) -> IndexReport:
-        report = Indexer(self.settings, embedder=self.embedder, progress=progress).run([path])
+        report = self._indexer("add", path, progress)
         if any(doc.restricted or doc.restricted_items for doc in report.indexed):
             progress.job.restricted = True  # exempt by its own text: its job is members only from now on
         if report.failed:
@@ -179,6 +194,6 @@ class PaperLibrary:
 
     def _drop(self, path: Path, progress: JobProgress) -> IndexReport:
         # The index without it is published first: until then answers may still cite it, and its file must be there.
-        report = Indexer(self.settings, embedder=self.embedder, progress=progress).forget([path])
+        report = self._indexer("remove", path, progress)
         path.unlink(missing_ok=True)
         return report

@@ -92,11 +92,13 @@ def store_errors(store: StoreSettings, what: str) -> Iterator[None]:
     try:
         yield
     except (chromadb.errors.ChromaError, httpx.HTTPError, ConnectionError, ValueError) as exc:
-        where = (
-            "the embedded vector store" if store.mode == "embedded" else f"the Chroma server {store.host}:{store.port}"
-        )
+        if store.mode == "embedded":  # its files, in the data directory: damaged, or removed under the service
+            raise StoreError(
+                f"the embedded vector store {what} ({_short(exc)}); run `qa index` to publish the index again"
+            ) from exc
         raise StoreError(
-            f"{where} {what} ({_short(exc)}); check [store] in the config, and that the server runs"
+            f"the Chroma server {store.host}:{store.port} {what} ({_short(exc)}); check [store] in the config, and "
+            "that the server runs"
         ) from exc
 
 
@@ -190,6 +192,28 @@ class IndexStore:
             raise StoreError(
                 f"index generation {generation} cannot be read ({_short(exc)}); run `qa index --rebuild`"
             ) from exc
+
+    def damage(self, generation: str) -> str | None:
+        """Why a published generation cannot be served, or None when it can: its manifest, lexical ids, register
+        and (embedded mode) Chroma database are read back. Opens no Chroma client, so a service answering from the
+        generation in this same process is not disturbed."""
+        path = self.generation_path(generation)
+        try:
+            Manifest.model_validate_json((path / "manifest.json").read_text())
+            json.loads((path / "lexical" / "ids.json").read_text())
+            if (path / REGISTER_FILE).exists():
+                read_register(path / REGISTER_FILE)
+            if self.settings.store.mode == "embedded":
+                chroma = sqlite3.connect(f"file:{path / 'chroma' / 'chroma.sqlite3'}?mode=ro", uri=True)
+                try:
+                    if chroma.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                        raise sqlite3.DatabaseError("Chroma's database fails its integrity check")
+                    chroma.execute("SELECT count(*) FROM embeddings").fetchone()
+                finally:
+                    chroma.close()
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            return _short(exc)
+        return None
 
     # ---- per-document artifacts
     def has_artifacts(self, doc_id: str, model: str) -> bool:

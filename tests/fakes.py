@@ -40,3 +40,23 @@ class HashEmbedder:
             else:
                 vectors[row, 0] = 1.0  # a text with no words still gets a unit vector (cosine needs one)
         return vectors
+
+
+class GateFileEmbedder(HashEmbedder):
+    """The hash embedder, except that embedding a paper's passages (more than one text) first creates `waiting`,
+    then waits until `gate` exists. Plain data, so it crosses to the service's indexing process: the test there
+    knows when the job is mid-embedding, and decides when it may go on (or kills the process first)."""
+
+    def __init__(self, waiting: str, gate: str):
+        self.waiting, self.gate = waiting, gate
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import pathlib
+        import time
+
+        if len(texts) > 1:
+            pathlib.Path(self.waiting).touch()
+            deadline = time.monotonic() + 60
+            while not pathlib.Path(self.gate).exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return super().embed(texts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -629,6 +630,59 @@ def test_rate_limit_forgets_callers_only_when_there_are_many_and_only_the_quiet_
     assert len(limiter._seen) == 1003
 
 
+def test_an_indexing_process_that_dies_mid_job_fails_that_job_alone(tmp_path, sample_pack_pdf, fake_embedder):
+    """Uploads are indexed in a process of their own (api.index_jobs = "process"). Killed mid-embedding, its job
+    fails saying so, the index is as it was, answers go on, and the next upload starts a new process and is
+    indexed."""
+    import os
+    import signal
+
+    from fakes import GateFileEmbedder
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    settings = indexed_settings(
+        tmp_path / "data", [papers_with_pack(tmp_path / "papers", sample_pack_pdf)], fake_embedder
+    )
+    settings.api.keys = {"editor-key": "editor"}
+    assert settings.api.index_jobs == "process"
+    waiting, gate = tmp_path / "embedding", tmp_path / "go-on"
+    client = TestClient(create_app(settings, QAService(settings, embedder=GateFileEmbedder(str(waiting), str(gate)))))
+    before = client.post("/ask", json={"question": GRANGEWATERS}, headers=EDITOR).json()
+
+    def upload(name: str, topic: str) -> dict:
+        specs = [
+            PageSpec([f"{topic} Review", *wrap(f"The {topic.lower()} review, part {n}. " + FILLER * 3)])
+            for n in range(1, 4)
+        ]
+        pdf = make_pdf(tmp_path / name, specs, title=f"{topic} Review")
+        return client.post("/documents", files={"file": (name, pdf.read_bytes())}, headers=EDITOR).json()
+
+    job = upload("allotments.pdf", "Allotments")
+    deadline = time.monotonic() + 60
+    while not waiting.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting.exists(), "the job never reached embedding"
+    library = client.app.state.library
+    indexing_pid = library._process.pid
+    assert indexing_pid is not None and indexing_pid != os.getpid()
+    assert client.get(f"/jobs/{job['id']}", headers=EDITOR).json()["stage"].startswith("embedding")
+    os.kill(indexing_pid, signal.SIGKILL)
+    failed = wait_for_job(client, job, EDITOR)
+    assert failed["status"] == "failed"
+    assert failed["error"] == "the indexing process ended (killed by SIGKILL); the index is as it was"
+    assert [d["file"] for d in client.get("/documents", headers=EDITOR).json()["documents"]] == ["pack.pdf"]
+    assert client.post("/ask", json={"question": GRANGEWATERS}, headers=EDITOR).json()["answer"] == before["answer"]
+
+    gate.touch()
+    done = wait_for_job(client, upload("sheltered.pdf", "Sheltered Housing"), EDITOR)
+    assert done["status"] == "done", done
+    assert library._process.pid not in (None, indexing_pid)
+    files = {d["file"] for d in client.get("/documents", headers=EDITOR).json()["documents"]}
+    assert files == {"pack.pdf", "sheltered.pdf"}
+    client.app.state.library.close()
+    assert library._process.pid is None
+
+
 class GatedEmbedder:
     """The fake embedder, except that embedding a paper's passages (more than one text) waits for `release`:
     the test decides when indexing may finish, so it can watch the service while a job is in the middle."""
@@ -670,6 +724,7 @@ def test_answers_keep_coming_while_a_paper_is_indexed(tmp_path, sample_pack_pdf,
         tmp_path / "data", [papers_with_pack(tmp_path / "papers", sample_pack_pdf)], fake_embedder
     )
     settings.api.keys = {"editor-key": "editor"}
+    settings.api.index_jobs = "thread"  # the job is held at points in this process
     qa = QAService(settings, embedder=gated)
     extra = [
         PageSpec(

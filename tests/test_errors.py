@@ -35,6 +35,7 @@ EXPECTED = {
     errors.Conflict: (1, 409),
     errors.NotIndexedError: (1, 503),
     errors.IndexBusyError: (1, 503),
+    errors.IndexingFailed: (1, 500),  # reported on its job, never as a response
     errors.ReadError: (1, 422),
     errors.StoreError: (1, 503),
     errors.GoldFileError: (2, 500),

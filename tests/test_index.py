@@ -503,3 +503,51 @@ def test_a_generation_that_cannot_be_read_leaves_a_running_service_on_the_last_g
     (IndexStore(settings).generation_path(newest) / "manifest.json").write_text("{ damaged")
     assert service.ask("How many schools used Grangewaters?").answer == good.answer  # still served
     assert service.snapshot().generation != newest
+
+
+@pytest.mark.parametrize(
+    "part, damage, served_meanwhile",
+    [
+        ("register.sqlite3", "file is not a database", True),
+        ("chroma/chroma.sqlite3", "file is not a database", False),
+        ("lexical/ids.json", "Expecting value: line 1 column 1 (char 0)", True),
+    ],
+)
+def test_qa_index_publishes_a_damaged_generation_again_from_the_stored_passages(
+    part, damage, served_meanwhile, papers, tmp_path, fake_embedder
+):
+    """A published generation damaged on disk (its register, its Chroma database, its lexical index): opening it is
+    a StoreError naming the generation; the service answering from it goes on from what it holds in memory (the
+    register, the lexical index) or says the vector store cannot answer and what to do (a 503 over HTTP). A plain
+    `qa index` (no file changed) says what is damaged and publishes the generation again from the stored passages
+    and vectors, reading and embedding nothing; the running service picks it up and answers as before."""
+    from core.errors import StoreError
+
+    data_dir = tmp_path / "cli-data"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[index]\npaths = ["{papers}"]\n')
+    assert run_cli(["index"], data_dir, config, fake_embedder).exit_code == 0
+    settings = make_settings(data_dir, [papers])
+    service = QAService(settings, embedder=fake_embedder)
+    question = "How many schools used Grangewaters?"
+    before = service.ask(question).model_dump(exclude={"timings_ms"})
+    damaged = IndexStore(settings).current_generation()
+    assert damaged is not None
+    (IndexStore(settings).generation_path(damaged) / part).write_bytes(b"\x00 garbage " * 64)
+    with pytest.raises(StoreError, match=damaged):
+        open_snapshot(settings)
+    if served_meanwhile:
+        assert service.ask(question).model_dump(exclude={"timings_ms"}) == before
+    else:
+        with pytest.raises(StoreError, match=r"the embedded vector store does not answer .*run `qa index`"):
+            service.ask(question)
+
+    result = run_cli(["index"], data_dir, config, fake_embedder)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {IndexStore(settings).generation_path(damaged)}: damaged ({damage}): published again" in (
+        result.output
+    )
+    assert "indexed 0, unchanged 2, removed 0, failed 0" in result.output
+    assert IndexStore(settings).current_generation() != damaged
+    assert set(assert_consistent(settings)) == {"pack.pdf", "fostering.pdf"}
+    assert service.ask(question).model_dump(exclude={"timings_ms"}) == before
