@@ -62,11 +62,13 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 class RssTimeline(MemorySampler):
-    """MemorySampler keeping every sample too, as (seconds since `restart`, bytes, threads, open files); threads and
-    files are of the process and its children alike."""
+    """MemorySampler keeping every sample too, as (seconds since `restart`, bytes, threads, open files, bytes of the
+    server process alone); threads and files are of the process and its children alike. The children (the
+    indexing process, the reader it starts per run, multiprocessing's fork server) are summed in, so pages they
+    share are counted once per process: the server's own RSS tells its growth from theirs."""
 
     def __init__(self, pid: int, every_s: float = 1.0):
-        self.samples: list[tuple[float, int, int, int]] = []
+        self.samples: list[tuple[float, int, int, int, int]] = []
         self.t0 = time.monotonic()
         super().__init__(pid, every_s)
 
@@ -81,8 +83,14 @@ class RssTimeline(MemorySampler):
         while not self._stop.is_set():
             rss = self.rss()
             self.peak = max(self.peak, rss)
-            self.samples.append((time.monotonic() - self.t0, rss, *self.handles()))
+            self.samples.append((time.monotonic() - self.t0, rss, *self.handles(), self.own_rss()))
             self._stop.wait(self.every_s)
+
+    def own_rss(self) -> int:
+        try:
+            return int(self.process.memory_info().rss)
+        except psutil.Error:
+            return 0
 
     def restart(self) -> None:
         self.t0, self.samples, self.peak = time.monotonic(), [], self.rss()
@@ -90,7 +98,7 @@ class RssTimeline(MemorySampler):
     def per_minute(self, until_s: float) -> list[dict]:
         """Mean and largest RSS (MiB) of each minute from `restart` to `until_s`; a last part-minute under 30 s is
         left out, being too short to compare."""
-        minutes: dict[int, list[tuple[float, int, int, int]]] = {}
+        minutes: dict[int, list[tuple[float, int, int, int, int]]] = {}
         for sample in list(self.samples):
             if sample[0] < until_s:
                 minutes.setdefault(int(sample[0] // 60), []).append(sample)
@@ -105,6 +113,7 @@ class RssTimeline(MemorySampler):
                     "samples": len(samples),
                     "mean_mib": sum(rss) / len(rss) / 2**20,
                     "max_mib": max(rss) / 2**20,
+                    "server_mean_mib": sum(s[4] for s in samples) / len(samples) / 2**20,
                     "threads_at_end": samples[-1][2],
                     "open_files_at_end": samples[-1][3],
                 }
@@ -112,17 +121,18 @@ class RssTimeline(MemorySampler):
         return rows
 
 
-def flatness(minutes: list[dict]) -> dict:
-    """Whether the mean RSS of the last three whole minutes stays within FLAT_GROWTH of the first of them."""
+def flatness(minutes: list[dict], key: str = "mean_mib") -> dict:
+    """Whether the mean RSS (`key`: with children, or "server_mean_mib" for the server alone) of the last three
+    whole minutes stays within FLAT_GROWTH of the first of them."""
     if len(minutes) < 3:
         return {"flat": None, "why": f"needs 3 whole minutes, has {len(minutes)} (use --soak)"}
-    last = [m["mean_mib"] for m in minutes[-3:]]
+    last = [m[key] for m in minutes[-3:]]
     growth = (max(last) - last[0]) / last[0]
     return {
         "flat": growth < FLAT_GROWTH,
         "minutes": [m["minute"] for m in minutes[-3:]],
         "growth": growth,
-        "growth_first_to_last_minute": (minutes[-1]["mean_mib"] - minutes[0]["mean_mib"]) / minutes[0]["mean_mib"],
+        "growth_first_to_last_minute": (minutes[-1][key] - minutes[0][key]) / minutes[0][key],
     }
 
 
@@ -320,9 +330,13 @@ def summarise(tally: Tally, wall: float, seconds: float, timeline: RssTimeline, 
             "last_mib": rss[-1] / 2**20 if rss else None,
             "per_minute": minutes,
             "flatness": flatness(minutes),
+            "server_flatness": flatness(minutes, "server_mean_mib"),
             "threads_first_last": [samples[0][2], samples[-1][2]] if samples else None,
             "open_files_first_last": [samples[0][3], samples[-1][3]] if samples else None,
-            "samples": [(round(t, 1), round(r / 2**20, 1), threads, files) for t, r, threads, files in samples],
+            "samples": [
+                (round(t, 1), round(r / 2**20, 1), threads, files, round(own / 2**20, 1))
+                for t, r, threads, files, own in samples
+            ],
         },
     }
     if uploads is not None:
@@ -469,7 +483,10 @@ def markdown(summary: dict) -> str:
         f"`{summary['upload_file']}` (POST /documents, editor key), polls its job until done, deletes it, polls, "
         "and uploads it again; the naive server has no upload route and gets the asking load only"
         + (", as does the 'ours, no uploads' run." if "ours, no uploads" in columns else ".")
-        + " Errors: any non-2xx or exception, on any route. RSS: the server process with its children, every second.",
+        + " Errors: any non-2xx or exception, on any route. RSS: the server process with its children (and, in"
+        " brackets, alone), every second; the servers run with MALLOC_ARENA_MAX="
+        + os.environ.get("MALLOC_ARENA_MAX", "2")
+        + " (scripts/serve.sh's default).",
         "",
         "| | " + " | ".join(columns) + " |",
         "|---" * (len(columns) + 1) + "|",
@@ -524,7 +541,8 @@ def markdown(summary: dict) -> str:
             by_minute.setdefault(m["minute"], {})[label] = m
     for minute, found in sorted(by_minute.items()):
         cells = [
-            f"{m['mean_mib']:.0f} / {m['max_mib']:.0f} MiB; {m['threads_at_end']} threads; "
+            f"{m['mean_mib']:.0f} / {m['max_mib']:.0f} MiB (server alone {m.get('server_mean_mib', 0):.0f}); "
+            f"{m['threads_at_end']} threads; "
             f"{m['answered_per_s']:.1f}/s, p95 {fmt(m['p95_ms'], ' ms')}"
             if m
             else "-"
@@ -533,14 +551,16 @@ def markdown(summary: dict) -> str:
         lines.append(f"| {minute} | " + " | ".join(cells) + " |")
     lines.append("")
     for label, result in columns.items():
-        flat = result["rss"]["flatness"]
-        if flat["flat"] is None:
-            lines.append(f"- RSS flat over the last three minutes ({label}): not judged, {flat['why']}")
-        else:
+        for what, flat in (("", result["rss"]["flatness"]), (", server alone", result["rss"].get("server_flatness"))):
+            if flat is None:
+                continue
+            if flat["flat"] is None:
+                lines.append(f"- RSS flat over the last three minutes ({label}{what}): not judged, {flat['why']}")
+                continue
             lines.append(
-                f"- RSS flat over the last three minutes ({label}, minutes {flat['minutes'][0]}-{flat['minutes'][-1]}):"
-                f" {'yes' if flat['flat'] else 'NO'}, growth {flat['growth']:+.1%} (under {FLAT_GROWTH:.0%} is flat);"
-                f" first to last minute {flat['growth_first_to_last_minute']:+.1%}"
+                f"- RSS flat over the last three minutes ({label}{what}, minutes {flat['minutes'][0]}-"
+                f"{flat['minutes'][-1]}): {'yes' if flat['flat'] else 'NO'}, growth {flat['growth']:+.1%} (under "
+                f"{FLAT_GROWTH:.0%} is flat); first to last minute {flat['growth_first_to_last_minute']:+.1%}"
             )
     if uploads["failed_jobs"]:
         lines += ["", "Failed jobs:", ""]
@@ -603,6 +623,8 @@ def main() -> None:
             "QA_DATA_DIR": str(data_dir),
             "QA_API__REQUESTS_PER_MINUTE": "0",
             "QA_API__KEYS": json.dumps(KEYS),
+            # As scripts/serve.sh runs the service (allocator arenas capped), unless the caller's environment says.
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
             # One paper restricted, so readers (answered without it) and members (with it) take different paths.
             "QA_ACCESS__RESTRICTED_PATHS": json.dumps([restricted_paper(corpus_dir(settings))]),
         }
