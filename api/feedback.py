@@ -104,7 +104,12 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
-    question: str = Field(min_length=1, max_length=10_000, description="The question as the member asked it")
+    question: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="The question as the member asked it",
+        json_schema_extra={"pattern": r"\S"},  # not only spaces (_not_blank says so plainly)
+    )
     answer: str = Field(max_length=20_000, description="The answer's text as it was shown, citing as [1], [2] ...")
     citations: list[FeedbackCitation] = Field(
         default_factory=list,

@@ -153,6 +153,7 @@ def documents(request: Request, members: bool = Depends(is_member)) -> DocumentL
     return DocumentList(documents=_library(request).catalogue(papers, members))
 
 
+UPLOAD_FIELDS = {"file", "restricted"}
 UPLOAD_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -194,6 +195,9 @@ async def upload_document(request: Request, caller: str = Depends(require("edito
     """Store an uploaded PDF (multipart field `file`) and index it in the background; follow the job at /jobs/{id}."""
     # The form is read here, after the key is checked (a body parameter would be read before), and BodyLimit caps it.
     form = await request.form(max_files=1, max_fields=4)
+    unknown = sorted(set(form.keys()) - UPLOAD_FIELDS)
+    if unknown:  # a misspelt "restricted" must not make an exempt paper public
+        raise InvalidRequest(f"{unknown[0]}: unknown field (an upload has `file` and, optionally, `restricted`)")
     upload = form.get("file")
     if not isinstance(upload, StarletteUploadFile):
         raise InvalidRequest("file: a multipart field `file` holding the PDF is needed")

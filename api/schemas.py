@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.records import Decision, Meeting, PaperStatus, SearchFilters
 
@@ -27,12 +27,21 @@ class AskRequest(BaseModel):
     )
 
     question: str = Field(
-        min_length=1, description="The question, in the member's own words (at most api.max_question_chars)"
+        min_length=1,
+        description="The question, in the member's own words (at most api.max_question_chars)",
+        json_schema_extra={"pattern": r"\S"},  # not only spaces; checked by _has_words, whose message is plainer
     )
     filters: SearchFilters = Field(
         default_factory=SearchFilters, description="Hard limits on what the answer may come from"
     )
     top_k: int | None = Field(None, ge=1, le=50, description="Passages to answer from (default retrieval.top_k)")
+
+    @field_validator("question")
+    @classmethod
+    def _has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty: type a question in words")
+        return value
 
 
 class DocumentList(BaseModel):

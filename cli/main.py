@@ -175,7 +175,8 @@ def index(obj: AppContext, paths: tuple[Path, ...], rebuild: bool) -> None:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
     click.echo(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
-        f"failed {len(report.failed)}; {report.pages} pages, {report.passages} passages in {report.seconds:.1f}s"
+        f"failed {len(report.failed)}; {report.pages} pages, {report.passages} passages ({report.embedded} newly "
+        f"embedded) in {report.seconds:.1f}s"
     )
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
@@ -219,7 +220,14 @@ def _docs_table(documents: list[DocumentRecord]) -> None:
     table.add_column("passages", justify="right", no_wrap=True)
     for doc in documents:
         meeting = str(doc.meeting_date or doc.period or "-")
-        table.add_row(doc.file, doc.title, doc.committee or "-", meeting, str(doc.pages), str(doc.passages))
+        access = (
+            "\nRESTRICTED"
+            if doc.restricted
+            else f"\nexempt item {', '.join(doc.restricted_items)}"
+            if doc.restricted_items
+            else ""
+        )
+        table.add_row(doc.file + access, doc.title, doc.committee or "-", meeting, str(doc.pages), str(doc.passages))
     Console(width=width, highlight=False, soft_wrap=False).print(table)
 
 
@@ -343,8 +351,29 @@ def serve(obj: AppContext, host: str | None, port: int | None) -> None:
     click.echo(
         f"Serving at http://{host}:{port}: the chat widget demo at /, API docs at /docs. Ctrl-C stops it.", err=True
     )
+    service_logging()
     # Uvicorn's own access log would write query strings (topics, quotes); api.app logs each request instead.
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+# The project's own packages log at INFO in the service (a line a request, indexing jobs); libraries at WARNING.
+OWN_LOGGERS = ("api", "qa", "indexer", "core")
+LOG_FORMAT = "%(levelname)-9s %(name)s: %(message)s"
+
+
+def service_logging() -> None:
+    """Where `qa serve` logs go: standard error, the project's INFO lines included (Python's default would drop
+    them: nothing gives the root logger a handler), libraries' warnings and errors as before. Once per process."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for name in OWN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "qa_service", False) for h in logger.handlers):
+            handler.qa_service = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # written once, here, not again by the root logger's handler
 
 
 @cli.command("eval")

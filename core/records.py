@@ -112,6 +112,9 @@ class DocumentRecord(BaseModel):
         default_factory=list, description="Agenda items of a public pack whose reports are exempt: members only"
     )
     restricted_pages: list[int] = Field(default_factory=list, description="The pages those exempt reports cover")
+    access_rules: str | None = Field(
+        None, description="Fingerprint of the [access] settings the restriction was worked out under"
+    )
 
 
 def _iso_date(value: object) -> object:

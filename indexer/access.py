@@ -7,13 +7,17 @@ of an exempt report under the Local Government Act 1972, Schedule 12A). Inside a
 pages carry the markers is restricted alone: its agenda item and the pages it covers.
 
 The result is kept on the paper's DocumentRecord (`restricted`, `restricted_items`, `restricted_pages`), not in the
-passages cached by content, so a change of config takes effect on the next `qa index` without reading the text again;
-`mark` applies it to the passages wherever they are loaded.
+passages cached by content, with a fingerprint of the rules it was worked out under (`access_rules`): when the
+`[access]` settings or the upload folder change, the next `qa index` reads every paper indexed under other rules
+again (embedding nothing) and works its restriction out anew. `mark` applies it to the passages wherever they are
+loaded.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,12 @@ class Restriction:
 def upload_folder(settings: Settings) -> Path:
     """Where uploads are kept: `api.upload_dir`, by default <data_dir>/uploads (restricted ones in `restricted/`)."""
     return Path(settings.api.upload_dir or settings.data_dir / "uploads").resolve()
+
+
+def access_rules(settings: Settings) -> str:
+    """Fingerprint of what decides a paper's restriction: the `[access]` settings and the upload folder (16 hex)."""
+    rules = [settings.access.model_dump(mode="json"), str(upload_folder(settings))]
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def restriction(

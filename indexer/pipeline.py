@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -16,8 +17,9 @@ from core.errors import ConfigError, IndexBusyError, ReadError, StoreError
 from core.records import DocumentRecord
 from core.settings import Settings
 from indexer import stores
-from indexer.access import restriction, upload_folder
+from indexer.access import access_rules, restriction, upload_folder
 from indexer.embed import Embedder, TextEmbedder
+from indexer.embed_cache import EmbeddingCache
 from indexer.passages import PassageBuilder
 from indexer.read import ReadLimits, file_sha256, page_ranges, read_bytes
 from indexer.reader_process import ReaderProcess
@@ -68,6 +70,7 @@ class IndexReport:
     generation: str | None = None
     pages: int = 0
     passages: int = 0
+    embedded: int = 0  # of the new passages, those the model embedded; the others' vectors were in the cache
 
     @property
     def ok(self) -> bool:
@@ -129,6 +132,7 @@ class Indexer:
         self.store = IndexStore(settings, checkpoint)
         self.progress: Progress = progress or SilentProgress()
         self.checkpoint = checkpoint
+        self.access_rules = access_rules(settings)
 
     def run(self, paths: list[Path] | None = None, rebuild: bool = False) -> IndexReport:
         return self._exclusively(lambda: self._run(paths if paths else list(self.settings.index.paths), rebuild))
@@ -182,18 +186,20 @@ class Indexer:
         self.progress.files_found(len(files))
         index = self.settings.index
         limits = ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds, index.max_read_mib)
-        with ReaderProcess(limits) as reader:
+        with ReaderProcess(limits) as reader, closing(EmbeddingCache(self.store.root)) as cache:
             for path in files:
-                self._index_one(path, previous, by_hash, kept, rebuild, reader, report)
-
-        # Files indexed before that no longer exist are removed; others not named this time stay.
-        for key, doc in previous.items():
-            if key in kept:
-                continue
-            if Path(key).exists():
-                kept[key] = doc
-            else:
-                report.removed.append(doc)
+                self._index_one(path, previous, by_hash, kept, rebuild, reader, cache, report)
+            # Files indexed before that no longer exist are removed; others not named this time stay, read again
+            # if their restriction was worked out under other access rules.
+            for key, doc in previous.items():
+                if key in kept:
+                    continue
+                if not Path(key).exists():
+                    report.removed.append(doc)
+                elif doc.access_rules != self.access_rules:
+                    self._index_one(Path(key), previous, by_hash, kept, rebuild, reader, cache, report)
+                else:
+                    kept[key] = doc
 
         current = self.store.current_generation()
         changed = report.indexed or report.removed or rebuild or current is None
@@ -219,6 +225,7 @@ class Indexer:
         kept: dict[str, DocumentRecord],
         rebuild: bool,
         reader: ReaderProcess,
+        cache: EmbeddingCache,
         report: IndexReport,
     ) -> None:
         """Index one file into `kept` and `report`; a file that fails keeps its indexed version, if it has one."""
@@ -228,7 +235,7 @@ class Indexer:
         try:
             data = self._read_settled(path)
             sha = file_sha256(data)
-            if old and old.sha256 == sha:
+            if old and old.sha256 == sha and old.access_rules == self.access_rules:
                 kept[key] = old
                 report.unchanged.append(old)
                 self.progress.file_done(path, 0, 0)
@@ -236,7 +243,7 @@ class Indexer:
             twin = by_hash.get(sha)
             if twin and twin.path != key and Path(twin.path).exists():
                 raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
-            record, pages, passages = self._index_file(path, data, sha, rebuild, reader, report)
+            record, pages, passages = self._index_file(path, data, sha, rebuild, reader, cache, report)
         except ConfigError:
             raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
         except Exception as exc:
@@ -274,7 +281,14 @@ class Indexer:
         )
 
     def _index_file(
-        self, path: Path, data: bytes, sha: str, rebuild: bool, reader: ReaderProcess, report: IndexReport
+        self,
+        path: Path,
+        data: bytes,
+        sha: str,
+        rebuild: bool,
+        reader: ReaderProcess,
+        cache: EmbeddingCache,
+        report: IndexReport,
     ) -> tuple[DocumentRecord, int, int]:
         self.progress.stage(f"reading {path.name}")
         source = reader.read(path, data)
@@ -290,7 +304,8 @@ class Indexer:
             if not passages:
                 raise ReadError("no text to index")
             self.progress.stage(f"embedding {len(passages)} passages of {path.name} ({len(source.pages)} pages)")
-            embeddings = self.embedder.embed([embedding_text(p) for p in passages])
+            embeddings, embedded = cache.embed(self.embedder, [embedding_text(p) for p in passages])
+            report.embedded += embedded
             self.checkpoint("passages embedded")
             self.store.save_artifacts(doc_id, DocArtifacts(passages, embeddings), model)
             self.checkpoint("artifacts saved")
@@ -301,6 +316,7 @@ class Indexer:
             restricted=restricted.whole,
             restricted_items=list(restricted.items),
             restricted_pages=list(restricted.pages),
+            access_rules=self.access_rules,
             id=doc_id,
             file=path.name,
             path=str(path),

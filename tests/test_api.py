@@ -45,6 +45,8 @@ def test_ask_needs_only_a_question_and_refuses_bad_ones(client):
     assert client.post("/ask", json={"question": "How many schools used the centre?"}).status_code == 200
     assert client.post("/ask", json={}).status_code == 422
     assert client.post("/ask", json={"question": ""}).status_code == 422
+    blank = client.post("/ask", json={"question": "  \n "})
+    assert blank.status_code == 422 and blank.json()["detail"] == "question: empty: type a question in words"
     too_long = client.post("/ask", json={"question": "why " * 400})
     assert too_long.status_code == 422 and "question" in too_long.text
     assert client.post("/ask", json={"question": "x", "top_k": 0}).status_code == 422
@@ -349,6 +351,7 @@ def library_client(tmp_path, sample_pack_pdf, fake_embedder) -> TestClient:
     settings = indexed_settings(tmp_path / "data", [papers], fake_embedder)
     settings.api.keys = {"reader-key": "reader", "editor-key": "editor"}
     settings.api.max_upload_mb = 0.5
+    settings.api.requests_per_minute = 0  # polling jobs; the limit is tested on its own
     return TestClient(create_app(settings, QAService(settings, embedder=fake_embedder)))
 
 
@@ -423,6 +426,18 @@ def test_uploads_refused_clearly(library_client):
     failed = wait_for_job(library_client, broken.json(), READER)
     assert failed["status"] == "failed" and "broken.pdf" in failed["error"]
     assert library_client.get("/jobs/nope", headers=READER).status_code == 404
+    # A misspelt field (here "Restricted" for "restricted") is refused, never read as a public upload.
+    misspelt = library_client.post(
+        "/documents",
+        headers=EDITOR,
+        data={"Restricted": "true"},
+        files={"file": ("exempt.pdf", b"%PDF-1.4 exempt", "application/pdf")},
+    )
+    assert misspelt.status_code == 422
+    assert misspelt.json()["detail"] == (
+        "Restricted: unknown field (an upload has `file` and, optionally, `restricted`)"
+    )
+    assert "exempt.pdf" not in {d["file"] for d in library_client.get("/documents", headers=EDITOR).json()["documents"]}
 
 
 def test_papers_from_the_configured_folder_are_not_deleted_over_http(library_client):
@@ -437,7 +452,7 @@ def test_demo_page_and_widget_are_served_without_external_assets(client):
 
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert '<script src="/widget.js"' in page.text
+    assert 'widget.src = "/widget.js"' in page.text  # the demo page loads the widget (with a key, if given)
     script = client.get("/widget.js")
     style = client.get("/widget.css")
     assert script.headers["content-type"].startswith("text/javascript") and style.headers["content-type"].startswith(
@@ -963,3 +978,25 @@ def test_an_unknown_or_misspelt_query_parameter_is_refused_naming_it(client):
     assert client.get("/decisions", params={"q": "Grangewaters", "until": "2020-01-01"}).status_code == 200
     bad_date = client.get("/decisions", params={"until": "0"})
     assert bad_date.status_code == 422 and bad_date.json()["detail"].startswith("until: ")
+
+
+def test_qa_serve_logs_a_line_a_request_without_its_query_string(client, capsys):
+    """`qa serve` writes the project's INFO lines (one a request: method, path, status, time) to standard error;
+    the query string, which can hold a topic or a quote, stays out unless api.log_queries."""
+    import logging
+
+    from cli.main import OWN_LOGGERS, service_logging
+
+    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in OWN_LOGGERS}
+    try:
+        service_logging()
+        service_logging()  # idempotent: still one line a request
+        client.get("/decisions?q=Mrs Smith's foster placement")
+        err = capsys.readouterr().err
+    finally:
+        for name, (handlers, level) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:], logger.level, logger.propagate = handlers, level, True
+    lines = [line for line in err.splitlines() if "api.app: GET /decisions" in line]
+    assert len(lines) == 1 and re.fullmatch(r"INFO +api\.app: GET /decisions 200 \d+ ms", lines[0]), err
+    assert "Smith" not in err

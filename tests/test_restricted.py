@@ -240,6 +240,12 @@ def test_a_readers_answer_is_as_if_the_restricted_papers_were_not_indexed(tmp_pa
         ]
 
 
+def restricted_index_documents(settings):
+    from indexer.stores import IndexStore
+
+    return IndexStore(settings).manifest().documents
+
+
 def test_the_command_line_has_full_rights_but_can_answer_as_a_reader(restricted_index, fake_embedder, monkeypatch):
     config = Path(restricted_index.index.data_dir).parent / "config.toml"
     config.write_text(
@@ -255,6 +261,10 @@ def test_the_command_line_has_full_rights_but_can_answer_as_a_reader(restricted_
     assert reader.exit_code == 0, reader.output
     assert "23 staff" not in reader.stdout and "zanthorpe.pdf" not in reader.stdout
     assert not any(c["restricted"] for c in json.loads(reader.stdout)["citations"])
+    listing = run(cli, ["--config", str(config), "docs"], obj=AppContext(embedder=fake_embedder))
+    whole = {d.file for d in restricted_index_documents(restricted_index) if d.restricted}
+    assert listing.exit_code == 0 and listing.output.count("RESTRICTED") == len(whole) == 2
+    assert "exempt item" in listing.output  # the public pack holding one exempt report
 
 
 def test_no_keys_means_public_papers_only(restricted_index, service):
@@ -344,3 +354,43 @@ def test_restricted_reads_are_audited_by_key_label_and_logs_hold_no_question_or_
 def server_log(caplog) -> str:
     """What the service logged (not the test client's own httpx lines, which name the URL it asked)."""
     return "\n".join(r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("api", "qa", "indexer", "core"))
+
+
+def test_changed_access_rules_take_effect_on_a_plain_qa_index_without_embedding_again(tmp_path, fake_embedder):
+    """Papers indexed as public, then `access.restricted_paths` set to name one: the next plain `qa index` (no file
+    changed) reads the papers indexed under the old rules again, embeds nothing, and the reader no longer sees the
+    paper; a paper not named in that run (an upload, say) is worked out again too. Setting the rules back makes
+    it public again."""
+    from indexer.stores import open_snapshot
+
+    papers, elsewhere = tmp_path / "papers", tmp_path / "elsewhere"
+    papers.mkdir()
+    elsewhere.mkdir()
+    sample_pack(papers / "pack.pdf")
+    legal_advice(papers / "ashgrove-advice.pdf")
+    note = legal_advice(elsewhere / "ashgrove-note.pdf")
+    note.write_bytes(note.read_bytes() + b"\n% another file, not a duplicate\n")
+    settings = make_settings(tmp_path / "data", [papers])
+    Indexer(settings, embedder=fake_embedder).run([papers, elsewhere])
+
+    def restricted_files() -> set[str]:
+        snapshot = open_snapshot(settings)
+        assert snapshot is not None
+        return {doc.file for doc in snapshot.manifest.documents if doc.restricted}
+
+    assert restricted_files() == set()
+    settings.access.restricted_paths = ["*ashgrove*"]
+    report = Indexer(settings, embedder=fake_embedder).run([papers])  # "elsewhere" not named in this run
+    assert report.ok and report.embedded == 0
+    assert {d.file for d in report.indexed} == {"pack.pdf", "ashgrove-advice.pdf", "ashgrove-note.pdf"}
+    assert restricted_files() == {"ashgrove-advice.pdf", "ashgrove-note.pdf"}
+    answer = QAService(settings, embedder=fake_embedder).ask("Who gave the legal advice on Ashgrove?", members=False)
+    member = QAService(settings, embedder=fake_embedder).ask("Who gave the legal advice on Ashgrove?", members=True)
+    assert {c.document.file for c in answer.citations} <= {"pack.pdf"}
+    assert {c.document.file for c in member.citations} & {"ashgrove-advice.pdf", "ashgrove-note.pdf"}
+    again = Indexer(settings, embedder=fake_embedder).run([papers])
+    assert again.indexed == [] and len(again.unchanged) == 2  # the rules are the papers' own now
+
+    settings.access.restricted_paths = []
+    Indexer(settings, embedder=fake_embedder).run([papers])
+    assert restricted_files() == set()

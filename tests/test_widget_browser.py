@@ -560,3 +560,26 @@ def test_a_quote_from_a_restricted_paper_is_marked_for_the_member_reading_it(ope
     assert page.locator(".cpqa-badge-restricted").first.inner_text().strip().lower() == "restricted"
     if len(answer["citations"]) > 1:
         assert "cpqa-restricted" not in (chips.nth(1).get_attribute("class") or "")
+
+
+def test_the_demo_page_takes_a_key_and_says_plainly_when_one_is_needed(keyed_server, page):
+    """Served with keys, the demo page at / answers without a key with a message a member can act on (not the
+    service's header syntax); a key given in its form is used by the widget from then on, in that tab only."""
+    page.goto(keyed_server.url + "/")
+    assert page.locator("#demo-key-state").inner_text() == "No key in use."
+    _ask(page, "What did we decide about Grangewaters?")
+    failed = page.locator(".cpqa-failed").first
+    failed.wait_for(timeout=30_000)
+    assert failed.inner_text() == (
+        "Sorry, that failed: This page has no valid key for the papers service: please tell whoever looks after "
+        "the intranet."
+    )
+    page.get_by_label("API key").fill("reader-key")
+    with page.expect_navigation():
+        page.get_by_label("API key").press("Enter")  # the open chat panel may cover the form's button
+    page.locator("#demo-key-state").get_by_text("A key is in use.").wait_for()
+    _ask(page, "What did we decide about Grangewaters?")
+    page.locator(".cpqa-chip").first.wait_for(timeout=30_000)
+    assert page.locator(".cpqa-failed").count() == 0
+    _accessible(page, "the demo page with its key form")
+    assert [p for p in page.problems if "401" not in p] == []  # the refused request is logged by the browser

@@ -39,11 +39,17 @@
     return c.page_label ? "page " + c.page_label : "PDF page " + c.page;
   }
   // An error body from the service is {"detail": "..."}; anything else (a proxy's HTML error page) gets its status.
+  // A missing or refused key is told in words a member can act on, not the service's header syntax.
+  var PLAIN = {
+    401: "This page has no valid key for the papers service: please tell whoever looks after the intranet.",
+    403: "Your key does not allow this."
+  };
   function failure(response) {
     return response.text().then(function (body) {
       var detail = null;
       try { detail = JSON.parse(body).detail; } catch (ignored) { detail = null; }
-      throw new Error(typeof detail === "string" ? detail : response.status + " " + (response.statusText || "error"));
+      throw new Error(PLAIN[response.status] ||
+        (typeof detail === "string" ? detail : response.status + " " + (response.statusText || "error")));
     });
   }
 
