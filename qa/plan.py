@@ -78,6 +78,18 @@ class Planner:
         self.periods = {doc.id: span for doc in documents if (span := period_span(doc.period))}
         self.committees = {name_key(p.committee): p.committee for p in passages.values() if p.committee}
         self.vocabulary = vocabulary
+        # Made once a generation, so a question without filters (what the widget asks) costs no walk over every
+        # passage: the searchable ids, the decisions among them, and the ids of each meeting and each document.
+        self.searchable = frozenset(pid for pid, p in passages.items() if not p.boilerplate)
+        self.decision_ids = frozenset(pid for pid in self.searchable if passages[pid].decision)
+        self.by_meeting: dict[dt.date, set[str]] = {}
+        self.by_document: dict[str, set[str]] = {}
+        for pid in self.searchable:
+            p = passages[pid]
+            for day in (p.meeting_date, p.pack_date):
+                if day:
+                    self.by_meeting.setdefault(day, set()).add(pid)
+            self.by_document.setdefault(p.doc_id, set()).add(pid)
 
     def parse(self, text: str) -> Question:
         """Read a question against the indexed meetings ("last October") and this council's words."""
@@ -102,9 +114,7 @@ class Planner:
         wanted = set(topic)
         in_topic = [t for t in stems if t in wanted]
         pairs = list(dict.fromkeys(itertools.pairwise(in_topic)))
-        allowed = frozenset(
-            pid for pid, p in self.passages.items() if permitted(p, filters, date_limit, period_docs, decisions_only)
-        )
+        allowed = self.allowed(filters, date_limit, period_docs, decisions_only)
         return SearchPlan(
             question,
             filters,
@@ -120,6 +130,29 @@ class Planner:
             chroma_where(filters, date_limit, period_docs, decisions_only, self.public_only),
             specifics(question),
         )
+
+    def allowed(
+        self,
+        filters: SearchFilters | None,
+        date_limit: frozenset[dt.date] | None,
+        period_docs: frozenset[str],
+        decisions_only: bool = False,
+    ) -> frozenset[str]:
+        """The ids `permitted` admits: from the indexes made once a generation when no filter is set (the cost is
+        that of the meetings named, not of the archive), else by testing every passage."""
+        if filters is not None and filters.model_dump(exclude_none=True):
+            return frozenset(
+                pid
+                for pid, p in self.passages.items()
+                if permitted(p, filters, date_limit, period_docs, decisions_only)
+            )
+        base = self.decision_ids if decisions_only else self.searchable
+        if date_limit is None:
+            return base
+        named: set[str] = set().union(
+            *(self.by_meeting.get(day, ()) for day in date_limit), *(self.by_document.get(d, ()) for d in period_docs)
+        )
+        return frozenset(named & base)
 
     def meetings_named(self, question: Question) -> set[dt.date]:
         """The indexed meeting dates that a question's dates and months pick out."""

@@ -85,6 +85,19 @@ class Retrieval:
         return Retrieval(self.plan, self.candidates[:n])
 
 
+def top_order(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` highest scores, highest first, ties in index order: a selection over all n scores
+    (np.argpartition, O(n)) and a sort of the k chosen, not a sort of all n (what a per-question BM25 over a whole
+    archive must avoid)."""
+    if k >= len(scores):
+        chosen = np.arange(len(scores))
+    else:
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]  # the k-th highest score
+        above = np.flatnonzero(scores > kth)
+        chosen = np.concatenate([above, np.flatnonzero(scores == kth)[: k - len(above)]])  # ties: lowest first
+    return chosen[np.lexsort((chosen, -scores[chosen]))]
+
+
 class Retriever:
     """Searches one index snapshot by search plans; built once per index generation and reused across questions."""
 
@@ -186,14 +199,21 @@ class Retriever:
             return [], {}
         scores = self.snapshot.lexical.get_scores(tokens)
         ids = self.snapshot.lexical_ids
-        order = np.argsort(-scores)
-        ranked: list[str] = []
-        for i in order:
-            if scores[i] <= 0 or len(ranked) >= self.settings.candidates:
+        wanted = self.settings.candidates
+        take = 4 * wanted
+        while True:  # the best `take` only; more when too few of them are allowed (a narrow filter)
+            order = top_order(scores, take)
+            ranked: list[str] = []
+            for i in order:
+                if scores[i] <= 0 or len(ranked) >= wanted:
+                    break
+                if ids[i] in plan.allowed:
+                    ranked.append(ids[i])
+            exhausted = len(order) == len(scores) or scores[order[-1]] <= 0
+            if len(ranked) >= wanted or exhausted:
                 break
-            if ids[i] in plan.allowed:
-                ranked.append(ids[i])
-        return ranked, {ids[i]: float(scores[i]) for i in order[: 4 * self.settings.candidates]}
+            take *= 8
+        return ranked, {ids[i]: float(scores[i]) for i in order[: 4 * wanted]}
 
     # ---- re-scoring
     def _rescore(self, plan: SearchPlan, pid: str, fused: float, lexical: float) -> Candidate:

@@ -85,6 +85,22 @@ def test_chroma_and_python_allow_exactly_the_same_passages(generation):
     assert compared > 40
 
 
+def test_the_planners_indexes_allow_exactly_what_testing_every_passage_allows(generation):
+    """Without filters the plan's allowed ids come from indexes made once a generation; with them, from testing
+    each passage: both are `permitted`, for every case and with decisions only or not."""
+    planner, passages = generation.planner, generation.snapshot.passages
+    for filters, question in cases(passages):
+        for decisions_only in (False, True):
+            for given in (filters, None):
+                plan = planner.plan(planner.parse(question), given, decisions_only)
+                scanned = {
+                    pid
+                    for pid, p in passages.items()
+                    if permitted(p, given, plan.date_limit, plan.period_docs, decisions_only)
+                }
+                assert set(plan.allowed) == scanned, (given, question, decisions_only)
+
+
 def test_a_questions_dates_limit_it_to_the_meetings_they_name(generation):
     plan = generation.planner.plan(generation.planner.parse("what happened at the January 2023 meeting?"))
     assert plan.date_limit == frozenset({JAN}) and plan.named_meetings == frozenset({JAN})
