@@ -88,7 +88,10 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        return str(model_path(self.settings))
+        """The model's path; with "#bfloat16" when it computes in bfloat16, so its vectors are never mixed with
+        float32 ones (in an index or in the embedding cache)."""
+        path = str(model_path(self.settings))
+        return path if self.settings.precision == "float32" else f"{path}#{self.settings.precision}"
 
     @property
     def max_tokens(self) -> int:
@@ -104,14 +107,21 @@ class Embedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.settings.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        import torch
+
+        bfloat16 = self.settings.precision == "bfloat16"
+        with torch.autocast(self.settings.device.split(":")[0], dtype=torch.bfloat16, enabled=bfloat16):
+            vectors = self.model.encode(
+                texts,
+                batch_size=self.settings.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if bfloat16:  # normalised in bfloat16: normalised again at full precision
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+        return vectors
 
     @property
     def dimension(self) -> int:
