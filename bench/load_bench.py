@@ -631,32 +631,14 @@ def main() -> None:
         started = time.monotonic()
         print(f"indexing into {data_dir}: {prepare_data_dir(data_dir, settings, env)}", flush=True)
         index_s = time.monotonic() - started
-        port = free_port()
-        ours = bench(
-            "ours",
-            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env,
-            port,
-            questions,
-            args.clients,
-            seconds,
-            (name, pdf, args.fresh_uploads),
-            logs / "ours.log",
-        )
-        control: dict = {}
-        if args.control:
+
+        def run_ours(label: str, uploader: tuple[str, bytes, bool] | None, log: str) -> dict:
             port = free_port()
-            control = bench(
-                "ours, no uploads",
-                [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env,
-                port,
-                questions,
-                args.clients,
-                seconds,
-                None,
-                logs / "ours-no-uploads.log",
-            )
+            command = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+            return bench(label, command, env, port, questions, args.clients, seconds, uploader, logs / log)
+
+        ours = run_ours("ours", (name, pdf, args.fresh_uploads), "ours.log")
+        control: dict = run_ours("ours, no uploads", None, "ours-no-uploads.log") if args.control else {}
         naive: dict = {}
         if not args.no_naive:
             port = free_port()

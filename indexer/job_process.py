@@ -17,8 +17,6 @@ index is whole (publishing is atomic).
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import signal
 import threading
 import weakref
 from collections.abc import Callable
@@ -30,6 +28,7 @@ from core.errors import IndexingFailed, QAError
 from core.settings import Settings
 from indexer.embed import Embedder, TextEmbedder
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
+from indexer.reader_process import child_context, ending
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +109,7 @@ class JobProcess:
     def _started(self) -> Connection:
         if self._child is not None and self._child.is_alive() and self._connection is not None:
             return self._connection
-        context: Any = multiprocessing.get_context(
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
+        context: Any = child_context()
         ours, theirs = context.Pipe()
         # Not a daemon (a daemon may not start processes, and the indexer reads each file in one); so it is
         # ended when the service ends, by closing its pipe, before multiprocessing waits for it at exit.
@@ -129,13 +126,7 @@ class JobProcess:
             self._connection.close()
             self._connection = None
         child.join(timeout=5)
-        code = child.exitcode
-        if code is not None and code < 0:
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                pass
-        return f"exit code {code}"
+        return ending(child.exitcode)
 
     def close(self) -> None:
         """Ends the child, after the job under way (this waits for it)."""

@@ -36,9 +36,10 @@ def _hold_to(max_mib: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # forkserver: a child forked from a clean server, never from an indexing process that holds model and
-    # store threads (fork there can deadlock); the server imports the reader once.
+def child_context() -> multiprocessing.context.BaseContext:
+    """How the indexer starts its child processes (this reader, the service's indexing process): forkserver, a
+    child forked from a clean server, never from a process that holds model and store threads (fork there can
+    deadlock); the server imports the reader once. Spawn where there is no forkserver."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["indexer.read"])
@@ -61,7 +62,7 @@ class ReaderProcess:
     def read(self, path: Path, data: bytes) -> SourceDocument:
         if self._pool is None:
             self._pool = ProcessPool(
-                max_workers=1, context=_context(), initializer=_hold_to, initargs=(self.limits.max_mib,)
+                max_workers=1, context=child_context(), initializer=_hold_to, initargs=(self.limits.max_mib,)
             )
         future = self._pool.schedule(read_document, args=(path, data, self.limits), timeout=self._timeout())
         try:
@@ -72,7 +73,11 @@ class ReaderProcess:
                 "refused"
             ) from None
         except ProcessExpired as exc:
-            raise ReadError(f"the reading process ended ({_ending(exc.exitcode)}); refused") from None
+            signalled = exc.exitcode is not None and exc.exitcode < 0
+            raise ReadError(
+                f"the reading process ended ({ending(exc.exitcode)}{', perhaps out of memory' if signalled else ''}); "
+                "refused"
+            ) from None
         except MemoryError:
             raise ReadError(self.limits.memory_reason()) from None
 
@@ -94,10 +99,11 @@ class ReaderProcess:
         self.close()
 
 
-def _ending(exitcode: int | None) -> str:
+def ending(exitcode: int | None) -> str:
+    """How a child process ended, in words: "killed by SIGKILL" (a negative exit code), or "exit code 1"."""
     if exitcode is not None and exitcode < 0:
         try:
-            return f"killed by {signal.Signals(-exitcode).name}, perhaps out of memory"
+            return f"killed by {signal.Signals(-exitcode).name}"
         except ValueError:
             pass
     return f"exit code {exitcode}"
