@@ -37,6 +37,7 @@ STATUS: dict[type[QAError], int] = {
     errors.NotIndexedError: 503,  # nothing to answer from yet: try again once `qa index` has run
     errors.IndexBusyError: 503,
     errors.StoreError: 503,
+    errors.StoreUnavailable: 503,
 }
 INTERNAL = "internal error: the service could not answer this (its log has the details for the administrators)"
 # What a caller is told of a 5xx; the class's own message goes to the log.
@@ -45,7 +46,10 @@ PUBLIC: dict[type[QAError], str] = {
     errors.NotIndexedError: "nothing has been indexed yet: the service's administrators need to run `qa index`",
     errors.IndexBusyError: "the papers are being indexed just now; try again in a minute",
     errors.StoreError: "the index cannot be read just now (the service's log has the details for the administrators)",
+    errors.StoreUnavailable: "the search database is not answering just now (restarting?); try again in a minute",
 }
+# Seconds a caller is asked to wait before trying a transient 503 again.
+RETRY_AFTER_S = 10
 
 
 def status_of(error: BaseException) -> int:
@@ -61,11 +65,13 @@ def detail_of(error: BaseException) -> str:
 
 
 def headers_of(error: BaseException) -> dict[str, str]:
-    """Headers a status needs: how to authenticate (401), when to try again (429)."""
+    """Headers a status needs: how to authenticate (401), when to try again (429, and a 503 that passes)."""
     if isinstance(error, errors.NotAuthenticated):
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(error, errors.RateLimited):
         return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, errors.StoreUnavailable | errors.IndexBusyError):
+        return {"Retry-After": str(RETRY_AFTER_S)}
     return {}
 
 

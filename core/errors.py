@@ -18,6 +18,7 @@
     ├── IndexingFailed       an upload's or removal's indexing job could not finish (its process ended, say)
     ├── ReadError            one file cannot be read; the reason fits on one line, and the other files go on
     ├── StoreError           the published index or the vector store cannot be read or written
+    │   └── StoreUnavailable the Chroma server (server mode) does not answer just now: try again shortly
     ├── GoldFileError        the evaluation's gold questions cannot be used
     └── EvalError            an evaluation could not run (for example, the papers failed to index)
 
@@ -118,6 +119,11 @@ class ReadError(QAError):
 
 class StoreError(QAError):
     """The published index on disk, or the vector store behind it, cannot be read or written."""
+
+
+class StoreUnavailable(StoreError):
+    """The Chroma server (store.mode = "server") refuses or drops the connection or times out: it is stopped,
+    restarting or out of reach. Transient: the service answers again by itself once the server does."""
 
 
 class GoldFileError(QAError):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from core.errors import StoreError
+from core.errors import StoreError, StoreUnavailable
 from core.records import DocumentRecord, Passage, RegisterEntry
 from core.settings import Settings, StoreSettings
 from core.text import searchable_text
@@ -96,10 +96,19 @@ def store_errors(store: StoreSettings, what: str) -> Iterator[None]:
             raise StoreError(
                 f"the embedded vector store {what} ({_short(exc)}); run `qa index` to publish the index again"
             ) from exc
-        raise StoreError(
+        error = StoreUnavailable if _transient(exc) else StoreError
+        raise error(
             f"the Chroma server {store.host}:{store.port} {what} ({_short(exc)}); check [store] in the config, and "
             "that the server runs"
         ) from exc
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure of the connection to the Chroma server (refused, dropped, timed out), not of what it holds: the
+    server is stopped or restarting, and the same request will succeed once it is back."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError | ConnectionError)
 
 
 def _stemmer() -> Any:
@@ -469,6 +478,11 @@ def open_snapshot(settings: Settings) -> IndexSnapshot | None:
         where = (
             "" if settings.store.mode == "embedded" else f" (Chroma server {settings.store.host}:{settings.store.port})"
         )
+        if settings.store.mode == "server" and _transient(exc):
+            raise StoreUnavailable(
+                f"index generation {generation} cannot be opened: the Chroma server {settings.store.host}:"
+                f"{settings.store.port} does not answer ({_short(exc)}); check that it runs"
+            ) from exc
         raise StoreError(
             f"index generation {generation}{where} cannot be read ({_short(exc)}); run `qa index --rebuild`"
         ) from exc

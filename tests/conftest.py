@@ -23,6 +23,7 @@ from core.settings import Settings
 from indexer.embed import Embedder, TextEmbedder
 from indexer.pipeline import Indexer
 
+from chroma_server import free_port
 from fakes import HashEmbedder
 from pdfs import sample_pack
 
@@ -42,15 +43,6 @@ def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
     settings.index.data_dir = data_dir
     settings.index.paths = paths or []
     return settings
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_job(client: Any, job: dict, headers: dict | None = None) -> dict:

@@ -38,6 +38,7 @@ EXPECTED = {
     errors.IndexingFailed: (1, 500),  # reported on its job, never as a response
     errors.ReadError: (1, 422),
     errors.StoreError: (1, 503),
+    errors.StoreUnavailable: (1, 503),
     errors.GoldFileError: (2, 500),
     errors.EvalError: (1, 500),
 }

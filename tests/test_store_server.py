@@ -3,19 +3,16 @@ loopback port, answered from by two services at once, and old generations' colle
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from indexer.pipeline import Indexer
 from indexer.stores import chroma_client
 from qa.service import QAService
 
+from chroma_server import ChromaServer
 from conftest import free_port, indexed_settings, make_settings, papers_with_pack
 from pdfs import FILLER, PageSpec, make_pdf, wrap
 
@@ -24,32 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
-    executable = shutil.which("chroma")
-    assert executable, "the `chroma` command comes with the chromadb package"
-    port = free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    log = (folder / "server.log").open("wb")
-    server = subprocess.Popen(
-        [executable, "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield "127.0.0.1", port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.host, server.port
 
 
 def server_settings(data_dir: Path, papers: list[Path], host: str, port: int):
