@@ -33,6 +33,9 @@ from indexer.reader_process import child_context, ending
 log = logging.getLogger(__name__)
 
 Action = Literal["add", "remove"]
+# How long an upload's job waits for another indexing run on the data directory (`qa index`, or another replica's
+# job when replicas share it) before it fails: a full re-index of a large archive takes this order of time.
+JOB_LOCK_WAIT_S = 1800.0
 
 
 class _PipeProgress(SilentProgress):
@@ -54,7 +57,7 @@ def _serve(connection: Connection, settings: Settings, embedder: TextEmbedder) -
             action, path = connection.recv()
         except (EOFError, OSError):
             return
-        indexer = Indexer(settings, embedder=embedder, progress=_PipeProgress(connection))
+        indexer = Indexer(settings, embedder=embedder, progress=_PipeProgress(connection), wait_s=JOB_LOCK_WAIT_S)
         try:
             report = indexer.run([path]) if action == "add" else indexer.forget([path])
         except QAError as exc:

@@ -16,7 +16,7 @@ from core.records import DocumentRecord, Job, PaperStatus
 from core.settings import Settings
 from indexer.access import RESTRICTED_UPLOADS, upload_folder
 from indexer.embed import TextEmbedder
-from indexer.job_process import Action, JobProcess
+from indexer.job_process import JOB_LOCK_WAIT_S, Action, JobProcess
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
 
@@ -175,7 +175,7 @@ class PaperLibrary:
     def _indexer(self, action: Action, path: Path, progress: JobProgress) -> IndexReport:
         if self._process is not None:
             return self._process.run(action, path, progress.stage)
-        indexer = Indexer(self.settings, embedder=self.embedder, progress=progress)
+        indexer = Indexer(self.settings, embedder=self.embedder, progress=progress, wait_s=JOB_LOCK_WAIT_S)
         return indexer.run([path]) if action == "add" else indexer.forget([path])
 
     def close(self) -> None:

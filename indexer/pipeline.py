@@ -126,7 +126,12 @@ class Indexer:
         embedder: TextEmbedder | None = None,
         progress: Progress | None = None,
         checkpoint: Checkpoint = no_checkpoint,
+        wait_s: float = 0,
     ):
+        """`wait_s`: how long a run waits for another run holding the data directory (IndexBusyError after it; 0
+        refuses at once, as `qa index` does; the service's upload jobs wait, so replicas sharing one data directory
+        take their turns)."""
+        self.wait_s = wait_s
         self.settings = settings
         self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
         self.store = IndexStore(settings, checkpoint)
@@ -145,11 +150,24 @@ class Indexer:
         """Run `work` holding the data directory's lock (or refuse at once if another run holds it); timed."""
         started = time.perf_counter()
         self.store.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.store.lock_path))
         try:
-            with FileLock(str(self.store.lock_path), timeout=0):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                if not self.wait_s:
+                    raise
+                self.progress.stage("waiting for another indexing run on this data directory to finish")
+                lock.acquire(timeout=self.wait_s)
+            try:
                 report = work()
+            finally:
+                lock.release()
         except Timeout:
-            raise IndexBusyError(f"{self.store.root}: another `qa index` is running on this data directory") from None
+            waited = f" (waited {self.wait_s:.0f} s)" if self.wait_s else ""
+            raise IndexBusyError(
+                f"{self.store.root}: another `qa index` is running on this data directory{waited}"
+            ) from None
         report.seconds = time.perf_counter() - started
         return report
 

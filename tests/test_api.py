@@ -1000,3 +1000,29 @@ def test_qa_serve_logs_a_line_a_request_without_its_query_string(client, capsys)
     lines = [line for line in err.splitlines() if "api.app: GET /decisions" in line]
     assert len(lines) == 1 and re.fullmatch(r"INFO +api\.app: GET /decisions 200 \d+ ms", lines[0]), err
     assert "Smith" not in err
+
+
+def test_an_upload_while_another_run_holds_the_data_directory_waits_its_turn(library_client, tmp_path):
+    """Replicas sharing one data directory (or `qa index` run beside the service) take turns: the job waits for
+    the lock, saying so, and is indexed once it is free, instead of failing as busy."""
+    from filelock import FileLock
+
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    settings = library_client.app.state.settings
+    pdf = make_pdf(tmp_path / "kiosk.pdf", [PageSpec(["Kiosk Report", *wrap("The kiosk opens in June. " + FILLER)])])
+    with FileLock(str(Path(settings.data_dir) / "index.lock")):  # another indexing run, in another process
+        job = library_client.post(
+            "/documents", headers=EDITOR, files={"file": ("kiosk.pdf", pdf.read_bytes(), "application/pdf")}
+        ).json()
+        deadline = time.monotonic() + 60
+        while library_client.get(f"/jobs/{job['id']}", headers=EDITOR).json()["stage"] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1)
+        waiting = library_client.get(f"/jobs/{job['id']}", headers=EDITOR).json()
+        assert waiting["status"] == "running", waiting
+        assert waiting["stage"] == "waiting for another indexing run on this data directory to finish"
+    done = wait_for_job(library_client, job, EDITOR)
+    assert done["status"] == "done", done
+    assert "kiosk.pdf" in {d["file"] for d in library_client.get("/documents", headers=EDITOR).json()["documents"]}
