@@ -1,6 +1,7 @@
 """The naive llama-index pipeline behind the same HTTP shape as ours, for bench/http_bench.py.
 
     python bench/naive_server.py --port 8001     # builds its index in a temporary folder, then serves POST /ask
+    python bench/naive_server.py --port 8001 --corpus FOLDER --data-dir DIR
 
 Its answer is its retriever's top 2 chunks, as in the evaluation; it has no other endpoints but /ready.
 """
@@ -61,9 +62,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--corpus", type=Path, help="folder of PDFs (default: the sample corpus config.toml names)")
+    parser.add_argument("--data-dir", type=Path, help="where its Chroma index is built (default: a temporary folder)")
     args = parser.parse_args()
+    corpus = args.corpus or corpus_dir(load_settings(ROOT / "config.toml"))
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_naive_app(corpus_dir(load_settings(ROOT / "config.toml")), Path(tmp))
+        app = create_naive_app(corpus, args.data_dir or Path(tmp))
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

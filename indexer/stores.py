@@ -428,7 +428,7 @@ class IndexSnapshot:
         """This generation as a caller without members' rights sees it: no restricted passage, register entry or
         wholly restricted paper, as if they were not indexed. Itself when nothing is restricted. The Chroma
         collection and BM25 index are shared: searches of the view leave restricted passages out before ranking
-        (SearchPlan.allowed, and `{"restricted": False}` in Chroma's filter, qa.plan.chroma_where)."""
+        (SearchPlan.allowed, applied to Chroma's and BM25's candidates alike, qa.retrieve)."""
         hidden = {pid for pid, p in self.passages.items() if p.restricted}
         if not hidden and not any(doc.restricted for doc in self.manifest.documents):
             return self
@@ -449,9 +449,9 @@ class IndexSnapshot:
         with store_errors(self.store, "does not answer"):
             return int(self.collection.count())
 
-    def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any]) -> list[str]:
-        """Ids of the n passages nearest the (dimension,) vector that `where` admits, nearest first (Chroma's HNSW
-        search: approximate). StoreError when the store does not answer."""
+    def nearest(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[str]:
+        """Ids of the n passages nearest the (dimension,) vector that `where` admits (any, for None), nearest first
+        (Chroma's HNSW search: approximate). StoreError when the store does not answer."""
         with store_errors(self.store, "does not answer"):
             result = self.collection.query(query_embeddings=[vector.tolist()], n_results=n, where=where, include=[])
         return list(result["ids"][0])

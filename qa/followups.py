@@ -14,9 +14,7 @@ import datetime as dt
 from core.lexicon import long_date
 from core.records import AgendaItem, FollowUp, RegisterEntry
 from core.text import fold_quotes
-from indexer.stores import IndexSnapshot
-from qa.citations import CitationBuilder
-from qa.meetings import meeting_detail, meetings
+from qa.meetings import MeetingIndex
 from qa.terms import Terms
 
 FOLLOWED = ("requested", "scheduled", "deferred")
@@ -27,14 +25,14 @@ _ITEM_IN_WORDS = 0.6  # a request: the share of the item title's words in the de
 class FollowUpFinder:
     """The later agenda items of one index generation, to follow decisions up with."""
 
-    def __init__(self, snapshot: IndexSnapshot, citations: CitationBuilder, terms: Terms):
+    def __init__(self, meetings: MeetingIndex, terms: Terms):
         self.terms = terms
         self.items: list[tuple[dt.date, AgendaItem, frozenset[str]]] = []
         self.last: dt.date | None = None
-        for meeting in meetings(snapshot, citations):
+        for meeting in meetings.all:
             if meeting.packs:
                 self.last = meeting.date
-                for item in meeting_detail(snapshot, citations, meeting.date).items:
+                for item in meetings.items(meeting.date):
                     self.items.append((meeting.date, item, self._stems(item.title)))
 
     def _stems(self, text: str) -> frozenset[str]:

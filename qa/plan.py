@@ -13,7 +13,6 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -41,14 +40,13 @@ class SearchPlan:
     date_limit: frozenset[dt.date] | None  # the meetings the search is limited to; None when the dates limit nothing
     period_docs: frozenset[str]  # reports whose period the question's dates fall in (searched with those meetings)
     allowed: frozenset[str]  # ids of the passages the filters, the dates and decisions_only permit
-    where: dict[str, Any]  # the same limits in Chroma's filter language
     specifics: list[Specific] = field(default_factory=list)  # the periods, years, stages, names it asks about
 
     @classmethod
     def nothing(cls, question: Question) -> SearchPlan:
         """The plan of a question with nothing to search for (a blank one): it allows no passage."""
         return cls(
-            question, None, False, np.zeros(0, np.float32), [], [], [], frozenset(), None, frozenset(), frozenset(), {}
+            question, None, False, np.zeros(0, np.float32), [], [], [], frozenset(), None, frozenset(), frozenset()
         )
 
 
@@ -127,7 +125,6 @@ class Planner:
             date_limit,
             period_docs,
             allowed,
-            chroma_where(filters, date_limit, period_docs, decisions_only, self.public_only),
             specifics(question),
         )
 
@@ -232,46 +229,3 @@ def passes(p: Passage, filters: SearchFilters) -> bool:
     if filters.doc_type and p.doc_type != filters.doc_type:
         return False
     return not filters.document or filters.document in (p.doc_id, p.file)
-
-
-def _day(d: dt.date) -> int:
-    return int(d.strftime("%Y%m%d"))
-
-
-def chroma_where(
-    filters: SearchFilters | None,
-    meetings: frozenset[dt.date] | None,
-    period_docs: frozenset[str],
-    decisions_only: bool,
-    public_only: bool = False,
-) -> dict[str, Any]:
-    """The limits of `permitted`, in Chroma's filter language, so its top results are all usable; `public_only`
-    leaves restricted passages out in the store itself."""
-    clauses: list[dict[str, Any]] = [{"boilerplate": False}]
-    if public_only:
-        clauses.append({"restricted": False})
-    if decisions_only:
-        clauses.append({"decision": True})
-    if filters:
-        if filters.since:
-            clauses.append({"meeting_day": {"$gte": _day(filters.since)}})
-        if filters.until:
-            clauses.append({"meeting_day": {"$lte": _day(filters.until)}})
-        if filters.committee:
-            clauses.append({"committee": filters.committee})
-        if filters.doc_type:
-            clauses.append({"doc_type": filters.doc_type})
-        if filters.document:
-            clauses.append({"$or": [{"doc_id": filters.document}, {"file": filters.document}]})
-    if meetings is not None:
-        wanted = sorted(_day(d) for d in meetings) or [0]
-        clauses.append(
-            {
-                "$or": [
-                    {"meeting_day": {"$in": wanted}},
-                    {"pack_day": {"$in": wanted}},
-                    {"doc_id": {"$in": sorted(period_docs) or [""]}},
-                ]
-            }
-        )
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -40,7 +40,7 @@ from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder, section_words
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex, PointRelevance, points_on_topic
 from qa.followups import FollowUpFinder
-from qa.meetings import as_decisions, meeting_detail, meetings, minute_sections
+from qa.meetings import MeetingIndex, as_decisions
 from qa.pages import PageImage, page_png, redacted_copy
 from qa.plan import Planner, SearchPlan, passes
 from qa.query import Question, parse_question
@@ -77,6 +77,7 @@ class Generation:
     citations: CitationBuilder
     decisions: DecisionFinder
     spelling: SpellingCorrector
+    meetings: MeetingIndex
     committees: re.Pattern[str] | None = None  # the committees' names as printed, any apostrophe, any case
 
     def topic_words(self, text: str) -> str:
@@ -91,6 +92,7 @@ class Generation:
         corpus = CorpusTerms(snapshot.passages, terms)
         sentences = SentenceScorer(terms, corpus.idf, vocabulary.institution_words)
         citations = CitationBuilder(snapshot.documents(), settings.answer.url_base)
+        meetings = MeetingIndex(snapshot, citations)
         names = sorted(committees, key=len, reverse=True)
         pattern = "|".join(r"\s+".join(re.sub(r"['’]", "['’]?", re.escape(w)) for w in n.split()) for n in names)
         return cls(
@@ -107,13 +109,14 @@ class Generation:
                 LinearRanker.load(settings.retrieval.ranker_file) if settings.retrieval.ranker_file else None,
             ),
             citations=citations,
+            meetings=meetings,
             decisions=DecisionFinder(
                 MinutesIndex(snapshot.passages.values()),
                 sentences,
                 citations,
                 snapshot.register,
                 snapshot.passages,
-                FollowUpFinder(snapshot, citations, terms).of,
+                FollowUpFinder(meetings, terms).of,
             ),
             spelling=SpellingCorrector(
                 (f"{p.context}\n{p.text}" for p in snapshot.passages.values()),
@@ -378,7 +381,7 @@ class QAService:
         since, until = question.since or dt.date.min, question.until or dt.date.max
         minuted = [
             m.date
-            for m in meetings(generation.snapshot, generation.citations)
+            for m in generation.meetings.all
             if m.minutes_in_papers
             and since <= m.date <= until
             and (not question.months or m.date.month in question.months)
@@ -437,7 +440,7 @@ class QAService:
             # The register is searched too: a minute's title or a point's own words may name the topic when the
             # passages the search found were reports.
             minutes |= self._register_minutes(generation, retrieval.plan)
-            sections = minute_sections(generation.snapshot)
+            sections = generation.meetings.sections
             in_minutes = [
                 e
                 for e in generation.snapshot.register
@@ -450,7 +453,7 @@ class QAService:
                 for e in generation.snapshot.register
                 if e.meeting_date and _within(e, filters, generation.snapshot.passages)
             ]
-            sections = minute_sections(generation.snapshot)
+            sections = generation.meetings.sections
         entries = [e for e in on_topic if not status or e.status == status]
         # The generation's follow-up finder, built once when it was opened.
         return as_decisions(entries, generation.citations, sections, generation.decisions.follow)
@@ -491,13 +494,12 @@ class QAService:
 
     def meetings(self, members: bool = True) -> list[Meeting]:
         """Every meeting the papers publish a pack for or minute, oldest first (qa.meetings)."""
-        generation = self._current(members)
-        return meetings(generation.snapshot, generation.citations)
+        return self._current(members).meetings.all
 
     def meeting(self, day: dt.date, members: bool = True) -> MeetingDetail:
         """One meeting with its agenda items and decisions; NotFound for a date with no meeting in the papers."""
         generation = self._current(members)
-        return meeting_detail(generation.snapshot, generation.citations, day, generation.decisions.follow)
+        return generation.meetings.detail(day, generation.decisions.follow)
 
 
 def _within(entry: RegisterEntry, filters: SearchFilters | None, passages: dict[str, Passage]) -> bool:
