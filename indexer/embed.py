@@ -104,6 +104,13 @@ class Embedder:
         encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
+    @staticmethod
+    def use_threads(threads: int) -> None:
+        """Set torch's threads for this process (what `embed` computes with); process-wide, as torch's setting is."""
+        import torch
+
+        torch.set_num_threads(threads)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

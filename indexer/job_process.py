@@ -49,9 +49,7 @@ class _PipeProgress(SilentProgress):
 def _serve(connection: Connection, settings: Settings, embedder: TextEmbedder) -> None:
     """The child's loop: one (action, path) at a time, until the service closes its end of the pipe."""
     if isinstance(embedder, Embedder):
-        import torch
-
-        torch.set_num_threads(settings.index.job_threads)
+        embedder.use_threads(settings.index.job_threads)
     while True:
         try:
             action, path = connection.recv()

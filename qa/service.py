@@ -132,6 +132,8 @@ class QAService:
     def __init__(self, settings: Settings, embedder: TextEmbedder | None = None, llm_answerer: Answerer | None = None):
         self.settings = settings
         self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
+        if isinstance(self.embedder, Embedder):
+            self.embedder.use_threads(settings.embedding.answer_threads)
         # The council's own name never makes a question's topic; its committees come with each generation.
         self.terms = Terms(CouncilVocabulary.build(settings.council.names).question_words)
         ranker_file = settings.retrieval.ranker_file
