@@ -90,11 +90,12 @@ def run_index(papers: Path, env: dict, log: Path) -> dict:
     text = log.read_text()
     if code != 0:
         raise RuntimeError(f"qa index failed ({code}): {text[-2000:]}")
-    embedded = re.search(r"\((\d[\d,]*) newly embedded\)", text)
+    embedded = re.search(r"\((\d+) newly embedded, (\d+) written", text)
     return {
         "index_s": round(seconds, 1),
         "index_peak_mb": round(sampler.peak / 2**20),
-        "embedded": int(embedded.group(1).replace(",", "")) if embedded else None,
+        "embedded": int(embedded.group(1)) if embedded else None,
+        "vectors_written": int(embedded.group(2)) if embedded else None,
         "log": text,
     }
 
@@ -245,11 +246,12 @@ def reindex_one(scale: int, papers: Path, work: Path, base_env: dict) -> dict:
     target.symlink_to(changed)
     env = {**base_env, "QA_DATA_DIR": str(data_dir), "QA_STORE__MODE": "embedded"}
     indexed = run_index(papers, env, work / f"reindex-{scale:02d}x.log")
-    summary = re.search(r"Indexed (.*)", indexed["log"])
+    summary = re.search(r"^indexed .*", indexed["log"], re.M)
     return {
         "scale": scale,
         "seconds": indexed["index_s"],
         "embedded": indexed["embedded"],
+        "vectors_written": indexed["vectors_written"],
         "changed_file": target.name,
         "summary": summary.group(0) if summary else indexed["log"].strip().splitlines()[-1],
     }
@@ -284,8 +286,9 @@ def markdown(result: dict) -> str:
             "",
             f"## Re-indexing after one changed pack ({r['scale']}x)",
             "",
-            f"`{r['changed_file']}` written again with one line added; `qa index` took {r['seconds']:.0f} s and "
-            f"embedded {r['embedded']} passages. Its summary: {r['summary']}",
+            f"`{r['changed_file']}` written again with one line added; `qa index` took {r['seconds']:.0f} s, "
+            f"embedded {r['embedded']} passages and wrote {r['vectors_written']} vectors to Chroma. Its summary: "
+            f"{r['summary']}",
         ]
     lines += ["", "## Notes", "", *result.get("notes", [])]
     return "\n".join(lines) + "\n"

@@ -176,7 +176,7 @@ def index(obj: AppContext, paths: tuple[Path, ...], rebuild: bool) -> None:
     click.echo(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
         f"failed {len(report.failed)}; {report.pages} pages, {report.passages} passages ({report.embedded} newly "
-        f"embedded) in {report.seconds:.1f}s"
+        f"embedded, {report.vectors_written} written to the vector store) in {report.seconds:.1f}s"
     )
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 

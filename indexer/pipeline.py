@@ -71,6 +71,7 @@ class IndexReport:
     pages: int = 0
     passages: int = 0
     embedded: int = 0  # of the new passages, those the model embedded; the others' vectors were in the cache
+    vectors_written: int = 0  # passages written to Chroma by the publish (only the added documents', as a rule)
 
     @property
     def ok(self) -> bool:
@@ -179,6 +180,7 @@ class Indexer:
         if report.removed:
             self.progress.stage("publishing the index")
             report.generation = self.store.publish(kept, manifest.embedding_model or self.embedder.name)
+            report.vectors_written = self.store.vectors_written
         else:
             report.generation = self.store.current_generation()
         return report
@@ -230,7 +232,8 @@ class Indexer:
         if changed:
             self.progress.stage("publishing the index")
             documents = sorted(kept.values(), key=lambda d: d.path)
-            report.generation = self.store.publish(documents, model)
+            report.generation = self.store.publish(documents, model, fresh=rebuild)
+            report.vectors_written = self.store.vectors_written
         else:
             report.generation = self.store.current_generation()
         return report

@@ -2,7 +2,8 @@
 
 Layout of the data directory:
     docs/<doc_id>/            passages.jsonl + embeddings.npy, immutable once written
-    generations/<gen>/        manifest.json, chroma/ (embedded mode), lexical/ (BM25)
+    generations/<gen>/        manifest.json, chroma/ (embedded mode: the previous generation's, copied and changed
+                              by the documents added and removed), lexical/ (BM25), register.sqlite3
     CURRENT                   the name of the published generation, replaced atomically
 A generation is built beside the published one and only then named in CURRENT, so a crash
 or kill at any moment leaves the previous index complete and queryable. The steps of a publish call
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -50,6 +53,7 @@ PUBLISH_STEPS = (
     "current switched",
 )
 Checkpoint = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def no_checkpoint(name: str) -> None:
@@ -62,6 +66,9 @@ class Manifest(BaseModel):
     created_at: dt.datetime | None = None
     embedding_model: str | None = None
     pipeline_version: str = PIPELINE_VERSION
+    # The Chroma collection holding this generation's vectors (`vector_collection`); None for a generation published
+    # before collections were shared between generations (its own, named after it).
+    vector_collection: str | None = None
     documents: list[DocumentRecord] = Field(default_factory=list)
 
     def by_path(self) -> dict[str, DocumentRecord]:
@@ -150,6 +157,14 @@ def chroma_metadata(passage: Passage) -> dict[str, str | int | bool]:
     return meta
 
 
+def vector_collection(settings: Settings, model: str) -> str:
+    """The Chroma collection of every generation indexed under this pipeline version and model:
+    `<store.collection>-v<PIPELINE_VERSION>-<12 hex digits of the model's name>`. Another pipeline version or model
+    starts a collection of its own, since the same passage id may then hold other text or another vector."""
+    digest = hashlib.sha256(model.encode()).hexdigest()[:12]
+    return f"{settings.store.collection}-v{PIPELINE_VERSION}-{digest}"
+
+
 def embedding_text(passage: Passage) -> str:
     """What the embedder and BM25 see: the heading context, then the cleaned passage text."""
     return f"{passage.context}\n{searchable_text(passage.text)}"
@@ -168,6 +183,7 @@ class IndexStore:
         self.settings = settings
         self.root = Path(settings.data_dir)
         self.checkpoint = checkpoint
+        self.vectors_written = 0  # by the last publish: the passages of the documents it added (all, when fresh)
 
     # ---- paths
     @property
@@ -255,13 +271,17 @@ class IndexStore:
         return DocArtifacts(self.load_passages(doc_id), np.load(self._doc_dir(doc_id) / "embeddings.npy"))
 
     # ---- generations
-    def publish(self, documents: list[DocumentRecord], model: str) -> str:
+    def publish(self, documents: list[DocumentRecord], model: str, fresh: bool = False) -> str:
         """Build a new generation holding exactly these documents, then make it the current one. StoreError naming
-        the data directory when it cannot be written (a full disk): the current generation stays as it was."""
+        the data directory when it cannot be written (a full disk): the current generation stays as it was.
+
+        Only the documents added or removed since the current generation are written to or deleted from Chroma
+        (`_write_vectors`), unless `fresh` (`qa index --rebuild`) or the current generation is damaged or of another
+        model or pipeline: then every vector is written again."""
         import chromadb.errors
 
         try:
-            return self._publish(documents, model)
+            return self._publish(documents, model, fresh)
         except (OSError, sqlite3.Error, chromadb.errors.ChromaError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120]
             raise StoreError(
@@ -269,7 +289,7 @@ class IndexStore:
                 "served: free some space and run `qa index` again"
             ) from exc
 
-    def _publish(self, documents: list[DocumentRecord], model: str) -> str:
+    def _publish(self, documents: list[DocumentRecord], model: str, fresh: bool) -> str:
         generations = self.root / "generations"
         generations.mkdir(parents=True, exist_ok=True)
         name = dt.datetime.now(dt.UTC).strftime("g%Y%m%dT%H%M%S%f")
@@ -281,8 +301,8 @@ class IndexStore:
             passages.extend(mark(artifacts.passages, doc))
             vectors.append(artifacts.embeddings)
         embeddings = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-        collection_name = f"{self.settings.store.collection}-{name}"
-        self._write_chroma(staging / "chroma", collection_name, passages, embeddings)
+        collection_name = vector_collection(self.settings, model)
+        self._write_vectors(staging / "chroma", collection_name, documents, passages, embeddings, fresh)
         self.checkpoint("chroma written")
         self._write_lexical(staging / "lexical", passages)
         self.checkpoint("lexical written")
@@ -293,6 +313,7 @@ class IndexStore:
             created_at=dt.datetime.now(dt.UTC),
             embedding_model=model,
             pipeline_version=PIPELINE_VERSION,
+            vector_collection=collection_name,
             documents=documents,
         )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
@@ -305,22 +326,67 @@ class IndexStore:
         self._collect_garbage()
         return name
 
-    def _write_chroma(self, path: Path, collection_name: str, passages: list[Passage], embeddings: np.ndarray) -> None:
-        client = chroma_client(self.settings, path)
+    def _write_vectors(
+        self,
+        path: Path,
+        collection_name: str,
+        documents: list[DocumentRecord],
+        passages: list[Passage],
+        embeddings: np.ndarray,
+        fresh: bool,
+    ) -> None:
+        """Put the generation's vectors in Chroma, touching only what changed since the current generation.
+
+        Passage ids are content-addressed (`<sha256 of the file>-<n>`, under one pipeline version and model, which
+        name the collection), so a passage never changes under its id. Embedded mode: the current generation's
+        Chroma folder (never written once published) is copied into the new one, the removed documents' passages
+        deleted from the copy and the added ones added. Server mode: every generation shares one collection; the
+        added documents' passages are upserted now (the current generation's searches keep to their own passages,
+        SearchPlan.allowed) and the removed ones deleted once no kept generation holds them (`_collect_garbage`).
+        Every vector is written when `fresh`, or when the current generation is damaged or used another collection.
+        """
+        previous = None if fresh else self._reusable(collection_name)
+        held = {doc.id for doc in previous.documents} if previous else set()
+        server = self.settings.store.mode == "server"
+        if previous is not None and not server:
+            assert previous.generation is not None
+            shutil.copytree(self.generation_path(previous.generation) / "chroma", path)
+        client = chroma_client(self.settings, None if server else path)
         with store_errors(self.settings.store, "could not take the new index"):
-            collection = client.create_collection(
+            collection = client.get_or_create_collection(
                 collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
+            wanted = {doc.id for doc in documents}
+            if not server:
+                for doc_id in sorted(held - wanted):
+                    collection.delete(where={"doc_id": doc_id})
+            rows = [i for i, p in enumerate(passages) if p.doc_id not in held]
+            self.vectors_written = len(rows)
             batch = 1000
-            for start in range(0, len(passages), batch):
-                chunk = passages[start : start + batch]
-                collection.add(
-                    ids=[p.id for p in chunk],
-                    embeddings=embeddings[start : start + batch],
-                    documents=[p.text for p in chunk],
-                    metadatas=[chroma_metadata(p) for p in chunk],
+            for start in range(0, len(rows), batch):
+                chunk = rows[start : start + batch]
+                collection.upsert(
+                    ids=[passages[i].id for i in chunk],
+                    embeddings=embeddings[chunk],
+                    documents=[passages[i].text for i in chunk],
+                    metadatas=[chroma_metadata(passages[i]) for i in chunk],
                 )
-        _close_chroma(client)
+        if not server:
+            _close_chroma(client)
+
+    def _reusable(self, collection_name: str) -> Manifest | None:
+        """The current generation's manifest when the new one may start from its vectors: same collection (pipeline
+        and model), readable and undamaged."""
+        current = self.current_generation()
+        if current is None:
+            return None
+        try:
+            manifest = self.manifest_of(current)
+        except StoreError:
+            return None
+        if manifest.vector_collection != collection_name or self.damage(current) is not None:
+            return None
+        return manifest
 
     def _write_lexical(self, path: Path, passages: list[Passage]) -> None:
         import bm25s
@@ -351,9 +417,24 @@ class IndexStore:
                 continue  # unreadable: nothing can be answered from it, so it keeps nothing alive
         docs = self.root / "docs"
         if docs.is_dir():
-            for path in docs.iterdir():
-                if path.name not in used:
-                    shutil.rmtree(path, ignore_errors=True)
+            dropped = [path for path in docs.iterdir() if path.name not in used]
+            self._drop_vectors(sorted(path.name for path in dropped if not path.name.startswith(".")))
+            for path in dropped:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _drop_vectors(self, doc_ids: list[str]) -> None:
+        """Server mode: delete from the shared collections the passages of documents no kept generation holds (a
+        failure is left for the next run: they are never searched, as no generation allows them)."""
+        if self.settings.store.mode != "server" or not doc_ids:
+            return
+        try:
+            client = chroma_client(self.settings, None)
+            for collection in client.list_collections():
+                if collection.name.startswith(f"{self.settings.store.collection}-v"):
+                    for doc_id in doc_ids:
+                        collection.delete(where={"doc_id": doc_id})
+        except Exception as exc:
+            log.warning("passages of removed documents stay on the Chroma server for now: %s", _short(exc))
 
     def _drop_generation(self, path: Path) -> None:
         if self.settings.store.mode == "server" and not path.name.startswith("."):
@@ -507,7 +588,7 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
         blocks.append(artifacts.embeddings.astype(np.float32))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
     client = chroma_client(settings, gen_dir / "chroma")
-    collection = client.get_collection(f"{settings.store.collection}-{generation}")
+    collection = client.get_collection(manifest.vector_collection or f"{settings.store.collection}-{generation}")
     lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
     lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
     rows = {pid: i for i, pid in enumerate(passages)}

@@ -551,3 +551,45 @@ def test_qa_index_publishes_a_damaged_generation_again_from_the_stored_passages(
     assert IndexStore(settings).current_generation() != damaged
     assert set(assert_consistent(settings)) == {"pack.pdf", "fostering.pdf"}
     assert service.ask(question).model_dump(exclude={"timings_ms"}) == before
+
+
+def test_a_publish_writes_to_chroma_only_the_documents_added_and_answers_as_a_fresh_build(
+    tmp_path, sample_pack_pdf, fake_embedder
+):
+    """Passage ids are content-addressed, so a new generation starts from a copy of the current one's Chroma folder:
+    the added paper's passages are written, the removed one's deleted, the rest untouched; the index answers exactly
+    as one built from nothing, and the generation before still answers from its own folder."""
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
+    settings = make_settings(tmp_path / "data", [papers])
+    first = Indexer(settings, embedder=fake_embedder).run()
+    assert first.vectors_written == first.passages > 0
+    before = open_snapshot(settings)
+    assert before is not None
+    ferry = make_pdf(
+        papers / "ferry.pdf",
+        [PageSpec(["Ferry Report", *wrap("The Tilbury ferry timetable changes in April. " + FILLER)], footer="Page 1")],
+    )
+    second = Indexer(settings, embedder=fake_embedder).run()
+    added = [p for p in open_snapshot(settings).passages.values() if p.file == "ferry.pdf"]  # type: ignore[union-attr]
+    assert second.vectors_written == len(added) > 0
+    fresh = make_settings(tmp_path / "fresh", [papers])
+    Indexer(fresh, embedder=fake_embedder).run()
+    questions = ["When does the ferry timetable change?", "What did we decide about Grangewaters?"]
+    service, rebuilt = QAService(settings, embedder=fake_embedder), QAService(fresh, embedder=fake_embedder)
+    for question in questions:
+        assert service.ask(question).model_dump(exclude={"timings_ms"}) == rebuilt.ask(question).model_dump(
+            exclude={"timings_ms"}
+        )
+    assert service.snapshot().vector_count() == len(service.snapshot().passages)
+    # The generation before is untouched: its own folder, its own passages, still searchable.
+    assert before.vector_count() == first.passages
+    assert set(before.nearest(before.vectors[0], 5, None)) <= set(before.passages)
+    ferry.unlink()
+    third = Indexer(settings, embedder=fake_embedder).run()
+    snapshot = service.snapshot()
+    assert third.vectors_written == 0 and snapshot.generation == third.generation
+    assert snapshot.vector_count() == len(snapshot.passages) == first.passages
+    assert not snapshot.collection.get(where={"file": "ferry.pdf"}, include=[])["ids"]
+    rebuilt_all = Indexer(settings, embedder=fake_embedder).run(rebuild=True)
+    assert rebuilt_all.vectors_written == first.passages  # --rebuild writes every vector again
+    before.close()

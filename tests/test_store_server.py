@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.pipeline import Indexer
-from indexer.stores import chroma_client
+from indexer.stores import chroma_client, vector_collection
 from qa.service import QAService
 
 from chroma_server import ChromaServer
@@ -59,9 +59,41 @@ def test_index_into_a_chroma_server_and_answer_from_two_services(
     for replica in replicas:
         assert replica.snapshot().generation == third.generation
         assert replica.ask("When does the ferry timetable change?").citations[0].document.file == "ferry.pdf"
-    names = {c.name for c in chroma_client(settings, None).list_collections()}
-    assert f"passages-{third.generation}" in names and f"passages-{second.generation}" in names
-    assert f"passages-{first.generation}" not in names  # only the published generation and the one before are kept
+    # Every generation shares one collection on the server: the --rebuild wrote every passage again over the same
+    # ids (upserted), the ferry report's publish wrote only its own.
+    client = chroma_client(settings, None)
+    assert {c.name for c in client.list_collections()} == {vector_collection(settings, fake_embedder.name)}
+    collection = client.get_collection(vector_collection(settings, fake_embedder.name))
+    assert collection.count() == len(replicas[0].snapshot().passages)
+    assert second.vectors_written == len([p for p in replicas[0].snapshot().passages.values() if p.file == "ferry.pdf"])
+    assert third.vectors_written == collection.count()
+
+
+def test_a_removed_paper_leaves_the_server_once_no_kept_generation_holds_it(
+    chroma_server, tmp_path, sample_pack_pdf, fake_embedder
+):
+    host, port = chroma_server
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
+    ferry = make_pdf(
+        papers / "ferry.pdf",
+        [PageSpec(["Ferry Report", *wrap("The Tilbury ferry timetable changes in April. " + FILLER)], footer="Page 1")],
+    )
+    settings = server_settings(tmp_path / "data", [papers], host, port)
+    settings.store.collection = "removal"  # a collection of its own on the module's server
+    with_ferry = Indexer(settings, embedder=fake_embedder).run()
+    collection = chroma_client(settings, None).get_collection(vector_collection(settings, fake_embedder.name))
+    held = collection.count()
+    ferry.unlink()
+    without = Indexer(settings, embedder=fake_embedder).run()
+    assert without.vectors_written == 0 and without.removed
+    # The generation before still holds the ferry report, and may be answering: its passages stay.
+    assert collection.count() == held
+    (papers / "note.txt").write_text("A short note on the library opening hours. " * 30)
+    Indexer(settings, embedder=fake_embedder).run()  # the generation with the ferry report is dropped now
+    service = QAService(settings, embedder=fake_embedder)
+    assert collection.count() == len(service.snapshot().passages)
+    assert not collection.get(where={"file": "ferry.pdf"}, include=[])["ids"]
+    assert with_ferry.generation not in {p.name for p in (tmp_path / "data" / "generations").iterdir()}
 
 
 def test_a_server_that_does_not_answer_is_a_clear_store_error(tmp_path, sample_pack_pdf, fake_embedder, chroma_server):
