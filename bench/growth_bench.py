@@ -147,6 +147,19 @@ def serve(command: list[str], env: dict, port: int, questions: list[str], log: P
         server.wait(timeout=120)
 
 
+def settled(pid: int, quiet_percent: float = 5.0, limit_s: float = 900) -> float:
+    """Seconds until the Chroma server is idle after indexing (under `quiet_percent` CPU for 3 s running): it goes
+    on building its index after the last write is answered, and questions asked meanwhile would time that too."""
+    import psutil
+
+    process, started, quiet = psutil.Process(pid), time.monotonic(), 0
+    process.cpu_percent(None)
+    while quiet < 3 and time.monotonic() - started < limit_s:
+        time.sleep(1)
+        quiet = quiet + 1 if process.cpu_percent(None) < quiet_percent else 0
+    return round(time.monotonic() - started, 1)
+
+
 def counts(data_dir: Path) -> tuple[int, int]:
     """(pages, passages) of the published index."""
     from core.settings import Settings
@@ -173,6 +186,7 @@ def bench_ours(scale: int, mode: str, papers: Path, work: Path, questions: list[
             shutil.copy(cache, data_dir / "embeddings.sqlite3")
     try:
         indexed = run_index(papers, env, work / f"index-{scale:02d}x-{mode}.log")
+        settle_s = settled(chroma.process.pid) if chroma and chroma.process else 0.0
         pages, passages = counts(data_dir)
         port = free_port()
         command = [QA, "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -196,6 +210,7 @@ def bench_ours(scale: int, mode: str, papers: Path, work: Path, questions: list[
         "embedded": indexed["embedded"],
         "ready_peak_mb": served["ready_peak_mb"],
         "ask_errors": served["ask_errors"],
+        "store_settle_s": settle_s,
     }
     print(json.dumps(row), flush=True)
     return row
@@ -318,6 +333,9 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100, help="gold questions asked per server")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qa-growth"), help="archives, data dirs and logs")
     parser.add_argument("--no-reindex", action="store_true", help="skip the one-changed-pack re-index")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the rows of growth.json this run does not measure again"
+    )
     args = parser.parse_args()
 
     from core.settings import load_settings
@@ -347,8 +365,21 @@ def main() -> None:
         again = reindex_one(max(args.scales), papers_at(max(args.scales), archive, args.work), args.work, base_env)
     from load_bench import code_state
 
+    commands = ["python bench/growth_bench.py " + " ".join(sys.argv[1:])]
+    if args.merge and (RESULTS / "growth.json").exists():
+        before = json.loads((RESULTS / "growth.json").read_text())
+        measured = {(r["scale"], r["mode"]) for r in rows}
+        rows = sorted(
+            [r for r in before["rows"] if (r["scale"], r["mode"]) not in measured] + rows,
+            key=lambda r: (r["scale"], r["mode"]),
+        )
+        naive_scales = {r["scale"] for r in naive}
+        naive = sorted([r for r in before["naive"] if r["scale"] not in naive_scales] + naive, key=lambda r: r["scale"])
+        again = again or before.get("reindex_one")
+        commands = [*before.get("commands", [before["command"]]), *commands]
     result = {
-        "command": "python bench/growth_bench.py " + " ".join(sys.argv[1:]),
+        "command": "; then ".join(commands),
+        "commands": commands,
         "code": code_state(),
         "machine": f"{os.cpu_count()} cores",
         "questions": len(questions),
