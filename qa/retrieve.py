@@ -197,10 +197,11 @@ class Retriever:
         store does not answer).
 
         The plan's limits are applied here, not by Chroma: a filtered Chroma query tests its metadata for every
-        passage first (at 64x the sample, 284 ms a question against 1.5 ms unfiltered). So Chroma is asked without
-        a filter for DENSE_OVERFETCH times the passages wanted (then that again) and the allowed ones kept; a plan
-        allowing few passages (a meeting, a committee, a document), or one whose allowed passages are too far down
-        Chroma's list, is searched exactly over its own passages' vectors (`nearest_allowed`)."""
+        passage first (at 64x the sample, 357 ms a question against 2.5 ms unfiltered, bench/results/dense-query.md).
+        So Chroma is asked without a filter for DENSE_OVERFETCH times the passages wanted (then that again) and the
+        allowed ones kept; a plan allowing few passages (a meeting, a committee, a document), or one whose allowed
+        passages are too far down Chroma's list, is searched exactly over its own passages' vectors
+        (`nearest_allowed`)."""
         wanted = self.settings.candidates
         if len(plan.allowed) * NARROW_SHARE <= len(self.snapshot.vector_rows):
             return self.nearest_allowed(plan, wanted)
