@@ -69,6 +69,9 @@ class Manifest(BaseModel):
     # The Chroma collection holding this generation's vectors (`vector_collection`); None for a generation published
     # before collections were shared between generations (its own, named after it).
     vector_collection: str | None = None
+    # Where that collection is: "embedded", or "server HOST:PORT". A publish starts from the current generation's
+    # vectors only when they are in the same place (a switch of store.mode or server writes them all).
+    vector_store: str | None = None
     documents: list[DocumentRecord] = Field(default_factory=list)
 
     def by_path(self) -> dict[str, DocumentRecord]:
@@ -314,6 +317,7 @@ class IndexStore:
             embedding_model=model,
             pipeline_version=PIPELINE_VERSION,
             vector_collection=collection_name,
+            vector_store=self.vector_store,
             documents=documents,
         )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2))
@@ -376,7 +380,7 @@ class IndexStore:
 
     def _reusable(self, collection_name: str) -> Manifest | None:
         """The current generation's manifest when the new one may start from its vectors: same collection (pipeline
-        and model), readable and undamaged."""
+        and model) in the same store, readable and undamaged."""
         current = self.current_generation()
         if current is None:
             return None
@@ -384,9 +388,15 @@ class IndexStore:
             manifest = self.manifest_of(current)
         except StoreError:
             return None
-        if manifest.vector_collection != collection_name or self.damage(current) is not None:
+        if manifest.vector_collection != collection_name or manifest.vector_store != self.vector_store:
             return None
-        return manifest
+        return manifest if self.damage(current) is None else None
+
+    @property
+    def vector_store(self) -> str:
+        """Where this data directory's vectors go: "embedded", or "server HOST:PORT"."""
+        store = self.settings.store
+        return "embedded" if store.mode == "embedded" else f"server {store.host}:{store.port}"
 
     def _write_lexical(self, path: Path, passages: list[Passage]) -> None:
         import bm25s

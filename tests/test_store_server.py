@@ -124,3 +124,27 @@ def test_a_server_that_does_not_answer_is_a_clear_store_error(tmp_path, sample_p
         and "the Chroma server 127.0.0.1" in result.stderr
         and "internal error" not in result.stderr
     )
+
+
+def test_switching_between_embedded_and_server_mode_writes_every_vector_again(
+    chroma_server, tmp_path, sample_pack_pdf, fake_embedder
+):
+    """The current generation's vectors are reused only where they are: a data directory indexed in embedded mode
+    and then pointed at a server (or back) writes them all there, and answers the same."""
+    host, port = chroma_server
+    papers = papers_with_pack(tmp_path / "papers", sample_pack_pdf)
+    embedded = make_settings(tmp_path / "data", [papers])
+    first = Indexer(embedded, embedder=fake_embedder).run()
+    question = "What did we decide about Grangewaters?"
+    expected = QAService(embedded, embedder=fake_embedder).ask(question).citations
+    server = server_settings(tmp_path / "data", [papers], host, port)
+    server.store.collection = "switched"
+    (papers / "note.txt").write_text("A short note on the library opening hours. " * 30)
+    on_server = Indexer(server, embedder=fake_embedder).run()
+    service = QAService(server, embedder=fake_embedder)
+    total = len(service.snapshot().passages)
+    assert on_server.vectors_written == total == first.passages + on_server.passages  # all, not the note's alone
+    assert [c.quote for c in service.ask(question).citations] == [c.quote for c in expected]
+    (papers / "note.txt").unlink()
+    back = Indexer(embedded, embedder=fake_embedder).run()
+    assert back.vectors_written == first.passages  # back in embedded mode: all written there again
