@@ -279,8 +279,8 @@ class IndexStore:
         the data directory when it cannot be written (a full disk): the current generation stays as it was.
 
         Only the documents added or removed since the current generation are written to or deleted from Chroma
-        (`_write_vectors`), unless `fresh` (`qa index --rebuild`) or the current generation is damaged or of another
-        model or pipeline: then every vector is written again."""
+        (`_write_vectors`), unless `fresh` (`qa index --rebuild`) or the current generation is damaged, of another
+        model or pipeline, or in another store: then every vector is written again."""
         import chromadb.errors
 
         try:
@@ -347,7 +347,8 @@ class IndexStore:
         deleted from the copy and the added ones added. Server mode: every generation shares one collection; the
         added documents' passages are upserted now (the current generation's searches keep to their own passages,
         SearchPlan.allowed) and the removed ones deleted once no kept generation holds them (`_collect_garbage`).
-        Every vector is written when `fresh`, or when the current generation is damaged or used another collection.
+        Every vector is written when `fresh`, or when the current generation is damaged or used another collection
+        or store (`_reusable`).
         """
         previous = None if fresh else self._reusable(collection_name)
         held = {doc.id for doc in previous.documents} if previous else set()
@@ -506,7 +507,6 @@ class IndexSnapshot:
     lexical_ids: list[str]
     store: StoreSettings  # where the collection lives, for the errors that name it
     register: list[RegisterEntry]  # the decision register of this generation (indexer.register), in document order
-    public_only: bool = False  # a view without restricted papers (`public`): searches must leave them out
     client: Any = None  # the Chroma client the collection came from, released by `close`
 
     def close(self) -> None:
@@ -532,7 +532,6 @@ class IndexSnapshot:
             passages={pid: p for pid, p in self.passages.items() if pid not in hidden},
             vector_rows={pid: row for pid, row in self.vector_rows.items() if pid not in hidden},
             register=[e for e in self.register if e.passage_id not in hidden],
-            public_only=True,
         )
 
     def vector_count(self) -> int:

@@ -66,10 +66,8 @@ class Planner:
         embedder: TextEmbedder,
         terms: Terms,
         vocabulary: CouncilVocabulary,
-        public_only: bool = False,
     ):
         self.passages = passages
-        self.public_only = public_only  # the passages are a public view: Chroma must leave restricted ones out too
         self.embedder = embedder
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})

@@ -98,9 +98,7 @@ class Generation:
         return cls(
             committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
-            planner=Planner(
-                snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary, snapshot.public_only
-            ),
+            planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
             retriever=Retriever(
                 settings.retrieval,
                 snapshot,
