@@ -36,16 +36,30 @@ def peak_mib() -> float:
 
 
 def run_ours(data_dir: Path) -> dict:
+    """A full index into an empty data directory, then again from nothing but the model's export (`--rebuild`
+    with the embedding cache deleted): the first is what a new installation's first index costs."""
     from core.settings import Settings
+    from indexer.embed_cache import CACHE_FILE
     from indexer.pipeline import Indexer
 
     settings = Settings()
     settings.index.data_dir = data_dir
     started = time.perf_counter()
     report = Indexer(settings).run([corpus_dir()], rebuild=True)
-    seconds = time.perf_counter() - started
+    first = time.perf_counter() - started
     assert report.ok, report.failed
-    return {"seconds": seconds, "pages": report.pages, "passages": report.passages, **coverage_of_ours(settings)}
+    (data_dir / CACHE_FILE).unlink()
+    started = time.perf_counter()
+    again = Indexer(settings).run([corpus_dir()], rebuild=True)
+    seconds = time.perf_counter() - started
+    assert again.ok and again.embedded == report.embedded, (again.failed, again.embedded)
+    return {
+        "seconds": seconds,
+        "first_index_seconds": first,
+        "pages": report.pages,
+        "passages": report.passages,
+        **coverage_of_ours(settings),
+    }
 
 
 def coverage(token_counts: list[int], limit: int = 256) -> dict:
@@ -67,7 +81,8 @@ def coverage_of_ours(settings) -> dict:
 
 
 def run_embed_only() -> dict:
-    """Only the embedding of exactly the passages our indexer embeds (the floor for our indexing time)."""
+    """Only the embedding of exactly the passages our indexer embeds (the floor for our indexing time); the model
+    exported to OpenVINO beforehand."""
     from core.settings import Settings
     from indexer.embed import Embedder
     from indexer.passages import PassageBuilder
@@ -140,9 +155,11 @@ def main() -> None:
     ours, naive, embed = results["ours"], results["naive"], results["embed-only"]
     verdict = {
         "ours_vs_naive_time": ours["seconds"] / naive["seconds"],
+        "ours_first_index_vs_naive_time": ours["first_index_seconds"] / naive["seconds"],
         "ours_vs_embedding_alone": ours["seconds"] / embed["seconds"],
         "targets": {
             "no slower than naive": ours["seconds"] <= naive["seconds"],
+            "no slower than naive on a new installation's first index": ours["first_index_seconds"] <= naive["seconds"],
             "within 1.3x of embedding alone": ours["seconds"] <= 1.3 * embed["seconds"],
             "peak memory under 2 GiB": ours["peak_mib"] < 2048,
         },
@@ -166,13 +183,17 @@ def main() -> None:
         )
     lines += [
         "",
-        f"ours / naive time: {verdict['ours_vs_naive_time']:.2f}x; "
+        f"ours' first index into an empty data directory, exporting the model to OpenVINO as well: "
+        f"{ours['first_index_seconds']:.1f} s",
+        "",
+        f"ours / naive time: {verdict['ours_vs_naive_time']:.2f}x "
+        f"(first index {verdict['ours_first_index_vs_naive_time']:.2f}x); "
         f"ours / embedding alone: {verdict['ours_vs_embedding_alone']:.2f}x",
         "",
     ]
     lines += [f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in verdict["targets"].items()]
     (RESULTS / "index.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-4:]))
+    print("\n".join(lines[-8:]))
 
 
 if __name__ == "__main__":

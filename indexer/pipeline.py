@@ -6,25 +6,27 @@ import datetime as dt
 import errno
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from filelock import FileLock, Timeout
 
 from core.errors import ConfigError, IndexBusyError, ReadError, StoreError
-from core.records import DocumentRecord
+from core.records import DocumentRecord, Passage
 from core.settings import Settings
 from indexer import stores
 from indexer.access import access_rules, restriction, upload_folder
-from indexer.embed import Embedder, TextEmbedder
+from indexer.embed import Embedder, TextEmbedder, model_exports
 from indexer.embed_cache import EmbeddingCache
 from indexer.passages import PassageBuilder
-from indexer.read import ReadLimits, file_sha256, page_ranges, read_bytes
+from indexer.read import ReadLimits, SourceDocument, file_sha256, page_ranges, read_bytes
 from indexer.reader_process import ReaderProcess
 from indexer.stores import Checkpoint, DocArtifacts, IndexStore, Manifest, embedding_text, no_checkpoint
-from indexer.structure import structure_document
+from indexer.structure import StructuredDocument, structure_document
 
 # A file that changes under the reader this many times in a row is refused for this run (see _read_settled).
 _SETTLE_TRIES = 3
@@ -51,6 +53,19 @@ class SilentProgress:
 
     def stage(self, what: str) -> None:
         pass
+
+
+@dataclass
+class _ReadFile:
+    """A file as the read-ahead left it: unchanged since it was indexed, or read, structured and (unless its
+    passages are stored) cut into passages."""
+
+    path: Path
+    sha: str
+    unchanged: bool
+    source: SourceDocument | None = None
+    structured: StructuredDocument | None = None
+    passages: list[Passage] | None = None
 
 
 @dataclass
@@ -134,7 +149,7 @@ class Indexer:
         take their turns)."""
         self.wait_s = wait_s
         self.settings = settings
-        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
+        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding, export_dir=model_exports(settings))
         self.store = IndexStore(settings, checkpoint)
         self.progress: Progress = progress or SilentProgress()
         self.checkpoint = checkpoint
@@ -206,9 +221,21 @@ class Indexer:
         self.progress.files_found(len(files))
         index = self.settings.index
         limits = ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds, index.max_read_mib)
-        with ReaderProcess(limits) as reader, closing(EmbeddingCache(self.store.root)) as cache:
-            for path in files:
-                self._index_one(path, previous, by_hash, kept, rebuild, reader, cache, report)
+        with (
+            ReaderProcess(limits) as reader,
+            closing(EmbeddingCache(self.store.root)) as cache,
+            ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as ahead,
+        ):
+            # The next file is read, structured and cut into passages on a thread of its own while this one embeds
+            # (the model's inference and the reader process leave the GIL free); files are finished in order.
+            def read_ahead(path: Path) -> Future[_ReadFile]:
+                return ahead.submit(self._read_file, path, previous.get(str(path)), rebuild, reader)
+
+            coming = read_ahead(files[0]) if files else None
+            for n, path in enumerate(files):
+                assert coming is not None
+                reading, coming = coming, read_ahead(files[n + 1]) if n + 1 < len(files) else None
+                self._index_one(path, reading.result, previous, by_hash, kept, cache, report)
             # Files indexed before that no longer exist are removed; others not named this time stay, read again
             # if their restriction was worked out under other access rules.
             for key, doc in previous.items():
@@ -217,7 +244,8 @@ class Indexer:
                 if not Path(key).exists():
                     report.removed.append(doc)
                 elif doc.access_rules != self.access_rules:
-                    self._index_one(Path(key), previous, by_hash, kept, rebuild, reader, cache, report)
+                    read = partial(self._read_file, Path(key), doc, rebuild, reader)
+                    self._index_one(Path(key), read, previous, by_hash, kept, cache, report)
                 else:
                     kept[key] = doc
 
@@ -241,30 +269,33 @@ class Indexer:
     def _index_one(
         self,
         path: Path,
+        read: Callable[[], _ReadFile],
         previous: dict[str, DocumentRecord],
         by_hash: dict[str, DocumentRecord],
         kept: dict[str, DocumentRecord],
-        rebuild: bool,
-        reader: ReaderProcess,
         cache: EmbeddingCache,
         report: IndexReport,
     ) -> None:
-        """Index one file into `kept` and `report`; a file that fails keeps its indexed version, if it has one."""
+        """Index one file into `kept` and `report` (`read()` gives what `_read_file` made of it); a file that fails
+        keeps its indexed version, if it has one."""
         key = str(path)
         self.progress.file_started(path)
         old = previous.get(key)
+        if old is None:  # an indexed file is named once it proves changed: most are not
+            self.progress.stage(f"reading {path.name}")
         try:
-            data = self._read_settled(path)
-            sha = file_sha256(data)
-            if old and old.sha256 == sha and old.access_rules == self.access_rules:
+            file = read()
+            if old is not None and not file.unchanged:
+                self.progress.stage(f"reading {path.name}")
+            if file.unchanged and old:
                 kept[key] = old
                 report.unchanged.append(old)
                 self.progress.file_done(path, 0, 0)
                 return
-            twin = by_hash.get(sha)
+            twin = by_hash.get(file.sha)
             if twin and twin.path != key and Path(twin.path).exists():
                 raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
-            record, pages, passages = self._index_file(path, data, sha, rebuild, reader, cache, report)
+            record, pages, passages = self._index_file(file, cache, report)
         except ConfigError:
             raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
         except Exception as exc:
@@ -280,11 +311,31 @@ class Indexer:
             self.progress.file_done(path, 0, 0)
             return
         kept[key] = record
-        by_hash[sha] = record
+        by_hash[file.sha] = record
         report.indexed.append(record)
         report.pages += pages
         report.passages += passages
         self.progress.file_done(path, pages, passages)
+
+    def _read_file(self, path: Path, old: DocumentRecord | None, rebuild: bool, reader: ReaderProcess) -> _ReadFile:
+        """Everything of a file before its embedding (run ahead, on the read-ahead thread): its bytes' digest, and
+        unless it is unchanged since `old`, its pages, structure and (when its passages are not stored) passages.
+        Errors (ReadError and others) are raised to `_index_one` when it takes the result."""
+        data = self._read_settled(path)
+        sha = file_sha256(data)
+        if old and old.sha256 == sha and old.access_rules == self.access_rules:
+            return _ReadFile(path, sha, unchanged=True)
+        source = reader.read(path, data)
+        self.checkpoint("file read")
+        doc_id = sha[:16]
+        structured = structure_document(source)
+        passages = None
+        if rebuild or not self.store.has_artifacts(doc_id, self.embedder.name):
+            builder = PassageBuilder(self.settings.passages, self.embedder.count_tokens, self.embedder.max_tokens)
+            passages = builder.build(structured, doc_id)
+            if not passages:
+                raise ReadError("no text to index")
+        return _ReadFile(path, sha, False, source, structured, passages)
 
     def _read_settled(self, path: Path) -> bytes:
         """The file's bytes, read while it held still. A file rewritten or replaced while it was being read (a copy
@@ -302,28 +353,17 @@ class Indexer:
         )
 
     def _index_file(
-        self,
-        path: Path,
-        data: bytes,
-        sha: str,
-        rebuild: bool,
-        reader: ReaderProcess,
-        cache: EmbeddingCache,
-        report: IndexReport,
+        self, file: _ReadFile, cache: EmbeddingCache, report: IndexReport
     ) -> tuple[DocumentRecord, int, int]:
-        self.progress.stage(f"reading {path.name}")
-        source = reader.read(path, data)
-        self.checkpoint("file read")
+        """Embed a file read ahead (or take its stored passages), save its artifacts and make its record."""
+        path, source, structured = file.path, file.source, file.structured
+        assert source is not None and structured is not None
         if source.no_text_pages:
             report.warnings.append(Failure(str(path), f"no text layer on pages {page_ranges(source.no_text_pages)}"))
-        doc_id = sha[:16]
-        structured = structure_document(source)
+        doc_id = file.sha[:16]
         model = self.embedder.name
-        if rebuild or not self.store.has_artifacts(doc_id, model):
-            builder = PassageBuilder(self.settings.passages, self.embedder.count_tokens, self.embedder.max_tokens)
-            passages = builder.build(structured, doc_id)
-            if not passages:
-                raise ReadError("no text to index")
+        if file.passages is not None:
+            passages = file.passages
             self.progress.stage(f"embedding {len(passages)} passages of {path.name} ({len(source.pages)} pages)")
             embeddings, embedded = cache.embed(self.embedder, [embedding_text(p) for p in passages])
             report.embedded += embedded
@@ -341,7 +381,7 @@ class Indexer:
             id=doc_id,
             file=path.name,
             path=str(path),
-            sha256=sha,
+            sha256=file.sha,
             title=structured.title,
             doc_type=structured.doc_type,
             committee=structured.committee,

@@ -34,7 +34,7 @@ from core.records import (
     Timings,
 )
 from core.settings import Settings
-from indexer.embed import Embedder, TextEmbedder
+from indexer.embed import Embedder, TextEmbedder, model_exports
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
 from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
 from qa.citations import CitationBuilder, section_words
@@ -129,7 +129,10 @@ class QAService:
 
     def __init__(self, settings: Settings, embedder: TextEmbedder | None = None, llm_answerer: Answerer | None = None):
         self.settings = settings
-        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding)
+        # Questions in float32 whatever the passages' precision: one short text costs little either way.
+        self.embedder: TextEmbedder = embedder or Embedder(
+            settings.embedding, export_dir=model_exports(settings), precision="float32"
+        )
         if isinstance(self.embedder, Embedder):
             self.embedder.use_threads(settings.embedding.answer_threads)
         # The council's own name never makes a question's topic; its committees come with each generation.

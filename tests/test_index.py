@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from cli.main import AppContext, cli
 from indexer import stores
-from indexer.pipeline import Indexer, SilentProgress
+from indexer.pipeline import Indexer
 from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
 from qa.service import QAService
 
@@ -188,29 +188,32 @@ def test_a_file_replaced_while_it_is_read_is_read_again_whole(settings, papers, 
     assert snapshot.manifest.by_path()[str(target)].pages == 3
 
 
-def test_a_file_that_keeps_changing_while_read_is_refused_and_its_indexed_version_kept(settings, papers, fake_embedder):
+def test_a_file_that_keeps_changing_while_read_is_refused_and_its_indexed_version_kept(
+    settings, papers, fake_embedder, monkeypatch
+):
     """A file still being written (every read finds it changed again) is refused for this run with the reason;
     the version indexed before stays, the other files are indexed, and the next run, once it holds still,
     indexes it."""
+    from indexer import pipeline
+
     Indexer(settings, embedder=fake_embedder).run([papers])
     before = {p.id for p in open_snapshot(settings).passages.values() if p.file == "fostering.pdf"}
     target = papers / "fostering.pdf"
     small_report(papers / "adoption.pdf", "Adoption")
     growing = []
+    read_bytes = pipeline.read_bytes
 
-    def append_more(step: str) -> None:
-        if step == "bytes read" and target.name in seen[-1:]:
-            growing.append(step)
+    def read_while_more_arrives(path: Path) -> bytes:
+        data = read_bytes(path)
+        if path.name == target.name:
+            growing.append(path.name)
             with target.open("ab") as still_arriving:
                 still_arriving.write(b"%% more bytes arriving\n")
+        return data
 
-    seen: list[str] = []
-
-    class Watch(SilentProgress):
-        def file_started(self, path: Path) -> None:
-            seen.append(path.name)
-
-    report = Indexer(settings, embedder=fake_embedder, progress=Watch(), checkpoint=append_more).run([papers])
+    monkeypatch.setattr(pipeline, "read_bytes", read_while_more_arrives)
+    report = Indexer(settings, embedder=fake_embedder).run([papers])
+    monkeypatch.undo()
     assert len(growing) == 3
     assert [(Path(f.path).name, f.reason) for f in report.failed] == [
         (

@@ -96,25 +96,3 @@ def test_searchable_text_drops_conversion_markup():
 def test_passage_ids_are_stable(sample_pack_pdf, fake_embedder):
     first, second = (build_passages(sample_pack_pdf, fake_embedder.count_tokens) for _ in range(2))
     assert [(p.id, p.text) for p in first] == [(p.id, p.text) for p in second]
-
-
-def test_bfloat16_embeds_the_same_vectors_to_cosine_0_9999_and_is_kept_apart(embedder):
-    """`embedding.precision = "bfloat16"`: the same model in bfloat16 arithmetic (faster on CPUs that have it);
-    its vectors agree with float32's to cosine >= 0.9999 and are unit length, and its name differs, so an index
-    or the embedding cache never mixes the two."""
-    import numpy as np
-
-    from indexer.embed import Embedder
-
-    texts = [
-        "The Committee agreed that the Grangewaters outdoor education centre remain open until an options "
-        "appraisal is reported.",
-        "Of the 52 schools in the borough, 4 used the centre in 2022.",
-        "RESOLVED: That the Committee note the report on foster carer recruitment.",
-    ]
-    settings = embedder.settings.model_copy(update={"precision": "bfloat16"})
-    half = Embedder(settings)
-    full, brief = embedder.embed(texts), half.embed(texts)
-    assert brief.dtype == np.float32 and np.allclose(np.linalg.norm(brief, axis=1), 1.0, atol=1e-5)
-    assert float((full * brief).sum(axis=1).min()) >= 0.9999
-    assert half.name == f"{embedder.name}#bfloat16"
