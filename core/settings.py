@@ -61,7 +61,9 @@ class IndexSettings(_Section):
     max_page_chars: int = Field(100_000, ge=1000, description="a page with more text than this is refused (a bomb?)")
     max_read_seconds: float = Field(120.0, gt=0, description="reading one file longer than this refuses it")
     job_threads: int = Field(
-        1, ge=1, description="torch threads of the service's indexing process (uploads): the other cores answer"
+        1,
+        ge=1,
+        description="CPU threads (model streams) of the service's indexing process (uploads): the other cores answer",
     )
     max_read_mib: int = Field(
         2048,

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -123,10 +124,15 @@ class Embedder:
         self.export_dir = export_dir
         self.precision: Precision = precision or settings.precision
         self._threads: int | None = None
+        self._loaded: _TorchBackend | _OpenVinoBackend | None = None
+        self._loading = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to another process (the service's indexing process) as its settings: the model is loaded there.
-        return {"settings": self.settings, "export_dir": self.export_dir, "precision": self.precision, "_threads": None}
+        return {"settings": self.settings, "export_dir": self.export_dir, "precision": self.precision}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     @property
     def name(self) -> str:
@@ -135,11 +141,17 @@ class Embedder:
         path = str(model_path(self.settings))
         return path if self.precision == "float32" else f"{path}#{self.precision}"
 
-    @cached_property
+    @property
     def _backend(self) -> _TorchBackend | _OpenVinoBackend:
-        if self.settings.backend == "openvino":
-            return _OpenVinoBackend(self.settings, self.export_dir)
-        return _TorchBackend(self.settings)
+        # Made once, on first use, by whichever thread comes first (a service's request threads, the read-ahead).
+        if self._loaded is None:
+            with self._loading:
+                if self._loaded is None:
+                    if self.settings.backend == "openvino":
+                        self._loaded = _OpenVinoBackend(self.settings, self.export_dir)
+                    else:
+                        self._loaded = _TorchBackend(self.settings)
+        return self._loaded
 
     @property
     def max_tokens(self) -> int:
@@ -223,7 +235,9 @@ class _OpenVinoBackend:
         self.tokenizer = _Tokenizer(path, self.max_tokens)
         self.inputs = [port.get_any_name() for port in self.model.inputs]
         self.dimension = int(self.model.outputs[0].get_partial_shape()[-1].get_length())
-        self._compiled: dict[tuple[str, int], list[Any]] = {}
+        self._compiled: dict[tuple[str, int], Any] = {}
+        self._compiling = threading.Lock()
+        self._local = threading.local()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return self.tokenizer.count(texts)
@@ -257,20 +271,29 @@ class _OpenVinoBackend:
         return out
 
     def _requests(self, precision: Precision, streams: int) -> list[Any]:
-        """One infer request per stream of the model compiled for this precision and stream count (kept)."""
+        """This thread's infer requests, one per stream, on the model compiled for this precision and stream count.
+        A compiled model serves any thread; a request serves one at a time, and a service embeds questions on many
+        threads at once."""
         key = (precision, streams)
-        if key not in self._compiled:
-            import openvino as ov
+        mine: dict[tuple[str, int], list[Any]] = self._local.__dict__.setdefault("requests", {})
+        if key not in mine:
+            mine[key] = [self._compiled_for(precision, streams).create_infer_request() for _ in range(streams)]
+        return mine[key]
 
-            config = {
-                "PERFORMANCE_HINT": "THROUGHPUT" if streams > 1 else "LATENCY",
-                "NUM_STREAMS": streams,
-                "INFERENCE_NUM_THREADS": streams,
-                "INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
-            }
-            compiled = ov.Core().compile_model(self.model, "CPU", config)
-            self._compiled[key] = [compiled.create_infer_request() for _ in range(streams)]
-        return self._compiled[key]
+    def _compiled_for(self, precision: Precision, streams: int) -> Any:
+        with self._compiling:
+            key = (precision, streams)
+            if key not in self._compiled:
+                import openvino as ov
+
+                config = {
+                    "PERFORMANCE_HINT": "THROUGHPUT" if streams > 1 else "LATENCY",
+                    "NUM_STREAMS": streams,
+                    "INFERENCE_NUM_THREADS": streams,
+                    "INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
+                }
+                self._compiled[key] = ov.Core().compile_model(self.model, "CPU", config)
+            return self._compiled[key]
 
 
 def _max_seq_length(path: Path, cap: int) -> int:

@@ -159,3 +159,16 @@ def test_the_openvino_backend_refuses_another_device():
     settings = Settings().embedding.model_copy(update={"device": "cuda"})
     with pytest.raises(ModelError, match=r'embedding\.device: the openvino backend runs on "cpu"'):
         Embedder(settings).embed(["x"])
+
+
+def test_questions_embedded_on_many_threads_at_once_get_their_own_vectors(export_dir, texts):
+    """A service embeds questions on its request threads at once: each gets the vector it gets alone (a shared
+    infer request would mix them up or fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = Embedder(Settings().embedding, export_dir=export_dir, precision="float32")
+    alone = [questions.embed([text])[0] for text in texts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda text: questions.embed([text])[0], texts * 4))
+    for n, vector in enumerate(together):
+        np.testing.assert_allclose(vector, alone[n % len(texts)], atol=1e-5)
