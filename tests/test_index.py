@@ -23,6 +23,7 @@ from indexer.stores import PUBLISH_STEPS, IndexStore, open_snapshot
 from qa.service import QAService
 
 from conftest import make_settings, papers_with_pack
+from fakes import HashEmbedder
 from pdfs import FILLER, PageSpec, make_pdf, wrap
 
 
@@ -226,6 +227,34 @@ def test_a_file_that_keeps_changing_while_read_is_refused_and_its_indexed_versio
     assert {p.id for p in open_snapshot(settings).passages.values() if p.file == "fostering.pdf"} == before
     later = Indexer(settings, embedder=fake_embedder).run([papers])
     assert [d.file for d in later.indexed] == ["fostering.pdf"] and not later.failed
+
+
+def test_the_next_file_is_read_while_one_embeds(settings, papers):
+    """Read-ahead: while the first file's passages embed, the second file is read ("file read" reached); the
+    embedder here waits for that (10 s at most), so a run that reads only after embedding is caught waiting."""
+    import threading
+
+    second_read = threading.Event()
+    reads = 0
+
+    def checkpoint(step: str) -> None:
+        nonlocal reads
+        if step == "file read":
+            reads += 1
+            if reads == 2:
+                second_read.set()
+
+    waited: list[bool] = []
+
+    class WaitingEmbedder(HashEmbedder):
+        def embed(self, texts: list[str]):
+            if not waited:
+                waited.append(second_read.wait(10))
+            return super().embed(texts)
+
+    report = Indexer(settings, embedder=WaitingEmbedder(), checkpoint=checkpoint).run([papers])
+    assert report.ok and len(report.indexed) == 2
+    assert waited == [True]
 
 
 def test_a_crash_while_publishing_leaves_the_previous_index(settings, papers, fake_embedder, monkeypatch):
