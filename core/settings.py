@@ -96,14 +96,16 @@ class EmbeddingSettings(_Section):
         description="arithmetic of the model's layers when embedding passages (questions are always embedded in "
         "float32): bfloat16 embeds about 2x faster where the CPU has it natively (AVX512-BF16 or AMX; elsewhere "
         "OpenVINO computes float32), with vectors at cosine >= 0.9999 to float32's and the same eval figures; vectors "
-        "are kept apart by precision, so changing it embeds everything again",
+        "are kept apart by precision, so changing it embeds everything again (the torch backend emulates bfloat16 "
+        "slowly on CPUs without it: set float32 there)",
     )
     answer_threads: int = Field(
         1,
         ge=1,
         le=64,
-        description="CPU threads of a process that answers (qa serve, qa ask, qa eval): one question is too small "
-        "to share, and waking a second thread after a pause cost more than it saved (24 against 14 ms a question)",
+        description="CPU threads each question is embedded with (qa serve, qa ask, qa eval); questions of concurrent "
+        "requests are embedded side by side, up to the cores: one question is too small to share, and waking a second "
+        "thread after a pause cost more than it saved (24 against 14 ms a question, torch)",
     )
 
 

@@ -9,9 +9,11 @@ The `Embedder` runs the model on one of two backends (`embedding.backend`):
   torch nor sentence-transformers, which is most of a serving process's start-up and memory.
 - "torch": sentence-transformers itself (any torch device).
 
-Precision: passages are embedded in `embedding.precision` arithmetic (bfloat16 by default: about 2x faster where
+Precision: passages are embedded in `embedding.precision` arithmetic (bfloat16 by default: about 2.5x faster where
 the CPU has AVX512-BF16 or AMX, cosine >= 0.9999 to float32's vectors); questions always in float32, as their
-embedding is one small text. Figures: `tests/test_embed.py` and bench/results/index.md.
+embedding is one small text. Threads: `use_threads`; a service's questions, embedded on many request threads at
+once, each get a stream of their own (up to the cores), as each got a torch thread before.
+Figures: `tests/test_embed.py` and bench/results/index.md.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class Embedder:
     """Embeds texts as normalised float32 vectors; loads the model on first use.
 
     `export_dir`: where the OpenVINO export is cached (`<data_dir>/models` for indexing and serving; None exports
-    into memory once a process). `precision`: the arithmetic of `embed`, default `embedding.precision` (what
+    into memory, once per Embedder). `precision`: the arithmetic of `embed`, default `embedding.precision` (what
     passages are embedded in); a service embedding questions passes "float32".
     """
 
@@ -124,6 +126,7 @@ class Embedder:
         self.export_dir = export_dir
         self.precision: Precision = precision or settings.precision
         self._threads: int | None = None
+        self._concurrent = False
         self._loaded: _TorchBackend | _OpenVinoBackend | None = None
         self._loading = threading.Lock()
 
@@ -161,9 +164,12 @@ class Embedder:
         """Word-pieces in each text, without the special tokens."""
         return self._backend.count_tokens(texts) if texts else []
 
-    def use_threads(self, threads: int) -> None:
-        """CPU threads `embed` computes with (torch's setting is process-wide; OpenVINO's is this embedder's)."""
+    def use_threads(self, threads: int, concurrent: bool = False) -> None:
+        """CPU threads one `embed` call computes with (default: all the process may use). `concurrent`: calls come
+        from many threads at once (a service's questions), each on `threads` threads, side by side up to the cores.
+        torch's setting is process-wide; OpenVINO's is this embedder's."""
         self._threads = threads
+        self._concurrent = concurrent
         if self.settings.backend == "torch":
             import torch
 
@@ -172,11 +178,22 @@ class Embedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return normalised(self._backend.embed(texts, self.precision, self._threads))
+        return normalised(self._backend.embed(texts, self.precision, self._threads, self._concurrent))
 
     @property
     def dimension(self) -> int:
         return self._backend.dimension
+
+
+def for_passages(embedder: TextEmbedder) -> TextEmbedder:
+    """The embedder to index with: a real `Embedder` at `embedding.precision` (the same one when it is already, a new
+    one on the same model and export otherwise: a service's embedder computes questions in float32); any other
+    `TextEmbedder` (a test's fake) as it is."""
+    if isinstance(embedder, Embedder) and embedder.precision != embedder.settings.precision:
+        passages = Embedder(embedder.settings, export_dir=embedder.export_dir)
+        passages._threads = embedder._threads  # one indexing job at a time: not concurrent
+        return passages
+    return embedder
 
 
 class _TorchBackend:
@@ -204,7 +221,7 @@ class _TorchBackend:
         encoded = self._counting(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
-    def embed(self, texts: list[str], precision: Precision, threads: int | None) -> np.ndarray:
+    def embed(self, texts: list[str], precision: Precision, threads: int | None, concurrent: bool) -> np.ndarray:
         import torch
 
         device = self.settings.device.split(":")[0]
@@ -235,65 +252,82 @@ class _OpenVinoBackend:
         self.tokenizer = _Tokenizer(path, self.max_tokens)
         self.inputs = [port.get_any_name() for port in self.model.inputs]
         self.dimension = int(self.model.outputs[0].get_partial_shape()[-1].get_length())
-        self._compiled: dict[tuple[str, int], Any] = {}
+        self._compiled: dict[tuple[str, int, int], Any] = {}
         self._compiling = threading.Lock()
         self._local = threading.local()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return self.tokenizer.count(texts)
 
-    def embed(self, texts: list[str], precision: Precision, threads: int | None) -> np.ndarray:
+    def embed(self, texts: list[str], precision: Precision, threads: int | None, concurrent: bool) -> np.ndarray:
         # Requests waited on here, not AsyncInferQueue callbacks: a callback runs Python on OpenVINO's threads, and
         # a compiled model freed meanwhile joins those threads holding the GIL they wait for (a deadlock, seen).
-        streams = threads or os.cpu_count() or 1
-        requests = self._requests(precision, streams)
+        cores = available_cores()
+        if concurrent:  # many callers at once, one batch at a time each, on a stream of `threads` threads
+            per_stream = threads or 1
+            streams, in_flight = max(1, cores // per_stream), 1
+        else:  # one caller spreading its batches over `threads` streams of one thread
+            per_stream = 1
+            streams = in_flight = threads or cores
+        requests = self._requests(precision, streams, per_stream, in_flight)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        pending: list[np.ndarray | None] = [None] * streams
+        pending: list[np.ndarray | None] = [None] * in_flight
 
         def collect(slot: int) -> None:
             rows = pending[slot]
             if rows is not None:
+                pending[slot] = None
                 requests[slot].wait()
                 out[rows] = requests[slot].get_output_tensor(0).data
-                pending[slot] = None
 
         order = np.argsort([-len(text) for text in texts], kind="stable")
         size = self.settings.batch_size
-        for n, start in enumerate(range(0, len(texts), size)):
-            slot = n % streams
-            collect(slot)
-            rows = order[start : start + size]
-            batch = self.tokenizer.batch([texts[i] for i in rows])
-            requests[slot].start_async({name: batch[name] for name in self.inputs})
-            pending[slot] = rows
-        for slot in range(streams):
-            collect(slot)
+        try:
+            for n, start in enumerate(range(0, len(texts), size)):
+                slot = n % in_flight
+                collect(slot)
+                rows = order[start : start + size]
+                batch = self.tokenizer.batch([texts[i] for i in rows])
+                requests[slot].start_async({name: batch[name] for name in self.inputs})
+                pending[slot] = rows
+        finally:  # even after an error: a request left running would be busy for this thread's next call
+            for slot in range(in_flight):
+                collect(slot)
         return out
 
-    def _requests(self, precision: Precision, streams: int) -> list[Any]:
-        """This thread's infer requests, one per stream, on the model compiled for this precision and stream count.
-        A compiled model serves any thread; a request serves one at a time, and a service embeds questions on many
-        threads at once."""
-        key = (precision, streams)
-        mine: dict[tuple[str, int], list[Any]] = self._local.__dict__.setdefault("requests", {})
+    def _requests(self, precision: Precision, streams: int, per_stream: int, in_flight: int) -> list[Any]:
+        """This thread's `in_flight` infer requests on the model compiled for this precision, `streams` streams of
+        `per_stream` threads. A compiled model serves any thread; a request serves one at a time, and a service
+        embeds questions on many threads at once."""
+        key = (precision, streams, per_stream)
+        mine: dict[tuple[str, int, int], list[Any]] = self._local.__dict__.setdefault("requests", {})
         if key not in mine:
-            mine[key] = [self._compiled_for(precision, streams).create_infer_request() for _ in range(streams)]
+            compiled = self._compiled_for(precision, streams, per_stream)
+            mine[key] = [compiled.create_infer_request() for _ in range(in_flight)]
         return mine[key]
 
-    def _compiled_for(self, precision: Precision, streams: int) -> Any:
+    def _compiled_for(self, precision: Precision, streams: int, per_stream: int) -> Any:
         with self._compiling:
-            key = (precision, streams)
+            key = (precision, streams, per_stream)
             if key not in self._compiled:
                 import openvino as ov
 
                 config = {
                     "PERFORMANCE_HINT": "THROUGHPUT" if streams > 1 else "LATENCY",
                     "NUM_STREAMS": streams,
-                    "INFERENCE_NUM_THREADS": streams,
+                    "INFERENCE_NUM_THREADS": streams * per_stream,
                     "INFERENCE_PRECISION_HINT": "bf16" if precision == "bfloat16" else "f32",
                 }
                 self._compiled[key] = ov.Core().compile_model(self.model, "CPU", config)
             return self._compiled[key]
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (its affinity, which a container's cpuset limits), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _max_seq_length(path: Path, cap: int) -> int:
@@ -303,6 +337,15 @@ def _max_seq_length(path: Path, cap: int) -> int:
     except (OSError, ValueError):
         own = None
     return min(int(own), cap) if own else cap
+
+
+def _configured_pad_token(path: Path) -> str | None:
+    """The padding token tokenizer_config.json names (a string, or {"content": ...})."""
+    try:
+        token = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8")).get("pad_token")
+    except (OSError, ValueError):
+        return None
+    return token.get("content") if isinstance(token, dict) else token
 
 
 class _Tokenizer:
@@ -324,7 +367,11 @@ class _Tokenizer:
         self.batching = Tokenizer.from_file(str(file))
         self.batching.enable_truncation(max_length=max_tokens)
         padding = json.loads(file.read_text(encoding="utf-8")).get("padding") or {}
-        self.batching.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"))
+        pad_token = padding.get("pad_token") or _configured_pad_token(path)
+        pad_id = padding.get("pad_id", self.plain.token_to_id(pad_token) if pad_token else None)
+        if pad_token is None or pad_id is None:
+            raise ModelError(f'embedding.model: {path} names no padding token; set embedding.backend = "torch"')
+        self.batching.enable_padding(pad_id=pad_id, pad_token=pad_token)
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.plain.encode_batch([t.strip() for t in texts], add_special_tokens=False)]

@@ -1,14 +1,14 @@
 """The service's indexing jobs run in a process of their own, so questions keep the service's interpreter.
 
 Indexing an upload is CPU work in Python (structuring a pack, building the lexical index and the register,
-writing Chroma, publishing a generation) as well as in torch. Run in a thread of the service it holds the
+writing Chroma, publishing a generation) as well as in the model. Run in a thread of the service it holds the
 interpreter lock a third of the time or more while members are asking: measured with 16 clients asking while an
 editor uploaded and deleted a pack in a loop, answers per second fell from 34 to 11 and p95 rose from 0.6 s to
 6 s (bench/results/load.md). In a child process it competes for a core, not for the lock.
 
 One child is started on the first job (from the forkserver, never forked from the service's threads) and kept:
-it builds its own embedder from the service's (`Embedder` pickles as its settings, so the child loads MiniLM
-once, with `index.job_threads` torch threads). A job is sent down a pipe; the child answers with its stages as
+it builds its own embedder from the library's (`Embedder` pickles as its settings, export folder and passage
+precision, so the child loads MiniLM once, from the cached export, with `index.job_threads` CPU threads). A job is sent down a pipe; the child answers with its stages as
 they happen, then the IndexReport or the error. If the child dies mid-job (killed, out of memory) the job
 fails with the reason and the next job starts a new child; the data directory's lock dies with it, and the
 index is whole (publishing is atomic).

@@ -15,7 +15,7 @@ from core.errors import Conflict, NotAPDF, NotFound, QAError, TooLarge
 from core.records import DocumentRecord, Job, PaperStatus
 from core.settings import Settings
 from indexer.access import RESTRICTED_UPLOADS, upload_folder
-from indexer.embed import TextEmbedder
+from indexer.embed import TextEmbedder, for_passages
 from indexer.job_process import JOB_LOCK_WAIT_S, Action, JobProcess
 from indexer.pipeline import Indexer, IndexReport, SilentProgress
 from indexer.stores import IndexStore
@@ -48,8 +48,9 @@ class PaperLibrary:
     """Stores uploads under one folder and runs indexing jobs one at a time, so answers keep flowing meanwhile."""
 
     def __init__(self, settings: Settings, embedder: TextEmbedder):
+        """`embedder`: the service's (questions in float32); papers are embedded at `embedding.precision`."""
         self.settings = settings
-        self.embedder = embedder
+        self.embedder = for_passages(embedder)
         self.folder = upload_folder(settings)
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()

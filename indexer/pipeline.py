@@ -20,7 +20,7 @@ from core.records import DocumentRecord, Passage
 from core.settings import Settings
 from indexer import stores
 from indexer.access import access_rules, restriction, upload_folder
-from indexer.embed import Embedder, TextEmbedder, model_exports
+from indexer.embed import Embedder, TextEmbedder, for_passages, model_exports
 from indexer.embed_cache import EmbeddingCache
 from indexer.passages import PassageBuilder
 from indexer.read import ReadLimits, SourceDocument, file_sha256, page_ranges, read_bytes
@@ -130,6 +130,9 @@ def _identity(path: Path) -> tuple[int, int, int, int] | None:
 class Indexer:
     """Runs one indexing pass over files against a data directory.
 
+    `checkpoint(name)`, and the embedder's `count_tokens` and `max_tokens`, are also called from the read-ahead
+    thread, which reads the next file while the current one embeds.
+
     `checkpoint(name)` is called as each file's bytes are read ("bytes read") and the file is read into pages
     ("file read"), embedded ("passages embedded") and its
     artifacts saved ("artifacts saved"), and at each step of
@@ -149,7 +152,11 @@ class Indexer:
         take their turns)."""
         self.wait_s = wait_s
         self.settings = settings
-        self.embedder: TextEmbedder = embedder or Embedder(settings.embedding, export_dir=model_exports(settings))
+        # Passages are embedded at the configured precision even when the embedder given is a service's, which
+        # embeds questions in float32: an index is never published under another model name by an upload.
+        self.embedder: TextEmbedder = (
+            for_passages(embedder) if embedder else Embedder(settings.embedding, export_dir=model_exports(settings))
+        )
         self.store = IndexStore(settings, checkpoint)
         self.progress: Progress = progress or SilentProgress()
         self.checkpoint = checkpoint
@@ -210,10 +217,16 @@ class Indexer:
                 raise
             manifest = Manifest()  # a damaged index is what --rebuild is for: start clean
         model = self.embedder.name
-        if manifest.embedding_model and manifest.embedding_model != model:
-            rebuild = True  # vectors from another model cannot be mixed with new ones
-        if manifest.documents and manifest.pipeline_version != stores.PIPELINE_VERSION:
-            rebuild = True  # read by older rules: every file is read again, so all passages follow the new ones
+        redo = (manifest.embedding_model and manifest.embedding_model != model) or (
+            manifest.documents and manifest.pipeline_version != stores.PIPELINE_VERSION
+        )
+        if redo:
+            # Vectors from another model (or precision) cannot be mixed with new ones, and passages read by older
+            # rules follow the new ones: every indexed file is read and embedded again, not only those named (an
+            # upload, say), so the new generation keeps every paper whose file is still there.
+            rebuild = True
+            named = {str(f) for f in files}
+            files += [Path(d.path) for d in manifest.documents if d.path not in named and Path(d.path).is_file()]
         previous = {} if rebuild else manifest.by_path()
         by_hash = {doc.sha256: doc for doc in previous.values()}
         kept: dict[str, DocumentRecord] = {}
@@ -221,21 +234,28 @@ class Indexer:
         self.progress.files_found(len(files))
         index = self.settings.index
         limits = ReadLimits(index.max_pages, index.max_page_chars, index.max_read_seconds, index.max_read_mib)
+        # The read-ahead thread is left last: a run stopped by an error (or Ctrl-C) cancels the file waiting its turn
+        # and stops the reader process, so the thread ends at once rather than after a read of up to
+        # index.max_read_seconds.
         with (
+            ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as ahead,
             ReaderProcess(limits) as reader,
             closing(EmbeddingCache(self.store.root)) as cache,
-            ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as ahead,
         ):
             # The next file is read, structured and cut into passages on a thread of its own while this one embeds
             # (the model's inference and the reader process leave the GIL free); files are finished in order.
             def read_ahead(path: Path) -> Future[_ReadFile]:
-                return ahead.submit(self._read_file, path, previous.get(str(path)), rebuild, reader)
+                return ahead.submit(self._read_file, path, previous.get(str(path)), by_hash, rebuild, reader)
 
             coming = read_ahead(files[0]) if files else None
-            for n, path in enumerate(files):
-                assert coming is not None
-                reading, coming = coming, read_ahead(files[n + 1]) if n + 1 < len(files) else None
-                self._index_one(path, reading.result, previous, by_hash, kept, cache, report)
+            try:
+                for n, path in enumerate(files):
+                    assert coming is not None
+                    reading, coming = coming, read_ahead(files[n + 1]) if n + 1 < len(files) else None
+                    self._index_one(path, reading.result, previous, by_hash, kept, cache, report)
+            except BaseException:
+                ahead.shutdown(wait=False, cancel_futures=True)
+                raise
             # Files indexed before that no longer exist are removed; others not named this time stay, read again
             # if their restriction was worked out under other access rules.
             for key, doc in previous.items():
@@ -244,7 +264,7 @@ class Indexer:
                 if not Path(key).exists():
                     report.removed.append(doc)
                 elif doc.access_rules != self.access_rules:
-                    read = partial(self._read_file, Path(key), doc, rebuild, reader)
+                    read = partial(self._read_file, Path(key), doc, by_hash, rebuild, reader)
                     self._index_one(Path(key), read, previous, by_hash, kept, cache, report)
                 else:
                     kept[key] = doc
@@ -281,9 +301,9 @@ class Indexer:
         key = str(path)
         self.progress.file_started(path)
         old = previous.get(key)
-        if old is None:  # an indexed file is named once it proves changed: most are not
-            self.progress.stage(f"reading {path.name}")
         try:
+            if old is None:  # an indexed file is named once it proves changed: most are not
+                self.progress.stage(f"reading {path.name}")
             file = read()
             if old is not None and not file.unchanged:
                 self.progress.stage(f"reading {path.name}")
@@ -317,14 +337,25 @@ class Indexer:
         report.passages += passages
         self.progress.file_done(path, pages, passages)
 
-    def _read_file(self, path: Path, old: DocumentRecord | None, rebuild: bool, reader: ReaderProcess) -> _ReadFile:
+    def _read_file(
+        self,
+        path: Path,
+        old: DocumentRecord | None,
+        by_hash: dict[str, DocumentRecord],
+        rebuild: bool,
+        reader: ReaderProcess,
+    ) -> _ReadFile:
         """Everything of a file before its embedding (run ahead, on the read-ahead thread): its bytes' digest, and
-        unless it is unchanged since `old`, its pages, structure and (when its passages are not stored) passages.
-        Errors (ReadError and others) are raised to `_index_one` when it takes the result."""
+        unless it is unchanged since `old` or a duplicate of a file indexed already (`by_hash`, as the main thread
+        has it so far: `_index_one` checks again), its pages, structure and (when its passages are not stored)
+        passages. Errors (ReadError and others) are raised to `_index_one` when it takes the result."""
         data = self._read_settled(path)
         sha = file_sha256(data)
         if old and old.sha256 == sha and old.access_rules == self.access_rules:
             return _ReadFile(path, sha, unchanged=True)
+        twin = by_hash.get(sha)
+        if twin and twin.path != str(path) and Path(twin.path).exists():
+            raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
         source = reader.read(path, data)
         self.checkpoint("file read")
         doc_id = sha[:16]

@@ -134,7 +134,7 @@ class QAService:
             settings.embedding, export_dir=model_exports(settings), precision="float32"
         )
         if isinstance(self.embedder, Embedder):
-            self.embedder.use_threads(settings.embedding.answer_threads)
+            self.embedder.use_threads(settings.embedding.answer_threads, concurrent=True)
         # The council's own name never makes a question's topic; its committees come with each generation.
         self.terms = Terms(CouncilVocabulary.build(settings.council.names).question_words)
         ranker_file = settings.retrieval.ranker_file

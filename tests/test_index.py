@@ -625,3 +625,35 @@ def test_a_publish_writes_to_chroma_only_the_documents_added_and_answers_as_a_fr
     rebuilt_all = Indexer(settings, embedder=fake_embedder).run(rebuild=True)
     assert rebuilt_all.vectors_written == first.passages  # --rebuild writes every vector again
     before.close()
+
+
+def test_a_run_with_another_model_embeds_every_indexed_paper_again_not_only_those_named(settings, papers):
+    """Vectors of two models (or precisions) never share an index, so a run whose model differs from the index's
+    embeds everything again; a run naming one file (an upload) still publishes every paper whose file is there."""
+    Indexer(settings, embedder=HashEmbedder()).run([papers])
+    before = sorted(d.file for d in open_snapshot(settings).manifest.documents)
+
+    class AnotherModel(HashEmbedder):
+        name = "another-model"
+
+    upload = small_report(papers.parent / "uploads" / "adoption.pdf", "Adoption")
+    report = Indexer(settings, embedder=AnotherModel()).run([upload])
+    snapshot = open_snapshot(settings)
+    assert sorted(d.file for d in snapshot.manifest.documents) == sorted([*before, "adoption.pdf"])
+    assert snapshot.manifest.embedding_model == "another-model" and len(report.indexed) == len(before) + 1
+
+
+def test_papers_are_embedded_at_the_passage_precision_whatever_embedder_is_given(settings):
+    """A service's embedder computes questions in float32; what indexes an upload through it embeds at
+    `embedding.precision`, under the name `qa index` publishes with, on the same cached export."""
+    from indexer.embed import Embedder, for_passages, model_exports
+
+    indexing = Embedder(settings.embedding, export_dir=model_exports(settings))
+    service = Embedder(settings.embedding, export_dir=model_exports(settings), precision="float32")
+    passages = for_passages(service)
+    assert isinstance(passages, Embedder) and passages.precision == settings.embedding.precision == "bfloat16"
+    assert passages.name == indexing.name != service.name and passages.export_dir == service.export_dir
+    assert for_passages(indexing) is indexing
+    assert Indexer(settings, embedder=service).embedder.name == indexing.name
+    fake = HashEmbedder()
+    assert for_passages(fake) is fake
