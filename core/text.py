@@ -92,6 +92,7 @@ _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _SAME_TEXT_MIN = 40
 
 
+@lru_cache(maxsize=16384)  # the same candidates' sentences are compared question after question
 def text_key(text: str) -> str:
     """Text for telling duplicates apart: words and numbers only, lower case, quotes and breaks ignored."""
     return _NOT_WORD.sub(" ", unhyphenated(reading_form(fold_quotes(text))).casefold()).strip()
@@ -106,13 +107,15 @@ def same_text(a: str, b: str) -> bool:
         return bool(ka)
     if min(len(ka), len(kb)) < _SAME_TEXT_MIN:
         return False
-    sa, sb = _shingles(ka.split()), _shingles(kb.split())
+    sa, sb = _shingles(ka), _shingles(kb)
     shorter = min(len(sa), len(sb))
     return shorter > 0 and len(sa & sb) >= 0.6 * shorter
 
 
-def _shingles(words: list[str], size: int = 6) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + size]) for i in range(max(0, len(words) - size + 1))}
+@lru_cache(maxsize=4096)
+def _shingles(key: str, size: int = 6) -> frozenset[tuple[str, ...]]:
+    words = key.split()
+    return frozenset(tuple(words[i : i + size]) for i in range(max(0, len(words) - size + 1)))
 
 
 def find_text(needle: str, haystack: str) -> int:

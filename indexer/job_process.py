@@ -8,7 +8,8 @@ editor uploaded and deleted a pack in a loop, answers per second fell from 34 to
 
 One child is started on the first job (from the forkserver, never forked from the service's threads) and kept:
 it builds its own embedder from the library's (`Embedder` pickles as its settings, export folder and passage
-precision, so the child loads MiniLM once, from the cached export, with `index.job_threads` CPU threads). A job is sent down a pipe; the child answers with its stages as
+precision, so the child loads MiniLM once, from the cached export, with `index.job_threads` CPU threads). A job
+is sent down a pipe; the child answers with its stages as
 they happen, then the IndexReport or the error. If the child dies mid-job (killed, out of memory) the job
 fails with the reason and the next job starts a new child; the data directory's lock dies with it, and the
 index is whole (publishing is atomic).

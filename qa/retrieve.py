@@ -122,6 +122,10 @@ class Retriever:
         self.terms = corpus.terms
         self.sentences = sentences
         self.newness = newness(snapshot)
+        # Passage id by row of snapshot.vectors (a view without restricted passages leaves gaps).
+        self._row_ids: list[str] = [""] * len(snapshot.vectors)
+        for pid, row in snapshot.vector_rows.items():
+            self._row_ids[row] = pid
 
     def search(self, plan: SearchPlan, top_k: int | None = None) -> Retrieval:
         """The plan's best passages: at most top_k (default retrieval.top_k), best first, near-duplicates dropped."""
@@ -218,12 +222,12 @@ class Retriever:
         """The n allowed passages nearest the question's vector by exact cosine (the vectors are normalised), ties
         in the generation's order."""
         rows = self.snapshot.vector_rows
-        ids = [pid for pid in plan.allowed if pid in rows]
-        if not ids or not plan.vector.size:
+        picked = np.fromiter((rows[pid] for pid in plan.allowed if pid in rows), np.int64)
+        if not picked.size or not plan.vector.size:
             return []
-        ids.sort(key=rows.__getitem__)
-        similarity = self.snapshot.vectors[np.fromiter((rows[pid] for pid in ids), np.int64, len(ids))] @ plan.vector
-        return [ids[i] for i in top_order(similarity, n)]
+        picked.sort()  # the generation's order, which breaks ties
+        similarity = self.snapshot.vectors[picked] @ plan.vector
+        return [self._row_ids[row] for row in picked[top_order(similarity, n)]]
 
     def lexical_candidates(self, plan: SearchPlan) -> tuple[list[str], dict[str, float]]:
         """BM25's best passages for the question's stems (and their synonyms) within the plan's limits, with scores."""

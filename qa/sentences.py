@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from core.lexicon import (
@@ -73,7 +74,7 @@ class Sentence:
     @property
     def instruction(self) -> bool:
         """Whether the sentence addresses an AI (an injection attempt carried in a document)."""
-        return bool(INSTRUCTION_LIKE.search(self.text))
+        return addresses_an_ai(self.text)
 
     @property
     def text(self) -> str:
@@ -84,6 +85,12 @@ class Sentence:
         """What the sentence is: "body" (it can answer), or one that may support but never leads an answer
         (see `sentence_kind`)."""
         return sentence_kind(self.text, self.passage)
+
+
+@lru_cache(maxsize=16384)  # asked of the same candidates' sentences question after question
+def addresses_an_ai(text: str) -> bool:
+    """Whether `text` addresses an AI or gives the reader orders (core.lexicon.INSTRUCTION_LIKE)."""
+    return bool(INSTRUCTION_LIKE.search(text))
 
 
 def sentence_kind(text: str, passage: Passage | None = None) -> str:

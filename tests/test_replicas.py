@@ -207,3 +207,7 @@ def test_a_paper_uploaded_through_one_replica_is_answered_by_the_other(deploymen
     assert answer.json()["citations"][0]["document"]["file"] == "ferry-report.pdf"
     generations = {httpx.get(f"{url}/ready", timeout=5).json()["generation"] for url in deployment.replicas}
     assert len(generations) == 1
+    # The upload was embedded as `qa index` embeds (passages in bfloat16), so the pack indexed before stays.
+    listed = httpx.get(f"{other}/documents", headers=EDITOR, timeout=10).json()
+    files = {d["file"] for d in (listed["documents"] if isinstance(listed, dict) else listed)}
+    assert {"ferry-report.pdf", "pack.pdf"} <= files, files
