@@ -153,37 +153,41 @@ def holds_value(text: str, answer_type: str) -> bool:
 
 def split_sentences(passage: Passage) -> list[Sentence]:
     """The passage's sentences; a bare heading such as 'RESOLVED:' joins the sentence after it."""
-    out: list[Sentence] = []
+    return [Sentence(passage, start, end) for start, end in sentence_bounds(passage.text)]
+
+
+@lru_cache(maxsize=16384)  # a text printed in many packs (and asked about again) is split once
+def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each of `split_sentences`' sentences of `text`."""
+    out: list[tuple[int, int]] = []
     pending: int | None = None
-    for span in sentence_spans(passage.text):
-        start, end = strip_span(passage.text, span.start, span.end)
+    for span in sentence_spans(text):
+        start, end = strip_span(text, span.start, span.end)
         if start >= end:
             continue
-        text = passage.text[start:end]
-        if _HEADING_ONLY.match(text):
+        if _HEADING_ONLY.match(text[start:end]):
             pending = start if pending is None else pending
             continue
-        out.extend(_pieces(passage, pending if pending is not None else start, end))
+        out.extend(_pieces(text, pending if pending is not None else start, end))
         pending = None
     if pending is not None:
-        out.append(Sentence(passage, *strip_span(passage.text, pending, len(passage.text))))
-    return out
+        out.append(strip_span(text, pending, len(text)))
+    return tuple(out)
 
 
-def _pieces(passage: Passage, start: int, end: int) -> list[Sentence]:
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """A long run cut at line ends into pieces of about _PIECE_WORDS words."""
-    text = passage.text
     if len(text[start:end].split()) <= _PIECE_WORDS:
-        return [Sentence(passage, start, end)]
+        return [(start, end)]
     pieces, piece_start, offset = [], start, start
     for line in text[start:end].split("\n"):
         offset += len(line) + 1
         if len(text[piece_start:offset].split()) >= _PIECE_WORDS // 2:
-            pieces.append(Sentence(passage, *strip_span(text, piece_start, min(offset, end))))
+            pieces.append(strip_span(text, piece_start, min(offset, end)))
             piece_start = min(offset, end)
     if piece_start < end and text[piece_start:end].strip():
-        pieces.append(Sentence(passage, *strip_span(text, piece_start, end)))
-    return [p for p in pieces if p.start < p.end]
+        pieces.append(strip_span(text, piece_start, end))
+    return [(a, b) for a, b in pieces if a < b]
 
 
 FIGURE_BONUS, WHEN_BONUS, PERSON_BONUS = 0.4, 0.5, 0.4
