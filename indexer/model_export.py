@@ -101,6 +101,7 @@ def _save(model: Any, folder: Path) -> None:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 would keep a service running as another user from reading it
         ov.save_model(model, str(staging / MODEL_FILE), compress_to_fp16=False)
         staging.rename(folder)  # OSError when another process put its export in place first: theirs is the same
         staging = None
