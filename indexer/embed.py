@@ -235,7 +235,8 @@ class _TorchBackend:
 
 class _OpenVinoBackend:
     """The exported model on OpenVINO's CPU runtime: texts sorted by length into batches of `batch_size` (little
-    padding), run on `threads` streams at once; one compiled model per (precision, threads)."""
+    padding), run on several streams at once (see `embed`); one compiled model per (precision, streams, threads per
+    stream), and infer requests per calling thread."""
 
     def __init__(self, settings: EmbeddingSettings, export_dir: Path | None):
         from indexer.model_export import exported_model
@@ -330,21 +331,24 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _model_config(path: Path, name: str) -> dict[str, Any]:
+    """A JSON file of the model's folder ({} when it is missing or unreadable: the defaults then apply)."""
+    try:
+        config = json.loads((path / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def _max_seq_length(path: Path, cap: int) -> int:
     """The model's own max_seq_length (sentence_bert_config.json), capped at `embedding.max_tokens`."""
-    try:
-        own = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8")).get("max_seq_length")
-    except (OSError, ValueError):
-        own = None
+    own = _model_config(path, "sentence_bert_config.json").get("max_seq_length")
     return min(int(own), cap) if own else cap
 
 
 def _configured_pad_token(path: Path) -> str | None:
     """The padding token tokenizer_config.json names (a string, or {"content": ...})."""
-    try:
-        token = json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8")).get("pad_token")
-    except (OSError, ValueError):
-        return None
+    token = _model_config(path, "tokenizer_config.json").get("pad_token")
     return token.get("content") if isinstance(token, dict) else token
 
 
@@ -361,12 +365,13 @@ class _Tokenizer:
                 f"embedding.model: {path} has no tokenizer.json, which the openvino backend reads; "
                 'set embedding.backend = "torch"'
             )
-        self.plain = Tokenizer.from_file(str(file))
+        text = file.read_text(encoding="utf-8")
+        self.plain = Tokenizer.from_str(text)
         self.plain.no_truncation()
         self.plain.no_padding()
-        self.batching = Tokenizer.from_file(str(file))
+        self.batching = Tokenizer.from_str(text)
         self.batching.enable_truncation(max_length=max_tokens)
-        padding = json.loads(file.read_text(encoding="utf-8")).get("padding") or {}
+        padding = json.loads(text).get("padding") or {}
         pad_token = padding.get("pad_token") or _configured_pad_token(path)
         pad_id = padding.get("pad_id", self.plain.token_to_id(pad_token) if pad_token else None)
         if pad_token is None or pad_id is None:

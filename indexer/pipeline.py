@@ -118,6 +118,13 @@ def collect_files(paths: Iterable[Path], extensions: list[str]) -> tuple[list[Pa
     return unique, failures
 
 
+def refuse_duplicate(path: Path, sha: str, by_hash: dict[str, DocumentRecord]) -> None:
+    """ReadError when another file, still there, was indexed with these bytes (`by_hash`: by SHA-256)."""
+    twin = by_hash.get(sha)
+    if twin and twin.path != str(path) and Path(twin.path).exists():
+        raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
+
+
 def _identity(path: Path) -> tuple[int, int, int, int] | None:
     """What changes when a file is rewritten or replaced: (device, size, inode, modified ns); None if it is gone."""
     try:
@@ -312,9 +319,7 @@ class Indexer:
                 report.unchanged.append(old)
                 self.progress.file_done(path, 0, 0)
                 return
-            twin = by_hash.get(file.sha)
-            if twin and twin.path != key and Path(twin.path).exists():
-                raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
+            refuse_duplicate(path, file.sha, by_hash)
             record, pages, passages = self._index_file(file, cache, report)
         except ConfigError:
             raise  # a model or setting that cannot work fails every file alike: stop, publish nothing
@@ -353,9 +358,7 @@ class Indexer:
         sha = file_sha256(data)
         if old and old.sha256 == sha and old.access_rules == self.access_rules:
             return _ReadFile(path, sha, unchanged=True)
-        twin = by_hash.get(sha)
-        if twin and twin.path != str(path) and Path(twin.path).exists():
-            raise ReadError(f"duplicate of already indexed {twin.file}; skipped")
+        refuse_duplicate(path, sha, by_hash)
         source = reader.read(path, data)
         self.checkpoint("file read")
         doc_id = sha[:16]
