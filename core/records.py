@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -89,6 +90,63 @@ class Passage(BaseModel):
                 end = self.pages[i + 1].offset if i + 1 < len(self.pages) else len(self.text)
                 return self.text[span.offset : end]
         return ""
+
+    def header(self) -> PassageHeader:
+        """What the passage is, without its text."""
+        return PassageHeader(
+            id=self.id,
+            doc_id=self.doc_id,
+            file=self.file,
+            part=self.part,
+            doc_type=self.doc_type,
+            section=self.section,
+            minute=self.minute,
+            item=self.item,
+            meeting_date=self.meeting_date,
+            pack_date=self.pack_date,
+            committee=self.committee,
+            decision=self.decision,
+            decision_status=self.decision_status,
+            boilerplate=self.boilerplate,
+            restricted=self.restricted,
+            page_start=self.page_start,
+            label_start=self.label_start,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PassageHeader:
+    """What a passage is, without its text or page spans: the fields that filters, search plans, the meeting index
+    and starter questions read for every passage of an index generation. Every field means what the passage's field
+    of the same name does (`Passage`), so code reading only these takes either. A generation keeps a header per
+    passage in memory (about 0.3 KB each) and its texts on disk (indexer.passage_table)."""
+
+    id: str
+    doc_id: str
+    file: str
+    part: Part
+    doc_type: DocType
+    section: str | None
+    minute: str | None
+    item: str | None
+    meeting_date: dt.date | None
+    pack_date: dt.date | None
+    committee: str | None
+    decision: bool
+    decision_status: DecisionStatus | None
+    boilerplate: bool
+    restricted: bool
+    page_start: int  # 1-based PDF page the passage starts on
+    label_start: str | None  # that page's printed number
+
+    @property
+    def dated(self) -> dt.date | None:
+        """The date the passage speaks for: the meeting it records, else the meeting of its pack."""
+        return self.meeting_date or self.pack_date
+
+
+# What filters and plans read of a passage: the whole record, or its header.
+PassageLike = Passage | PassageHeader
 
 
 class DocumentRecord(BaseModel):

@@ -6,12 +6,19 @@ Offsets are always into the passage's own verbatim text, so any span cut here qu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from core.lexicon import ABBREVIATIONS, HYPHEN_PREFIXES, RESOLUTION_WORDS
+
+# The words that BM25 and the stems of re-scoring read: runs of two or more word characters (scikit-learn's
+# pattern, which bm25s uses), lower-cased, without bm25s's English stop words.
+CONTENT_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# The words that spelling correction knows: letters, with apostrophes inside ("member's").
+SPELLING_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
 
 # A new line that starts a list item, a numbered paragraph or a heading also starts a sentence.
 _LINE_STARTS_UNIT = re.compile(
@@ -247,3 +254,29 @@ def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """bm25s's English stop words: never a passage's stem nor a question's topic."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def english_stemmer() -> Callable[[str], str]:
+    """A new Snowball English stemmer's stemWord (PyStemmer). One per owner: a Stemmer object is not thread safe."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWord
+
+
+def content_stems(text: str, stem: Callable[[str], str]) -> list[str]:
+    """The stems of a text's content words, in text order: what a passage is about, as re-scoring compares it."""
+    stop = stop_words()
+    return [stem(w) for w in CONTENT_TOKEN.findall(text.lower()) if w not in stop]
+
+
+def spelling_words(text: str) -> list[str]:
+    """A text's words as spelling correction counts them, lower-cased."""
+    return [w.lower() for w in SPELLING_WORD.findall(text)]

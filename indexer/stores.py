@@ -3,7 +3,9 @@
 Layout of the data directory:
     docs/<doc_id>/            passages.jsonl + embeddings.npy, immutable once written
     generations/<gen>/        manifest.json, chroma/ (embedded mode: the previous generation's, copied and changed
-                              by the documents added and removed), lexical/ (BM25), register.sqlite3
+                              by the documents added and removed), lexical/ (BM25), register.sqlite3, and the
+                              passages read by id (passages.sqlite3, vectors.npy, stems/, spelling.json:
+                              indexer.passage_table)
     CURRENT                   the name of the published generation, replaced atomically
 A generation is built beside the published one and only then named in CURRENT, so a crash
 or kill at any moment leaves the previous index complete and queryable. The steps of a publish call
@@ -33,8 +35,16 @@ from pydantic import BaseModel, Field
 from core.errors import StoreError, StoreUnavailable
 from core.records import DocumentRecord, Passage, RegisterEntry
 from core.settings import Settings, StoreSettings
-from core.text import searchable_text
 from indexer.access import mark
+from indexer.passage_table import (
+    TABLE_FILE,
+    PassageTable,
+    StemTable,
+    embedding_text,
+    read_spelling,
+    read_vectors,
+    write_passage_table,
+)
 from indexer.register import REGISTER_FILE, read_register, register_entries, write_register
 
 MANIFEST_VERSION = 1
@@ -47,6 +57,7 @@ KEEP_GENERATIONS = 2  # the published one and the one before, for readers still 
 PUBLISH_STEPS = (
     "chroma written",
     "lexical written",
+    "passages written",
     "register written",
     "manifest written",
     "generation renamed",
@@ -168,11 +179,6 @@ def vector_collection(settings: Settings, model: str) -> str:
     return f"{settings.store.collection}-v{PIPELINE_VERSION}-{digest}"
 
 
-def embedding_text(passage: Passage) -> str:
-    """What the embedder and BM25 see: the heading context, then the cleaned passage text."""
-    return f"{passage.context}\n{searchable_text(passage.text)}"
-
-
 @dataclass
 class DocArtifacts:
     passages: list[Passage]
@@ -231,6 +237,12 @@ class IndexStore:
             json.loads((path / "lexical" / "ids.json").read_text())
             if (path / REGISTER_FILE).exists():
                 read_register(path / REGISTER_FILE)
+            if (path / TABLE_FILE).exists():
+                table = sqlite3.connect(f"file:{path / TABLE_FILE}?mode=ro", uri=True)
+                try:
+                    table.execute("SELECT count(*) FROM passages").fetchone()
+                finally:
+                    table.close()
             if self.settings.store.mode == "embedded":
                 chroma = sqlite3.connect(f"file:{path / 'chroma' / 'chroma.sqlite3'}?mode=ro", uri=True)
                 try:
@@ -309,6 +321,8 @@ class IndexStore:
         self.checkpoint("chroma written")
         self._write_lexical(staging / "lexical", passages)
         self.checkpoint("lexical written")
+        write_passage_table(staging, passages, embeddings)
+        self.checkpoint("passages written")
         write_register(staging / REGISTER_FILE, register_entries(passages))
         self.checkpoint("register written")
         manifest = Manifest(
@@ -495,32 +509,44 @@ def _fsync_dir(path: Path) -> None:
 
 @dataclass
 class IndexSnapshot:
-    """One published generation opened for reading: manifest, passages, vectors, Chroma collection, BM25."""
+    """One published generation opened for reading: manifest, passages, vectors, Chroma collection, BM25.
+
+    Passages are read by id from the generation's table (indexer.passage_table), vectors and stems memory-mapped: a
+    reader holds the passages' headers, not their texts.
+    """
 
     generation: str
     manifest: Manifest
-    passages: dict[str, Passage]
-    vectors: np.ndarray  # (passages, dimension) float32, each row normalised, in `vector_rows` order
+    passages: PassageTable
+    vectors: np.ndarray  # (passages, dimension) float32, each row normalised, in `vector_rows` order; memory-mapped
     vector_rows: dict[str, int]
     collection: Any  # the generation's Chroma collection
-    lexical: Any  # its bm25s.BM25 index, None when it holds no passages
+    lexical: Any  # its bm25s.BM25 index (memory-mapped), None when it holds no passages
     lexical_ids: list[str]
     store: StoreSettings  # where the collection lives, for the errors that name it
     register: list[RegisterEntry]  # the decision register of this generation (indexer.register), in document order
+    stems: StemTable  # every passage's content stems, and how many of the passages this snapshot shows hold each
+    spelling: dict[str, int]  # the words of the passages this snapshot shows, and how often each is used
     client: Any = None  # the Chroma client the collection came from, released by `close`
+    scratch: Path | None = None  # where the table of a generation published without one was made; removed by close
 
     def close(self) -> None:
-        """Release the generation's embedded Chroma system (its threads, SQLite handles and file descriptors). Only
-        when no reader can still be using it: QAService closes a generation once two newer ones have replaced it."""
+        """Release the generation's embedded Chroma system (its threads, SQLite handles and file descriptors) and its
+        table. Only when no reader can still be using it: QAService closes a generation once two newer ones have
+        replaced it."""
         if self.client is not None and self.store.mode == "embedded":
             _close_chroma(self.client)
+        self.passages.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def public(self) -> IndexSnapshot:
         """This generation as a caller without members' rights sees it: no restricted passage, register entry or
-        wholly restricted paper, as if they were not indexed. Itself when nothing is restricted. The Chroma
-        collection and BM25 index are shared: searches of the view leave restricted passages out before ranking
-        (SearchPlan.allowed, applied to Chroma's and BM25's candidates alike, qa.retrieve)."""
-        hidden = {pid for pid, p in self.passages.items() if p.restricted}
+        wholly restricted paper, as if they were not indexed, and stem rarities and spelling counts of the others
+        only. Itself when nothing is restricted. The Chroma collection and BM25 index are shared: searches of the
+        view leave restricted passages out before ranking (SearchPlan.allowed, applied to Chroma's and BM25's
+        candidates alike, qa.retrieve)."""
+        hidden = frozenset(pid for pid, p in self.passages.headers.items() if p.restricted)
         if not hidden and not any(doc.restricted for doc in self.manifest.documents):
             return self
         manifest = self.manifest.model_copy(
@@ -529,9 +555,13 @@ class IndexSnapshot:
         return dataclasses.replace(
             self,
             manifest=manifest,
-            passages={pid: p for pid, p in self.passages.items() if pid not in hidden},
+            passages=self.passages.view(hidden),
             vector_rows={pid: row for pid, row in self.vector_rows.items() if pid not in hidden},
             register=[e for e in self.register if e.passage_id not in hidden],
+            stems=self.stems.view(public=True),
+            spelling=read_spelling(self.passages.folder, public=True),
+            client=None,  # the members' snapshot releases the Chroma client and removes the scratch folder
+            scratch=None,
         )
 
     def vector_count(self) -> int:
@@ -589,33 +619,39 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     # Everything below comes from this one generation, even if a new one is published meanwhile.
     gen_dir = store.generation_path(generation)
     manifest = store.manifest_of(generation)
-    passages: dict[str, Passage] = {}
-    blocks = []
-    for doc in manifest.documents:
-        artifacts = store.load_artifacts(doc.id)
-        passages.update((p.id, p) for p in mark(artifacts.passages, doc))
-        blocks.append(artifacts.embeddings.astype(np.float32))
-    vectors = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
+    folder, scratch = gen_dir, None
+    if not (gen_dir / TABLE_FILE).exists():
+        # Published before generations had a table: it is made aside from their documents' artifacts, once a reader.
+        passages, blocks = [], []
+        for doc in manifest.documents:
+            artifacts = store.load_artifacts(doc.id)
+            passages.extend(mark(artifacts.passages, doc))
+            blocks.append(artifacts.embeddings.astype(np.float32))
+        folder = scratch = Path(tempfile.mkdtemp(prefix=f"qa-{generation}-"))
+        write_passage_table(folder, passages, np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32))
+    table = PassageTable(folder)
     client = chroma_client(settings, gen_dir / "chroma")
     collection = client.get_collection(manifest.vector_collection or f"{settings.store.collection}-{generation}")
     lexical_ids = json.loads((gen_dir / "lexical" / "ids.json").read_text())
-    lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25")) if lexical_ids else None
-    rows = {pid: i for i, pid in enumerate(passages)}
+    lexical = bm25s.BM25.load(str(gen_dir / "lexical" / "bm25"), mmap=True) if lexical_ids else None
     register_file = gen_dir / REGISTER_FILE
     # A generation published before the register existed gets it from its passages (the same function writes it).
     register = read_register(register_file) if register_file.exists() else None
     if register is None:
-        register = register_entries(passages.values())
+        register = register_entries(table.values())
     return IndexSnapshot(
         generation,
         manifest,
-        passages,
-        vectors,
-        rows,
+        table,
+        read_vectors(folder),
+        dict(table.rows),
         collection,
         lexical,
         lexical_ids,
         settings.store,
         register,
+        StemTable(folder, table.rows),
+        read_spelling(folder),
         client=client,
+        scratch=scratch,
     )

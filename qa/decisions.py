@@ -7,7 +7,7 @@ and ranks a passage's sentences through the `SentenceScorer`; it never reaches i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from core.lexicon import AGREED, DEFERRED
@@ -95,7 +95,7 @@ class DecisionFinder:
         sentences: SentenceScorer,
         citations: CitationBuilder,
         register: list[RegisterEntry] | None = None,
-        passages: dict[str, Passage] | None = None,
+        passages: Mapping[str, Passage] | None = None,
         follow: Callable[[RegisterEntry], list[FollowUp]] | None = None,
     ):
         self.minutes = minutes

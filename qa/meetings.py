@@ -33,7 +33,7 @@ def meetings(snapshot: IndexSnapshot, citations: CitationBuilder) -> list[Meetin
     for doc in snapshot.manifest.documents:
         if doc.meeting_date:
             meeting(doc.meeting_date, doc.committee).packs.append(citations.document(doc.id))
-    for passage in snapshot.passages.values():
+    for passage in snapshot.passages.headers.values():
         if passage.part == "minutes" and passage.meeting_date:
             found = meeting(passage.meeting_date, passage.committee)
             found.minutes_in_papers = True
@@ -59,18 +59,17 @@ class MeetingIndex:
         self.sections = minute_sections(snapshot)
         self._by_day = {m.date: m for m in self.all}
         self._items: dict[str, dict[str, AgendaItem]] = {}  # doc id -> item number -> where the item starts
-        for passage in snapshot.passages.values():
+        for passage in snapshot.passages.headers.values():
             head = (passage.section or "").split(" > ")[0]
             match = _ITEM.match(head)
             found = self._items.setdefault(passage.doc_id, {})
             if passage.part == "minutes" or not match or match.group(1) in found:
                 continue
-            span = passage.pages[0]
             found[match.group(1)] = AgendaItem(
                 number=match.group(1),
                 title=match.group(2).strip(),
-                page=span.page,
-                page_label=span.label,
+                page=passage.page_start,
+                page_label=passage.label_start,
                 document=citations.document(passage.doc_id),
             )
         self._order = {doc.id: i for i, doc in enumerate(snapshot.manifest.documents)}
@@ -104,7 +103,9 @@ class MeetingIndex:
 def minute_sections(snapshot: IndexSnapshot) -> dict[tuple[dt.date | None, str | None], str | None]:
     """Each minuted (meeting, minute)'s section path ("Minute 6: SEND Education ..."), for its title in words."""
     return {
-        (p.meeting_date, p.minute): p.section for p in snapshot.passages.values() if p.part == "minutes" and p.minute
+        (p.meeting_date, p.minute): p.section
+        for p in snapshot.passages.headers.values()
+        if p.part == "minutes" and p.minute
     }
 
 

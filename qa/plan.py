@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.lexicon import CouncilVocabulary
-from core.records import DocumentRecord, Passage, SearchFilters
+from core.records import DocumentRecord, PassageLike, SearchFilters
 from core.text import name_key
 from indexer.embed import TextEmbedder
 from qa.query import Question, parse_question
@@ -61,7 +61,7 @@ class Planner:
 
     def __init__(
         self,
-        passages: dict[str, Passage],
+        passages: Mapping[str, PassageLike],
         documents: Iterable[DocumentRecord],
         embedder: TextEmbedder,
         terms: Terms,
@@ -195,7 +195,7 @@ def period_span(period: str | None) -> tuple[dt.date, dt.date] | None:
 
 
 def permitted(
-    passage: Passage,
+    passage: PassageLike,
     filters: SearchFilters | None,
     meetings: frozenset[dt.date] | None,
     period_docs: frozenset[str],
@@ -215,7 +215,7 @@ def permitted(
     )
 
 
-def passes(p: Passage, filters: SearchFilters) -> bool:
+def passes(p: PassageLike, filters: SearchFilters) -> bool:
     """Whether a passage meets the filters (committee in any case and with either apostrophe; dates of the meeting
     it records, inclusive)."""
     if filters.since and (not p.meeting_date or p.meeting_date < filters.since):

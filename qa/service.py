@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,7 @@ from core.records import (
     Meeting,
     MeetingDetail,
     Passage,
+    PassageHeader,
     RegisterEntry,
     SearchFilters,
     TimelineEntry,
@@ -89,7 +91,8 @@ class Generation:
     def open(cls, settings: Settings, snapshot: IndexSnapshot, embedder: TextEmbedder, terms: Terms) -> Generation:
         committees = {doc.committee for doc in snapshot.manifest.documents if doc.committee}
         vocabulary = CouncilVocabulary.build(settings.council.names, settings.council.places, committees)
-        corpus = CorpusTerms(snapshot.passages, terms)
+        headers = snapshot.passages.headers
+        corpus = CorpusTerms(snapshot.stems, len(snapshot.passages), terms)
         sentences = SentenceScorer(terms, corpus.idf, vocabulary.institution_words)
         citations = CitationBuilder(snapshot.documents(), settings.answer.url_base)
         meetings = MeetingIndex(snapshot, citations)
@@ -98,7 +101,7 @@ class Generation:
         return cls(
             committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
-            planner=Planner(snapshot.passages, snapshot.manifest.documents, embedder, terms, vocabulary),
+            planner=Planner(headers, snapshot.manifest.documents, embedder, terms, vocabulary),
             retriever=Retriever(
                 settings.retrieval,
                 snapshot,
@@ -109,7 +112,9 @@ class Generation:
             citations=citations,
             meetings=meetings,
             decisions=DecisionFinder(
-                MinutesIndex(snapshot.passages.values()),
+                # The decisions' records are read now (a small share of the passages), the rest when a question
+                # reaches them.
+                MinutesIndex(snapshot.passages[pid] for pid, h in headers.items() if h.decision and not h.boilerplate),
                 sentences,
                 citations,
                 snapshot.register,
@@ -117,9 +122,7 @@ class Generation:
                 FollowUpFinder(meetings, terms).of,
             ),
             spelling=SpellingCorrector(
-                (f"{p.context}\n{p.text}" for p in snapshot.passages.values()),
-                keep=terms.question_words | terms.stop_words,
-                stem=terms.stem,
+                keep=terms.question_words | terms.stop_words, stem=terms.stem, counts=snapshot.spelling
             ),
         )
 
@@ -143,7 +146,7 @@ class QAService:
         self.llm_answerer = llm_answerer if llm_answerer is not None else _llm_answerer(settings)
         self._store = IndexStore(settings)
         self._loaded: tuple[Generation, Generation] | None = None
-        self._retired: list[Generation] = []
+        self._retired: list[tuple[Generation, Generation]] = []
         self._opening = threading.Lock()
 
     def warm_up(self) -> None:
@@ -179,17 +182,23 @@ class QAService:
                         full if view is snapshot else Generation.open(self.settings, view, self.embedder, self.terms)
                     )
                     if self._loaded is not None:
-                        self._retire(self._loaded[0])
+                        self._retire(self._loaded)
                     loaded = self._loaded = (full, public)
         return loaded[0] if members else loaded[1]
 
-    def _retire(self, replaced: Generation) -> None:
+    def _retire(self, replaced: tuple[Generation, Generation]) -> None:
         """Close generations no request can still be using: the one just replaced stays open for requests under
-        way (they finish within an answer's time), the one before it is released (its Chroma threads and files
-        would otherwise pile up with every upload)."""
+        way (they finish within an answer's time), the one before it is released (its Chroma threads, its table and
+        the files it maps would otherwise pile up with every upload). `replaced`: the members' generation and its
+        public view."""
         self._retired.append(replaced)
         while len(self._retired) > 1:
-            self._retired.pop(0).snapshot.close()
+            full, public = self._retired.pop(0)
+            full.snapshot.close()
+            if public is not full:
+                public.snapshot.close()
+            # A generation's caches refer back to it: collected now, its memory-mapped files are unmapped now.
+            gc.collect()
 
     # ---- the papers
     def snapshot(self, members: bool = True) -> IndexSnapshot:
@@ -227,12 +236,7 @@ class QAService:
 
     def page_label(self, doc_id: str, page: int, members: bool = True) -> str | None:
         """The number printed on a page of an indexed document, as the index read it; None if it has none."""
-        for passage in self._current(members).snapshot.passages.values():
-            if passage.doc_id == doc_id:
-                for span in passage.pages:
-                    if span.page == page:
-                        return span.label
-        return None
+        return self._current(members).snapshot.passages.page_label(doc_id, page)
 
     def page_image(self, doc_id: str, page: int, quote: str | None = None, members: bool = True) -> PageImage:
         """One page of an indexed document as a PNG with `quote` highlighted; NotFound for a page it lacks.
@@ -405,7 +409,7 @@ class QAService:
         """Starter questions drawn from the indexed papers, for a member who does not know what to ask: the last
         meeting's decisions, the next meeting, a decision and a report of the newest papers. At most `limit`."""
         generation = self._current(members)
-        passages = list(generation.snapshot.passages.values())
+        passages = list(generation.snapshot.passages.headers.values())
         out: list[str] = []
         latest = generation.decisions.minutes.latest()
         if latest:
@@ -447,14 +451,14 @@ class QAService:
             in_minutes = [
                 e
                 for e in generation.snapshot.register
-                if (e.meeting_date, e.minute) in minutes and _within(e, filters, generation.snapshot.passages)
+                if (e.meeting_date, e.minute) in minutes and _within(e, filters, generation.snapshot.passages.headers)
             ]
             on_topic = points_on_topic(in_minutes, self._point_relevance(generation, retrieval.plan))
         else:  # no topic: the whole register within the dates (a clerk's "everything deferred since May")
             on_topic = [
                 e
                 for e in generation.snapshot.register
-                if e.meeting_date and _within(e, filters, generation.snapshot.passages)
+                if e.meeting_date and _within(e, filters, generation.snapshot.passages.headers)
             ]
             sections = generation.meetings.sections
         entries = [e for e in on_topic if not status or e.status == status]
@@ -505,7 +509,7 @@ class QAService:
         return generation.meetings.detail(day, generation.decisions.follow)
 
 
-def _within(entry: RegisterEntry, filters: SearchFilters | None, passages: dict[str, Passage]) -> bool:
+def _within(entry: RegisterEntry, filters: SearchFilters | None, passages: Mapping[str, PassageHeader]) -> bool:
     """Whether a register entry meets the filters, as the passage recording it does (qa.plan.passes)."""
     if filters is None:
         return True

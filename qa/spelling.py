@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.records import SpellingFix
+from core.text import SPELLING_WORD, spelling_words
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
+_WORD = SPELLING_WORD
 # Shorter words are left alone: too many real words lie one edit from another ("care", "core", "cars").
 MIN_LENGTH = 4
 
@@ -35,11 +36,19 @@ class SpellingCorrector:
     """
 
     def __init__(
-        self, texts: Iterable[str], keep: frozenset[str] = frozenset(), stem: Callable[[str], str] = lambda w: w
+        self,
+        texts: Iterable[str] = (),
+        keep: frozenset[str] = frozenset(),
+        stem: Callable[[str], str] = lambda w: w,
+        counts: Mapping[str, int] | None = None,
     ):
-        counts: Counter[str] = Counter()
-        for text in texts:
-            counts.update(word.lower() for word in _WORD.findall(text))
+        """The vocabulary is the words of `texts`, or `counts` (word -> uses: an index generation's, counted when
+        it was published, indexer.passage_table)."""
+        if counts is None:
+            found: Counter[str] = Counter()
+            for text in texts:
+                found.update(spelling_words(text))
+            counts = found
         self.counts = counts
         self.keep = keep
         self.stem = stem

@@ -5,17 +5,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import re
-from collections.abc import Callable, Mapping
-
-import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
+from collections.abc import Callable
 
 from core.lexicon import DECISION_TOPIC_WORDS, QUESTION_WORDS, SYNONYMS
 from core.records import Passage
-from indexer.stores import embedding_text
+from core.text import CONTENT_TOKEN, content_stems, english_stemmer, stop_words
+from indexer.passage_table import StemTable, embedding_text
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # Passages whose sets of stems and stem pairs are kept made (about 27 KB each): all of the sample, 1,165.
 CACHED_PASSAGES = 2048
 
@@ -28,10 +24,8 @@ class Terms:
     """
 
     def __init__(self, question_words: frozenset[str] = QUESTION_WORDS):
-        import Stemmer
-
-        self._stem: Callable[[str], str] = Stemmer.Stemmer("english").stemWord
-        self._stop = set(STOPWORDS_EN)
+        self._stem: Callable[[str], str] = english_stemmer()
+        self._stop = stop_words()
         self._question_words = question_words
         self._synonyms: dict[str, frozenset[str]] = {}
         for word, others in SYNONYMS.items():
@@ -61,57 +55,42 @@ class Terms:
         return 0.5 if not self._synonyms.get(stem, frozenset()).isdisjoint(stems) else 0.0
 
     def of(self, text: str) -> list[str]:
-        return [self._stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stop]
+        """The text's content stems in order (core.text.content_stems: what the generation's stem table holds)."""
+        return content_stems(text, self._stem)
 
     def topic_words(self, question: str, decision: bool = False) -> list[str]:
         """The words that say what a question is about, as typed (lower case), each once."""
         shape = self._question_words | DECISION_TOPIC_WORDS if decision else self._question_words
-        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
+        words = [w for w in CONTENT_TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
         return list(dict.fromkeys(w for w in words if not w.isdigit()))
 
     def topic(self, question: str, decision: bool = False) -> list[str]:
         """The stems that say what a question is about, without its question words."""
         shape = self._question_words | DECISION_TOPIC_WORDS if decision else self._question_words
-        words = [w for w in _TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
+        words = [w for w in CONTENT_TOKEN.findall(question.lower()) if w not in self._stop and w not in shape]
         return list(dict.fromkeys(self._stem(w) for w in words))
 
 
 class CorpusTerms:
-    """The stems of one index generation's passages, and how rare each stem is among them.
+    """The stems of one index generation's passages, and how rare each stem is among the passages a reader sees.
 
-    Every passage is stemmed once, up front (for the rarities), and kept as an int32 array of stem ids in text order
-    (about 0.8 KB a passage); the sets that re-scoring and near-duplicate checks compare are made from it for the
-    passages a question reaches, and the last CACHED_PASSAGES of them kept. Holding every passage's sets of stems and
-    stem pairs instead took about 1 GB at 64x the sample (74,623 passages).
+    The stems come from the generation's stem table (indexer.passage_table: written at publish, memory-mapped); the
+    sets that re-scoring and near-duplicate checks compare are made from them for the passages a question reaches,
+    and the last CACHED_PASSAGES of them kept. Holding every passage's sets of stems and stem pairs instead took about
+    1 GB at 64x the sample (74,623 passages); stemming every passage when a generation was opened, 7 s.
     """
 
-    def __init__(self, passages: Mapping[str, Passage], terms: Terms, cached: int = CACHED_PASSAGES):
+    def __init__(self, stems: StemTable, passages: int, terms: Terms, cached: int = CACHED_PASSAGES):
+        """`passages`: how many passages the reader sees (all, or the unrestricted ones: `stems` counts the same)."""
         self.terms = terms
-        self._ids: dict[str, int] = {}
-        self._words: list[str] = []
-        self._sequences: dict[str, np.ndarray] = {}
-        counts: list[int] = []
-        for passage in passages.values():
-            sequence = np.fromiter((self._id(stem) for stem in terms.of(embedding_text(passage))), np.int32)
-            self._sequences[passage.id] = sequence
-            counts.extend([0] * (len(self._words) - len(counts)))
-            for stem_id in np.unique(sequence).tolist():
-                counts[stem_id] += 1
-        self._total = len(passages)
-        total = max(1, self._total)
-        self._idf = {self._words[i]: math.log((total + 1) / (n + 0.5)) for i, n in enumerate(counts) if n}
+        self._stems = stems
+        self._total = passages
+        self._idf = stems.idf(passages)
         self._of = functools.lru_cache(maxsize=cached)(self._made)
-
-    def _id(self, stem: str) -> int:
-        found = self._ids.get(stem)
-        if found is None:
-            found = self._ids[stem] = len(self._words)
-            self._words.append(stem)
-        return found
 
     def idf(self, stem: str) -> float:
         """Rarity of a stem, log((N + 1) / (n + 0.5)) for n of N passages; one never used counts as rarer than any."""
-        return self._idf.get(stem, math.log((self._total + 1) / 0.5))
+        return self._idf.get(stem, math.log((max(1, self._total) + 1) / 0.5))
 
     def stems(self, passage: Passage) -> frozenset[str]:
         """The passage's stems (heading context included, stop words left out)."""
@@ -122,13 +101,12 @@ class CorpusTerms:
         return self._sets(passage)[1]
 
     def _sets(self, passage: Passage) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-        if passage.id in self._sequences:
+        if passage.id in self._stems.rows:
             return self._of(passage.id)
         return _as_sets(self.terms.of(embedding_text(passage)))  # not of this generation: made, not kept
 
     def _made(self, passage_id: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-        words = self._words
-        return _as_sets([words[i] for i in self._sequences[passage_id].tolist()])
+        return _as_sets(self._stems.of(passage_id) or [])
 
 
 def _as_sets(stems: list[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:

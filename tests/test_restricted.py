@@ -394,3 +394,15 @@ def test_changed_access_rules_take_effect_on_a_plain_qa_index_without_embedding_
     settings.access.restricted_paths = []
     Indexer(settings, embedder=fake_embedder).run([papers])
     assert restricted_files() == set()
+
+
+def test_a_readers_misspelling_is_never_corrected_to_a_word_only_restricted_papers_use(service):
+    """Spelling correction knows the words of the papers the caller may read: a member's "Quillfeathr" is the exempt
+    report's "Quillfeather"; a reader's is left as typed, or the correction would say that the word is indexed."""
+    question = "What rent has the landlord of the Quillfeathr boathouse offered?"
+    member = service.ask(question)
+    reader = service.ask(question, members=False)
+    assert [(fix.typed, fix.searched) for fix in member.spelling] == [("Quillfeathr", "Quillfeather")]
+    assert reader.spelling == []
+    assert "quillfeath" not in service._current(members=False).retriever.corpus._idf
+    assert "quillfeath" in service._current().retriever.corpus._idf

@@ -1,0 +1,279 @@
+"""A generation's passages on disk, read by id: what lets every process answer from an archive without holding it.
+
+`write_passage_table` writes, beside a generation's manifest (indexer.stores publishes it), the folder's files:
+
+    passages.sqlite3   a row per passage, in the generation's order: its header (`PassageHeader`), its page spans
+                       and the whole record as JSON, read by id when a question reaches the passage
+    vectors.npy        (passages, dimension) float32, a row per passage in the same order; memory-mapped
+    stems/             the content stems of every passage (core.text.content_stems of `embedding_text`):
+                       words.json (the stems, by id), sequences.npy (int32 stem ids of all passages, in text order,
+                       one after another), offsets.npy (int64, passages + 1: where each passage's run starts),
+                       df.npy and df_public.npy (int32 per stem: how many passages, or unrestricted passages,
+                       hold it); the sequences are memory-mapped
+    spelling.json      {"all": {word: count}, "public": {word: count}}: the words spelling correction knows, of
+                       all passages and of the unrestricted ones (so a correction never reveals an exempt word)
+
+A process reading the generation keeps in memory only the headers, the stems' words and rarities and the spelling
+counts (at 64x the sample, 74,623 passages: about 60 MB against about 700 MB for every record, vector and stem
+set), and the last CACHED_PASSAGES records it read.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from core.records import Passage, PassageHeader
+from core.text import content_stems, english_stemmer, searchable_text, spelling_words
+
+TABLE_FILE = "passages.sqlite3"
+VECTORS_FILE = "vectors.npy"
+STEMS_DIR = "stems"
+SPELLING_FILE = "spelling.json"
+# Passage records kept parsed per reader (about 5 KB each): all of the sample, 1,165; a question reaches 100-200.
+CACHED_PASSAGES = 4096
+
+_HEADER_COLUMNS = (
+    "id",
+    "doc_id",
+    "file",
+    "part",
+    "doc_type",
+    "section",
+    "minute",
+    "item",
+    "meeting_date",
+    "pack_date",
+    "committee",
+    "decision",
+    "decision_status",
+    "boilerplate",
+    "restricted",
+    "page_start",
+    "label_start",
+)
+
+_INTEGER_COLUMNS = frozenset({"decision", "boilerplate", "restricted", "page_start"})
+
+
+def embedding_text(passage: Passage) -> str:
+    """What the embedder and BM25 see: the heading context, then the cleaned passage text."""
+    return f"{passage.context}\n{searchable_text(passage.text)}"
+
+
+def write_passage_table(folder: Path, passages: list[Passage], embeddings: np.ndarray) -> None:
+    """Write the passages' table, vectors, stems and spelling counts into `folder` (created); `embeddings` holds a
+    row per passage, in order. Raises OSError or sqlite3.Error when the folder cannot be written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_table(folder / TABLE_FILE, passages)
+    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
+    np.save(folder / VECTORS_FILE, np.asarray(embeddings, np.float32).reshape(len(passages), dimension))
+    _write_stems(folder / STEMS_DIR, passages)
+    public: Counter[str] = Counter()
+    restricted: Counter[str] = Counter()
+    for passage in passages:
+        (restricted if passage.restricted else public).update(spelling_words(f"{passage.context}\n{passage.text}"))
+    counts = {"all": dict(public + restricted), "public": dict(public)}
+    (folder / SPELLING_FILE).write_text(json.dumps(counts), encoding="utf-8")
+
+
+def _write_table(path: Path, passages: list[Passage]) -> None:
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        columns = ", ".join(f"{name} {'INTEGER' if name in _INTEGER_COLUMNS else 'TEXT'}" for name in _HEADER_COLUMNS)
+        db.execute(f"CREATE TABLE passages (row INTEGER PRIMARY KEY, {columns}, pages TEXT, record TEXT)")
+        db.executemany(
+            f"INSERT INTO passages VALUES (?, {', '.join('?' for _ in _HEADER_COLUMNS)}, ?, ?)",
+            (
+                (
+                    row,
+                    *(_column(getattr(p, name)) for name in _HEADER_COLUMNS),
+                    json.dumps([[s.offset, s.page, s.label] for s in p.pages]),
+                    p.model_dump_json(),
+                )
+                for row, p in enumerate(passages)
+            ),
+        )
+        db.execute("CREATE UNIQUE INDEX passage_id ON passages (id)")
+        db.execute("CREATE INDEX passage_doc ON passages (doc_id)")
+        db.commit()
+    finally:
+        db.close()
+
+
+def _column(value: object) -> object:
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _write_stems(folder: Path, passages: list[Passage]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = english_stemmer()
+    ids: dict[str, int] = {}
+    runs: list[np.ndarray] = []
+    for passage in passages:
+        stems = content_stems(embedding_text(passage), stem)
+        runs.append(np.fromiter((ids.setdefault(s, len(ids)) for s in stems), np.int32, len(stems)))
+    offsets = np.zeros(len(passages) + 1, np.int64)
+    np.cumsum([len(r) for r in runs], out=offsets[1:])
+    np.save(folder / "sequences.npy", np.concatenate(runs) if runs else np.zeros(0, np.int32))
+    np.save(folder / "offsets.npy", offsets)
+    held = [np.unique(r) for r in runs]
+    public = [h for h, p in zip(held, passages, strict=True) if not p.restricted]
+    for name, chosen in (("df.npy", held), ("df_public.npy", public)):
+        found = np.concatenate(chosen) if chosen else np.zeros(0, np.int32)
+        np.save(folder / name, np.bincount(found, minlength=len(ids)).astype(np.int32))
+    (folder / "words.json").write_text(json.dumps(list(ids)), encoding="utf-8")
+
+
+class PassageTable(Mapping[str, Passage]):
+    """The passages of one generation by id (a read-only Mapping): headers in memory, records read from
+    passages.sqlite3 when asked for and the last `cached` kept. Safe to share between threads.
+
+    `hidden` ids are left out as if not indexed (a public view, IndexSnapshot.public); `rows` gives every passage's
+    row in vectors.npy and the stems, hidden ones included. KeyError for an id the table does not show.
+    """
+
+    def __init__(self, folder: Path, cached: int = CACHED_PASSAGES, _shown: PassageTable | None = None):
+        self.folder = folder
+        self._db = sqlite3.connect(f"file:{folder / TABLE_FILE}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        if _shown is None:
+            self.rows: dict[str, int] = {}
+            self.headers: dict[str, PassageHeader] = {}
+            strings: dict[str, str] = {}  # the same committee, section or file once in memory, not per passage
+            dates: dict[str, object] = {}
+            for row, *values in self._db.execute(
+                f"SELECT row, {', '.join(_HEADER_COLUMNS)} FROM passages ORDER BY row"
+            ):
+                header = _header(values, strings, dates)
+                self.rows[header.id] = row
+                self.headers[header.id] = header
+        else:
+            self.rows, self.headers = _shown.rows, _shown.headers
+        self._read = functools.lru_cache(maxsize=cached)(self._record)
+
+    def view(self, hidden: frozenset[str]) -> PassageTable:
+        """The same table without the `hidden` passages (their records are never read through it)."""
+        shown = PassageTable.__new__(PassageTable)
+        shown.rows = self.rows
+        shown.headers = {pid: h for pid, h in self.headers.items() if pid not in hidden}
+        return PassageTable(self.folder, _shown=shown)
+
+    def __getitem__(self, passage_id: str) -> Passage:
+        if passage_id not in self.headers:
+            raise KeyError(passage_id)
+        return self._read(passage_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.headers)
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    def __contains__(self, passage_id: object) -> bool:
+        return passage_id in self.headers
+
+    def _record(self, passage_id: str) -> Passage:
+        with self._lock:
+            found = self._db.execute("SELECT record FROM passages WHERE id = ?", (passage_id,)).fetchone()
+        if found is None:
+            raise KeyError(passage_id)
+        return Passage.model_validate_json(found[0])
+
+    def page_label(self, doc_id: str, page: int) -> str | None:
+        """The number printed on a page of a document, as its shown passages read it; None if none does."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT id, pages FROM passages WHERE doc_id = ? ORDER BY row", (doc_id,)
+            ).fetchall()
+        for passage_id, pages in found:
+            if passage_id in self.headers:
+                for _offset, number, label in json.loads(pages):
+                    if number == page:
+                        return label
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _header(values: list, strings: dict[str, str], dates: dict[str, object]) -> PassageHeader:
+    import datetime as dt
+
+    row = dict(zip(_HEADER_COLUMNS, values, strict=True))
+    for name in ("file", "part", "doc_type", "section", "committee", "decision_status", "minute", "item"):
+        if row[name] is not None:
+            row[name] = strings.setdefault(row[name], row[name])
+    for name in ("meeting_date", "pack_date"):
+        if row[name] is not None:
+            row[name] = dates.setdefault(row[name], dt.date.fromisoformat(row[name]))
+    for name in ("decision", "boilerplate", "restricted"):
+        row[name] = bool(row[name])
+    return PassageHeader(**row)
+
+
+class StemTable:
+    """The content stems of one generation's passages (memory-mapped), and how many passages hold each stem.
+
+    `public` counts only unrestricted passages (a view that leaves them out); `rows` maps a passage id to its row.
+    """
+
+    def __init__(self, folder: Path, rows: Mapping[str, int], public: bool = False):
+        stems = folder / STEMS_DIR
+        self.folder, self.rows, self.public = folder, rows, public
+        self.words: list[str] = json.loads((stems / "words.json").read_text(encoding="utf-8"))
+        self._sequences = np.load(stems / "sequences.npy", mmap_mode="r")
+        self._offsets = np.load(stems / "offsets.npy", mmap_mode="r")
+        self._df = np.load(stems / ("df_public.npy" if public else "df.npy"))
+
+    def of(self, passage_id: str) -> list[str] | None:
+        """The passage's stems in text order; None for a passage not of this generation."""
+        row = self.rows.get(passage_id)
+        if row is None:
+            return None
+        start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+        words = self.words
+        return [words[i] for i in self._sequences[start:end].tolist()]
+
+    def idf(self, total: int) -> dict[str, float]:
+        """Stem -> log((N + 1) / (n + 0.5)) for the stems n of `total` passages hold (total: the passages a reader
+        sees, N = max(1, total))."""
+        n = max(1, total)
+        held = np.flatnonzero(self._df)
+        rarity = np.log((n + 1) / (self._df[held] + 0.5))
+        words = self.words
+        return {words[i]: float(r) for i, r in zip(held.tolist(), rarity.tolist(), strict=True)}
+
+    def view(self, public: bool) -> StemTable:
+        """The same stems, counting all passages or only unrestricted ones."""
+        return self if public == self.public else StemTable(self.folder, self.rows, public)
+
+
+def read_spelling(folder: Path, public: bool = False) -> dict[str, int]:
+    """The words of the generation's passages (or only of its unrestricted ones) and how often each is used."""
+    counts = json.loads((folder / SPELLING_FILE).read_text(encoding="utf-8"))
+    return counts["public" if public else "all"]
+
+
+def read_vectors(folder: Path) -> np.ndarray:
+    """The generation's vectors, memory-mapped: (passages, dimension) float32, a row per passage in table order."""
+    return np.load(folder / VECTORS_FILE, mmap_mode="r")
+
+
+def unused(total: int) -> float:
+    """Rarity of a stem no passage holds: rarer than any that one does."""
+    return math.log((max(1, total) + 1) / 0.5)
