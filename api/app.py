@@ -102,6 +102,7 @@ def create_app(settings: Settings, service: QAService | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(feedback_router)
     _state_configured_limits(app, settings)
+    app.router.on_startup.append(app.state.library.open)  # again, when a lifespan is started once more
     app.router.on_shutdown.append(app.state.library.close)  # the job under way finishes, its process ends
     return app
 

@@ -57,6 +57,7 @@ class PaperLibrary:
         # One worker: the indexer takes a lock on the data directory, and jobs then apply in order. With
         # api.index_jobs = "process" (the default) the worker thread only waits on the indexing process.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
+        self._closed = False
         self._process = JobProcess(settings, embedder) if settings.api.index_jobs == "process" else None
 
     def add(self, name: str, data: bytes, restricted: bool = False) -> Job:
@@ -179,9 +180,20 @@ class PaperLibrary:
         indexer = Indexer(self.settings, embedder=self.embedder, progress=progress, wait_s=JOB_LOCK_WAIT_S)
         return indexer.run([path]) if action == "add" else indexer.forget([path])
 
+    def open(self) -> None:
+        """Take jobs again after `close`: an app's lifespan may be started again once shut down (test clients and
+        Schemathesis start and stop it around their requests); before, an upload then met a stopped worker."""
+        with self._lock:
+            if self._closed:
+                self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexing")
+                self._closed = False
+
     def close(self) -> None:
         """Let the job under way finish, then stop the worker (and the indexing process)."""
-        self._worker.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            worker = self._worker
+        worker.shutdown(wait=True, cancel_futures=True)
         if self._process is not None:
             self._process.close()
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,14 +71,50 @@ def embedding_text(passage: Passage) -> str:
     return f"{passage.context}\n{searchable_text(passage.text)}"
 
 
-def write_passage_table(folder: Path, passages: list[Passage], embeddings: np.ndarray) -> None:
+@dataclass(frozen=True)
+class DocumentStems:
+    """The content stems of one document's passages: its distinct stems, each passage's run of their ids (int32, one
+    run after another, in passage order) and where each run starts (int64, passages + 1). Made once a document
+    (`document_stems`, cached beside its artifacts by indexer.stores), so a publish stems only new documents."""
+
+    words: list[str]
+    sequences: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, passages: list[Passage]) -> DocumentStems:
+        stem = english_stemmer()
+        ids: dict[str, int] = {}
+        runs = [[ids.setdefault(s, len(ids)) for s in content_stems(embedding_text(p), stem)] for p in passages]
+        offsets = np.zeros(len(passages) + 1, np.int64)
+        np.cumsum([len(r) for r in runs], out=offsets[1:])
+        sequences = np.fromiter((i for run in runs for i in run), np.int32, int(offsets[-1]))
+        return cls(list(ids), sequences, offsets)
+
+    def save(self, path: Path) -> None:
+        """Write to `path` (an .npz), atomically: a reader finds the whole file or none."""
+        staging = path.with_name(f".{path.name}")
+        with open(staging, "wb") as handle:
+            np.savez(handle, words=np.array(self.words, dtype=str), sequences=self.sequences, offsets=self.offsets)
+        os.replace(staging, path)
+
+    @classmethod
+    def load(cls, path: Path) -> DocumentStems:
+        with np.load(path) as found:
+            return cls(found["words"].tolist(), found["sequences"], found["offsets"])
+
+
+def write_passage_table(
+    folder: Path, passages: list[Passage], embeddings: np.ndarray, stems: list[DocumentStems] | None = None
+) -> None:
     """Write the passages' table, vectors, stems and spelling counts into `folder` (created); `embeddings` holds a
-    row per passage, in order. Raises OSError or sqlite3.Error when the folder cannot be written."""
+    row per passage, in order; `stems`, the documents' stems whose passages, one document after another, are
+    `passages` (made here when None). Raises OSError or sqlite3.Error when the folder cannot be written."""
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(folder / TABLE_FILE, passages)
     dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
     np.save(folder / VECTORS_FILE, np.asarray(embeddings, np.float32).reshape(len(passages), dimension))
-    _write_stems(folder / STEMS_DIR, passages)
+    _write_stems(folder / STEMS_DIR, passages, [DocumentStems.of(passages)] if stems is None else stems)
     public: Counter[str] = Counter()
     restricted: Counter[str] = Counter()
     for passage in passages:
@@ -118,23 +156,29 @@ def _column(value: object) -> object:
     return value
 
 
-def _write_stems(folder: Path, passages: list[Passage]) -> None:
+def _write_stems(folder: Path, passages: list[Passage], parts: list[DocumentStems]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    stem = english_stemmer()
     ids: dict[str, int] = {}
     runs: list[np.ndarray] = []
-    for passage in passages:
-        stems = content_stems(embedding_text(passage), stem)
-        runs.append(np.fromiter((ids.setdefault(s, len(ids)) for s in stems), np.int32, len(stems)))
+    lengths: list[np.ndarray] = []
+    for part in parts:  # each document's stem ids become the generation's
+        mapping = np.fromiter((ids.setdefault(w, len(ids)) for w in part.words), np.int32, len(part.words))
+        runs.append(mapping[part.sequences])
+        lengths.append(np.diff(part.offsets))
+    sizes = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    if len(sizes) != len(passages):
+        raise ValueError(f"stems of {len(sizes)} passages given for {len(passages)}")
+    sequences = np.concatenate(runs) if runs else np.zeros(0, np.int32)
     offsets = np.zeros(len(passages) + 1, np.int64)
-    np.cumsum([len(r) for r in runs], out=offsets[1:])
-    np.save(folder / "sequences.npy", np.concatenate(runs) if runs else np.zeros(0, np.int32))
+    np.cumsum(sizes, out=offsets[1:])
+    # Which passages hold each stem: the distinct (passage, stem) pairs, counted by stem.
+    pairs = np.unique(np.repeat(np.arange(len(passages), dtype=np.int64), sizes) * max(1, len(ids)) + sequences)
+    stem_of, row_of = pairs % max(1, len(ids)), pairs // max(1, len(ids))
+    restricted = np.fromiter((p.restricted for p in passages), bool, len(passages))
+    np.save(folder / "sequences.npy", sequences)
     np.save(folder / "offsets.npy", offsets)
-    held = [np.unique(r) for r in runs]
-    public = [h for h, p in zip(held, passages, strict=True) if not p.restricted]
-    for name, chosen in (("df.npy", held), ("df_public.npy", public)):
-        found = np.concatenate(chosen) if chosen else np.zeros(0, np.int32)
-        np.save(folder / name, np.bincount(found, minlength=len(ids)).astype(np.int32))
+    np.save(folder / "df.npy", np.bincount(stem_of, minlength=len(ids)).astype(np.int32))
+    np.save(folder / "df_public.npy", np.bincount(stem_of[~restricted[row_of]], minlength=len(ids)).astype(np.int32))
     (folder / "words.json").write_text(json.dumps(list(ids)), encoding="utf-8")
 
 
@@ -163,7 +207,18 @@ class PassageTable(Mapping[str, Passage]):
                 self.headers[header.id] = header
         else:
             self.rows, self.headers = _shown.rows, _shown.headers
-        self._read = functools.lru_cache(maxsize=cached)(self._record)
+        # A closure over the connection, not a bound method: a cache referring back to its table would keep a retired
+        # generation (and the files it maps) until the cyclic collector runs.
+        db, lock = self._db, self._lock
+
+        def record(passage_id: str) -> Passage:
+            with lock:
+                found = db.execute("SELECT record FROM passages WHERE id = ?", (passage_id,)).fetchone()
+            if found is None:
+                raise KeyError(passage_id)
+            return Passage.model_validate_json(found[0])
+
+        self._read = functools.lru_cache(maxsize=cached)(record)
 
     def view(self, hidden: frozenset[str]) -> PassageTable:
         """The same table without the `hidden` passages (their records are never read through it)."""
@@ -185,13 +240,6 @@ class PassageTable(Mapping[str, Passage]):
 
     def __contains__(self, passage_id: object) -> bool:
         return passage_id in self.headers
-
-    def _record(self, passage_id: str) -> Passage:
-        with self._lock:
-            found = self._db.execute("SELECT record FROM passages WHERE id = ?", (passage_id,)).fetchone()
-        if found is None:
-            raise KeyError(passage_id)
-        return Passage.model_validate_json(found[0])
 
     def page_label(self, doc_id: str, page: int) -> str | None:
         """The number printed on a page of a document, as its shown passages read it; None if none does."""

@@ -8,6 +8,7 @@ works these out again.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import re
@@ -67,7 +68,6 @@ class Planner:
         terms: Terms,
         vocabulary: CouncilVocabulary,
     ):
-        self.passages = passages
         self.embedder = embedder
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
@@ -79,13 +79,26 @@ class Planner:
         self.searchable = frozenset(pid for pid, p in passages.items() if not p.boilerplate)
         self.decision_ids = frozenset(pid for pid in self.searchable if passages[pid].decision)
         self.by_meeting: dict[dt.date, set[str]] = {}
-        self.by_document: dict[str, set[str]] = {}
+        self.by_document: dict[str, set[str]] = {}  # by document id and by file name (a filter names either)
+        # And for filters (SearchFilters): the ids of each committee (name_key), of each kind of paper, and the
+        # searchable ids by the meeting they record, in date order.
+        self.by_committee: dict[str, set[str]] = {}
+        self.by_doc_type: dict[str, set[str]] = {}
+        recorded: list[tuple[dt.date, str]] = []
         for pid in self.searchable:
             p = passages[pid]
             for day in (p.meeting_date, p.pack_date):
                 if day:
                     self.by_meeting.setdefault(day, set()).add(pid)
             self.by_document.setdefault(p.doc_id, set()).add(pid)
+            self.by_document.setdefault(p.file, set()).add(pid)
+            self.by_committee.setdefault(name_key(p.committee or ""), set()).add(pid)
+            self.by_doc_type.setdefault(p.doc_type, set()).add(pid)
+            if p.meeting_date:
+                recorded.append((p.meeting_date, pid))
+        recorded.sort()
+        self._recorded_days = [day for day, _ in recorded]
+        self._recorded_ids = [pid for _, pid in recorded]
 
     def parse(self, text: str) -> Question:
         """Read a question against the indexed meetings ("last October") and this council's words."""
@@ -133,21 +146,36 @@ class Planner:
         period_docs: frozenset[str],
         decisions_only: bool = False,
     ) -> frozenset[str]:
-        """The ids `permitted` admits: from the indexes made once a generation when no filter is set (the cost is
-        that of the meetings named, not of the archive), else by testing every passage."""
-        if filters is not None and filters.model_dump(exclude_none=True):
-            return frozenset(
-                pid
-                for pid, p in self.passages.items()
-                if permitted(p, filters, date_limit, period_docs, decisions_only)
+        """The ids `permitted` admits, from the indexes made once a generation: the cost is that of the meetings,
+        committee, kind of paper or document named, not of the archive (at 64x the sample, testing each passage
+        took about 30 ms a filtered question)."""
+        chosen: list[set[str] | frozenset[str]] = [self.decision_ids if decisions_only else self.searchable]
+        if filters is not None:
+            if filters.committee:
+                chosen.append(self.by_committee.get(name_key(filters.committee), set()))
+            if filters.doc_type:
+                chosen.append(self.by_doc_type.get(filters.doc_type, set()))
+            if filters.document:
+                chosen.append(self.by_document.get(filters.document, set()))
+            if filters.since or filters.until:
+                chosen.append(self._recorded_between(filters.since or dt.date.min, filters.until or dt.date.max))
+        if date_limit is not None:
+            chosen.append(
+                set().union(
+                    *(self.by_meeting.get(day, ()) for day in date_limit),
+                    *(self.by_document.get(d, ()) for d in period_docs),
+                )
             )
-        base = self.decision_ids if decisions_only else self.searchable
-        if date_limit is None:
-            return base
-        named: set[str] = set().union(
-            *(self.by_meeting.get(day, ()) for day in date_limit), *(self.by_document.get(d, ()) for d in period_docs)
-        )
-        return frozenset(named & base)
+        if len(chosen) == 1:
+            return frozenset(chosen[0])
+        smallest, *others = sorted(chosen, key=len)
+        return frozenset(smallest).intersection(*others)
+
+    def _recorded_between(self, since: dt.date, until: dt.date) -> set[str]:
+        """The searchable ids of passages recording a meeting from `since` to `until`, inclusive."""
+        start = bisect.bisect_left(self._recorded_days, since)
+        end = bisect.bisect_right(self._recorded_days, until)
+        return set(self._recorded_ids[start:end])
 
     def meetings_named(self, question: Question) -> set[dt.date]:
         """The indexed meeting dates that a question's dates and months pick out."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import logging
 import re
 import threading
@@ -188,17 +187,16 @@ class QAService:
 
     def _retire(self, replaced: tuple[Generation, Generation]) -> None:
         """Close generations no request can still be using: the one just replaced stays open for requests under
-        way (they finish within an answer's time), the one before it is released (its Chroma threads, its table and
-        the files it maps would otherwise pile up with every upload). `replaced`: the members' generation and its
-        public view."""
+        way (they finish within an answer's time), the one before it is released: its Chroma threads and its table
+        now, and the files it maps as soon as it is dropped (nothing in a generation refers back to itself, so no
+        cyclic collection is waited for). They would otherwise pile up with every upload. `replaced`: the members'
+        generation and its public view."""
         self._retired.append(replaced)
         while len(self._retired) > 1:
             full, public = self._retired.pop(0)
             full.snapshot.close()
             if public is not full:
                 public.snapshot.close()
-            # A generation's caches refer back to it: collected now, its memory-mapped files are unmapped now.
-            gc.collect()
 
     # ---- the papers
     def snapshot(self, members: bool = True) -> IndexSnapshot:

@@ -86,7 +86,8 @@ class CorpusTerms:
         self._stems = stems
         self._total = passages
         self._idf = stems.idf(passages)
-        self._of = functools.lru_cache(maxsize=cached)(self._made)
+        # A closure over the stem table, not a bound method, so that nothing here refers back to itself.
+        self._of = functools.lru_cache(maxsize=cached)(lambda passage_id: _as_sets(stems.of(passage_id) or []))
 
     def idf(self, stem: str) -> float:
         """Rarity of a stem, log((N + 1) / (n + 0.5)) for n of N passages; one never used counts as rarer than any."""
@@ -104,9 +105,6 @@ class CorpusTerms:
         if passage.id in self._stems.rows:
             return self._of(passage.id)
         return _as_sets(self.terms.of(embedding_text(passage)))  # not of this generation: made, not kept
-
-    def _made(self, passage_id: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-        return _as_sets(self._stems.of(passage_id) or [])
 
 
 def _as_sets(stems: list[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:

@@ -405,6 +405,20 @@ def test_upload_is_indexed_in_the_background_then_answers_and_can_be_deleted(lib
     assert [d["file"] for d in library_client.get("/documents", headers=READER).json()["documents"]] == ["pack.pdf"]
 
 
+def test_uploads_are_indexed_after_the_apps_lifespan_is_started_again(library_client, tmp_path):
+    """A shut-down app started once more (test clients and Schemathesis start and stop the lifespan around their
+    requests) indexes uploads again: its shutdown had stopped the indexing worker for good."""
+    from pdfs import FILLER, PageSpec, make_pdf, wrap
+
+    for run in range(2):
+        with library_client:  # startup, then shutdown when the block ends
+            pdf = make_pdf(tmp_path / f"in-{run}.pdf", [PageSpec([f"Report {run}", *wrap(FILLER)], footer="Page 1")])
+            files = {"file": (pdf.name, pdf.read_bytes(), "application/pdf")}
+            job = library_client.post("/documents", files=files, headers=EDITOR)
+            assert job.status_code == 202, job.text
+            assert wait_for_job(library_client, job.json(), EDITOR)["status"] == "done"
+
+
 def test_uploads_refused_clearly(library_client):
     assert (
         library_client.post(

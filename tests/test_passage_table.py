@@ -13,6 +13,7 @@ from core.records import PageSpan, Passage
 from indexer.passage_table import (
     STEMS_DIR,
     TABLE_FILE,
+    DocumentStems,
     PassageTable,
     StemTable,
     embedding_text,
@@ -133,3 +134,77 @@ def test_a_generation_published_before_tables_is_read_from_its_artifacts(tmp_pat
     assert not snapshot.scratch.exists()
     after = QAService(settings, embedder=fake_embedder).ask(question).model_dump(exclude={"timings_ms"})
     assert after == before and after["citations"]
+
+
+def test_stems_made_document_by_document_are_the_stems_made_at_once(tmp_path):
+    vectors = np.zeros((len(PASSAGES), 4), np.float32)
+    write_passage_table(tmp_path / "at-once", PASSAGES, vectors)
+    parts = [DocumentStems.of(PASSAGES[:1]), DocumentStems.of(PASSAGES[1:3]), DocumentStems.of(PASSAGES[3:])]
+    write_passage_table(tmp_path / "by-document", PASSAGES, vectors, parts)
+    for name in ("sequences.npy", "offsets.npy", "df.npy", "df_public.npy", "words.json"):
+        assert (tmp_path / "at-once" / STEMS_DIR / name).read_bytes() == (
+            tmp_path / "by-document" / STEMS_DIR / name
+        ).read_bytes(), name
+    with pytest.raises(ValueError, match="stems of 3 passages given for 4"):
+        write_passage_table(tmp_path / "short", PASSAGES, vectors, parts[:2])
+
+
+def test_a_publish_stems_only_documents_it_has_not_stemmed(tmp_path, sample_pack_pdf, fake_embedder, monkeypatch):
+    """Each document's stems are kept beside its artifacts: the next publish reads them (a damaged file is made
+    again), and the generation's stems are the same."""
+    from indexer.stores import STEMS_FILE
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    shutil.copy(sample_pack_pdf, papers / "pack.pdf")
+    settings = make_settings(tmp_path / "data", [papers])
+    assert Indexer(settings, embedder=fake_embedder).run().ok
+    store = IndexStore(settings)
+    first = store.generation_path(store.current_generation() or "")
+    names = ("sequences.npy", "words.json", "df.npy")
+    stems = {name: (first / STEMS_DIR / name).read_bytes() for name in names}  # gone after two more publishes
+    (doc,) = store.manifest().documents
+    cached = tmp_path / "data" / "docs" / doc.id / STEMS_FILE
+    assert cached.is_file()
+    made = []
+    monkeypatch.setattr(DocumentStems, "of", classmethod(lambda cls, ps: made.append(len(ps)) or real_of(ps)))
+    second = store.generation_path(store.publish(store.manifest().documents, store.manifest().embedding_model))
+    assert made == []  # read from the cache
+    cached.write_bytes(b"not a zip file")
+    third = store.generation_path(store.publish(store.manifest().documents, store.manifest().embedding_model))
+    assert made == [doc.passages] and DocumentStems.load(cached).offsets.size == doc.passages + 1
+    assert not first.exists()
+    for generation in (second, third):
+        assert {name: (generation / STEMS_DIR / name).read_bytes() for name in names} == stems
+
+
+real_of = DocumentStems.of
+
+
+def test_a_dropped_generation_is_freed_at_once_not_at_the_next_cyclic_collection(
+    tmp_path, sample_pack_pdf, fake_embedder
+):
+    """Nothing in an opened generation refers back to itself (caches hold closures, not bound methods): once a
+    service drops it, its table, stems and memory-mapped vectors go at once, files and all."""
+    import gc
+    import weakref
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    shutil.copy(sample_pack_pdf, papers / "pack.pdf")
+    settings = make_settings(tmp_path / "data", [papers])
+    assert Indexer(settings, embedder=fake_embedder).run().ok
+    service = QAService(settings, embedder=fake_embedder)
+    assert service.ask("What did we decide about Grangewaters?").citations
+    generation = service._current()
+    held = [generation, generation.snapshot, generation.snapshot.passages, generation.snapshot.stems]
+    held += [generation.retriever, generation.retriever.corpus, generation.planner, generation.decisions]
+    refs = [weakref.ref(obj) for obj in held]
+    del held, generation
+    gc.collect()
+    gc.disable()
+    try:
+        service._loaded = None
+        assert [ref() for ref in refs] == [None] * len(refs)
+    finally:
+        gc.enable()

@@ -67,6 +67,10 @@ def cases(passages):
     yield SearchFilters(doc_type="agenda_pack"), "anything"
     yield SearchFilters(doc_type="report"), "anything"
     yield SearchFilters(document="pack.pdf", until=JAN), "anything"
+    yield SearchFilters(document=next(iter(passages.values())).doc_id), "anything"
+    yield SearchFilters(committee="children’s services overview and scrutiny committee", since=MAR), "anything"
+    yield SearchFilters(committee="Planning Committee", doc_type="report"), "anything"
+    yield SearchFilters(doc_type="minutes", document="pack.pdf"), "what did the March meeting decide?"
     yield SearchFilters(), "what happened at the January 2023 meeting?"  # the question's own dates limit the search
     yield SearchFilters(), "what did the March meeting decide?"
     yield SearchFilters(since=MAR), "what was said in 2023?"
@@ -108,8 +112,9 @@ def test_an_unfiltered_search_asks_chroma_without_a_filter(generation, monkeypat
 
 
 def test_the_planners_indexes_allow_exactly_what_testing_every_passage_allows(generation):
-    """Without filters the plan's allowed ids come from indexes made once a generation; with them, from testing
-    each passage: both are `permitted`, for every case and with decisions only or not."""
+    """The plan's allowed ids come from indexes made once a generation (by meeting, document, committee, kind of
+    paper, meeting recorded): exactly what testing each passage with `permitted` allows, for every filter and date
+    case, with decisions only or not."""
     planner, passages = generation.planner, generation.snapshot.passages
     for filters, question in cases(passages):
         for decisions_only in (False, True):
