@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -92,26 +92,8 @@ class Passage(BaseModel):
         return ""
 
     def header(self) -> PassageHeader:
-        """What the passage is, without its text."""
-        return PassageHeader(
-            id=self.id,
-            doc_id=self.doc_id,
-            file=self.file,
-            part=self.part,
-            doc_type=self.doc_type,
-            section=self.section,
-            minute=self.minute,
-            item=self.item,
-            meeting_date=self.meeting_date,
-            pack_date=self.pack_date,
-            committee=self.committee,
-            decision=self.decision,
-            decision_status=self.decision_status,
-            boilerplate=self.boilerplate,
-            restricted=self.restricted,
-            page_start=self.page_start,
-            label_start=self.label_start,
-        )
+        """What the passage is, without its text: its fields (and properties) of PassageHeader's names."""
+        return PassageHeader(**{f.name: getattr(self, f.name) for f in fields(PassageHeader)})
 
 
 @dataclass(frozen=True, slots=True)

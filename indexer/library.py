@@ -171,7 +171,8 @@ class PaperLibrary:
                 job.status, job.error = "failed", f"internal error: {type(exc).__name__} (the log has the details)"
             job.stage, job.finished_at = None, dt.datetime.now(dt.UTC)
 
-        self._worker.submit(run)
+        with self._lock:  # not a worker that `close` is stopping or `open` replacing
+            self._worker.submit(run)
         return job
 
     def _indexer(self, action: Action, path: Path, progress: JobProgress) -> IndexReport:

@@ -13,16 +13,20 @@
     spelling.json      {"all": {word: count}, "public": {word: count}}: the words spelling correction knows, of
                        all passages and of the unrestricted ones (so a correction never reveals an exempt word)
 
-A process reading the generation keeps in memory only the headers, the stems' words and rarities and the spelling
-counts (at 64x the sample, 74,623 passages: about 60 MB against about 700 MB for every record, vector and stem
-set), and the last CACHED_PASSAGES records it read.
+A process reading the generation keeps in memory the headers, the stems' words and rarities and the spelling counts
+(at 64x the sample, 74,623 passages: about 60 MB against about 700 MB for every record, vector and stem set), the
+last CACHED_PASSAGES records it read, and the decision passages' records (qa.decisions.MinutesIndex, about a tenth).
+
+The files are never written again once published (indexer.stores): a process maps them, and a file truncated under
+it ends that process (SIGBUS). Copy a data directory to a new place, never over one a service is answering from.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import json
-import math
 import os
 import sqlite3
 import threading
@@ -40,28 +44,17 @@ TABLE_FILE = "passages.sqlite3"
 VECTORS_FILE = "vectors.npy"
 STEMS_DIR = "stems"
 SPELLING_FILE = "spelling.json"
+# Every file of the table, relative to the generation's folder (what IndexStore.damage checks are there).
+TABLE_PARTS = (
+    TABLE_FILE,
+    VECTORS_FILE,
+    SPELLING_FILE,
+    *(f"{STEMS_DIR}/{name}" for name in ("words.json", "sequences.npy", "offsets.npy", "df.npy", "df_public.npy")),
+)
 # Passage records kept parsed per reader (about 5 KB each): all of the sample, 1,165; a question reaches 100-200.
 CACHED_PASSAGES = 4096
 
-_HEADER_COLUMNS = (
-    "id",
-    "doc_id",
-    "file",
-    "part",
-    "doc_type",
-    "section",
-    "minute",
-    "item",
-    "meeting_date",
-    "pack_date",
-    "committee",
-    "decision",
-    "decision_status",
-    "boilerplate",
-    "restricted",
-    "page_start",
-    "label_start",
-)
+_HEADER_COLUMNS = tuple(f.name for f in dataclasses.fields(PassageHeader))
 
 _INTEGER_COLUMNS = frozenset({"decision", "boilerplate", "restricted", "page_start"})
 
@@ -192,7 +185,9 @@ class PassageTable(Mapping[str, Passage]):
 
     def __init__(self, folder: Path, cached: int = CACHED_PASSAGES, _shown: PassageTable | None = None):
         self.folder = folder
-        self._db = sqlite3.connect(f"file:{folder / TABLE_FILE}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._db = sqlite3.connect(
+            f"{(folder / TABLE_FILE).absolute().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
         self._lock = threading.Lock()
         if _shown is None:
             self.rows: dict[str, int] = {}
@@ -260,8 +255,6 @@ class PassageTable(Mapping[str, Passage]):
 
 
 def _header(values: list, strings: dict[str, str], dates: dict[str, object]) -> PassageHeader:
-    import datetime as dt
-
     row = dict(zip(_HEADER_COLUMNS, values, strict=True))
     for name in ("file", "part", "doc_type", "section", "committee", "decision_status", "minute", "item"):
         if row[name] is not None:
@@ -284,8 +277,8 @@ class StemTable:
         stems = folder / STEMS_DIR
         self.folder, self.rows, self.public = folder, rows, public
         self.words: list[str] = json.loads((stems / "words.json").read_text(encoding="utf-8"))
-        self._sequences = np.load(stems / "sequences.npy", mmap_mode="r")
-        self._offsets = np.load(stems / "offsets.npy", mmap_mode="r")
+        self._sequences = mapped(stems / "sequences.npy")
+        self._offsets = mapped(stems / "offsets.npy")
         self._df = np.load(stems / ("df_public.npy" if public else "df.npy"))
 
     def of(self, passage_id: str) -> list[str] | None:
@@ -319,9 +312,11 @@ def read_spelling(folder: Path, public: bool = False) -> dict[str, int]:
 
 def read_vectors(folder: Path) -> np.ndarray:
     """The generation's vectors, memory-mapped: (passages, dimension) float32, a row per passage in table order."""
-    return np.load(folder / VECTORS_FILE, mmap_mode="r")
+    return mapped(folder / VECTORS_FILE)
 
 
-def unused(total: int) -> float:
-    """Rarity of a stem no passage holds: rarer than any that one does."""
-    return math.log((max(1, total) + 1) / 0.5)
+def mapped(path: Path) -> np.ndarray:
+    """An .npy file memory-mapped read-only, as a plain ndarray: np.memmap's own indexing runs Python code on every
+    row read (8 us; about 2 ms a question at 64x the sample), a plain view's does not. The map lives as long as the
+    view."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)

@@ -278,12 +278,13 @@ class Indexer:
 
         current = self.store.current_generation()
         changed = report.indexed or report.removed or rebuild or current is None
-        if not changed and current is not None and (damage := self.store.damage(current)):
+        if not changed and current is not None:
             # Published again from the stored passages and vectors: no file is read or embedded again.
-            report.warnings.append(
-                Failure(str(self.store.generation_path(current)), f"damaged ({damage}): published again")
-            )
-            changed = True
+            damage = self.store.damage(current)
+            why = f"damaged ({damage})" if damage else self.store.outdated(current)
+            if why:
+                report.warnings.append(Failure(str(self.store.generation_path(current)), f"{why}: published again"))
+                changed = True
         if changed:
             self.progress.stage("publishing the index")
             documents = sorted(kept.values(), key=lambda d: d.path)

@@ -24,6 +24,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from core.settings import Settings, StoreSettings
 from indexer.access import mark
 from indexer.passage_table import (
     TABLE_FILE,
+    TABLE_PARTS,
     DocumentStems,
     PassageTable,
     StemTable,
@@ -54,7 +56,9 @@ MANIFEST_VERSION = 1
 # work-programme rules no longer name one council or committee (the same passages on the sample corpus). 3: text in
 # the reader's form (ligatures, odd spaces, broken words), footers by position, repetition and form.
 PIPELINE_VERSION = "8"
-# A document's passages' stems, cached beside its artifacts (the number: core.text.content_stems's rules).
+# A document's passages' stems, cached beside its artifacts. Bump the number when what they are made from changes
+# (core.text.content_stems, bm25s's stop words, indexer.passage_table.embedding_text) without a PIPELINE_VERSION bump,
+# or the cached stems and the BM25 index made from the text at each publish would part.
 STEMS_FILE = "stems-1.npz"
 KEEP_GENERATIONS = 2  # the published one and the one before, for readers still holding it
 # The points of a publish where a crash must leave the previous generation whole, in order.
@@ -242,13 +246,18 @@ class IndexStore:
             if (path / REGISTER_FILE).exists():
                 read_register(path / REGISTER_FILE)
             if (path / TABLE_FILE).exists():
-                table = sqlite3.connect(f"file:{path / TABLE_FILE}?mode=ro", uri=True)
+                for part in TABLE_PARTS:
+                    (path / part).stat()  # FileNotFoundError names the missing one
+                read_vectors(path)  # headers only: the arrays are memory-mapped
+                StemTable(path, {})
+                table = sqlite3.connect(f"{(path / TABLE_FILE).absolute().as_uri()}?mode=ro", uri=True)
                 try:
                     table.execute("SELECT count(*) FROM passages").fetchone()
                 finally:
                     table.close()
             if self.settings.store.mode == "embedded":
-                chroma = sqlite3.connect(f"file:{path / 'chroma' / 'chroma.sqlite3'}?mode=ro", uri=True)
+                chroma_file = (path / "chroma" / "chroma.sqlite3").absolute()
+                chroma = sqlite3.connect(f"{chroma_file.as_uri()}?mode=ro", uri=True)
                 try:
                     if chroma.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                         raise sqlite3.DatabaseError("Chroma's database fails its integrity check")
@@ -257,6 +266,13 @@ class IndexStore:
                     chroma.close()
         except (OSError, ValueError, sqlite3.Error) as exc:
             return _short(exc)
+        return None
+
+    def outdated(self, generation: str) -> str | None:
+        """Why a servable generation should be published again in this version's layout, or None: one published
+        before generations had a passage table is served from a table each reader makes aside (slower to open)."""
+        if not (self.generation_path(generation) / TABLE_FILE).exists():
+            return "published by an earlier version, without a passage table"
         return None
 
     # ---- per-document artifacts
@@ -298,7 +314,9 @@ class IndexStore:
             found = DocumentStems.load(path)
             if len(found.offsets) == len(passages) + 1:
                 return found
-        except (OSError, ValueError, KeyError):
+        except (
+            Exception
+        ):  # any unreadable cache (truncated, empty, not a zip: numpy raises several kinds) is made again
             pass
         made = DocumentStems.of(passages)
         try:
@@ -638,21 +656,37 @@ def _short(exc: BaseException) -> str:
 
 
 def _open_generation(settings: Settings, store: IndexStore, generation: str) -> IndexSnapshot:
-    import bm25s
-
     # Everything below comes from this one generation, even if a new one is published meanwhile.
     gen_dir = store.generation_path(generation)
     manifest = store.manifest_of(generation)
     folder, scratch = gen_dir, None
     if not (gen_dir / TABLE_FILE).exists():
-        # Published before generations had a table: it is made aside from their documents' artifacts, once a reader.
-        passages, blocks = [], []
-        for doc in manifest.documents:
-            artifacts = store.load_artifacts(doc.id)
-            passages.extend(mark(artifacts.passages, doc))
-            blocks.append(artifacts.embeddings.astype(np.float32))
+        # Published before generations had a table (the next `qa index` publishes it again with one): it is made
+        # aside from the documents' artifacts, once a reader, and removed with the snapshot or at exit.
         folder = scratch = Path(tempfile.mkdtemp(prefix=f"qa-{generation}-"))
-        write_passage_table(folder, passages, np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32))
+        try:
+            passages, blocks = [], []
+            for doc in manifest.documents:
+                artifacts = store.load_artifacts(doc.id)
+                passages.extend(mark(artifacts.passages, doc))
+                blocks.append(artifacts.embeddings.astype(np.float32))
+            write_passage_table(folder, passages, np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32))
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    try:
+        return _snapshot_of(settings, generation, manifest, gen_dir, folder, scratch)
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _snapshot_of(
+    settings: Settings, generation: str, manifest: Manifest, gen_dir: Path, folder: Path, scratch: Path | None
+) -> IndexSnapshot:
+    import bm25s
+
     table = PassageTable(folder)
     client = chroma_client(settings, gen_dir / "chroma")
     collection = client.get_collection(manifest.vector_collection or f"{settings.store.collection}-{generation}")
@@ -663,7 +697,7 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     register = read_register(register_file) if register_file.exists() else None
     if register is None:
         register = register_entries(table.values())
-    return IndexSnapshot(
+    snapshot = IndexSnapshot(
         generation,
         manifest,
         table,
@@ -679,3 +713,6 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
         client=client,
         scratch=scratch,
     )
+    if scratch is not None:  # a process that never retires the snapshot (qa ask, qa eval) removes it when it ends
+        weakref.finalize(snapshot, shutil.rmtree, scratch, True)
+    return snapshot

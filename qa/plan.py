@@ -74,8 +74,8 @@ class Planner:
         self.periods = {doc.id: span for doc in documents if (span := period_span(doc.period))}
         self.committees = {name_key(p.committee): p.committee for p in passages.values() if p.committee}
         self.vocabulary = vocabulary
-        # Made once a generation, so a question without filters (what the widget asks) costs no walk over every
-        # passage: the searchable ids, the decisions among them, and the ids of each meeting and each document.
+        # Made once a generation, so no question costs a walk over every passage: the searchable ids, the decisions
+        # among them, and the ids of each meeting and each document.
         self.searchable = frozenset(pid for pid, p in passages.items() if not p.boilerplate)
         self.decision_ids = frozenset(pid for pid in self.searchable if passages[pid].decision)
         self.by_meeting: dict[dt.date, set[str]] = {}

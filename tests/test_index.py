@@ -543,6 +543,12 @@ def test_a_generation_that_cannot_be_read_leaves_a_running_service_on_the_last_g
         ("register.sqlite3", "file is not a database", True),
         ("chroma/chroma.sqlite3", "file is not a database", False),
         ("lexical/ids.json", "Expecting value: line 1 column 1 (char 0)", True),
+        (
+            "vectors.npy",
+            "This file contains pickled (object) data. If you trust the file you can load it unsafely using "
+            "the `allow_pickle=` keyword argument or `pickle.load()`.",
+            True,
+        ),
     ],
 )
 def test_qa_index_publishes_a_damaged_generation_again_from_the_stored_passages(
@@ -565,7 +571,14 @@ def test_qa_index_publishes_a_damaged_generation_again_from_the_stored_passages(
     before = service.ask(question).model_dump(exclude={"timings_ms"})
     damaged = IndexStore(settings).current_generation()
     assert damaged is not None
-    (IndexStore(settings).generation_path(damaged) / part).write_bytes(b"\x00 garbage " * 64)
+    target = IndexStore(settings).generation_path(damaged) / part
+    if target.suffix == ".npy":
+        # A memory-mapped file is replaced, not rewritten in place: truncating a file under a process that maps it
+        # kills that process (SIGBUS), which is why a published generation's files are never written again.
+        target.with_name("garbage").write_bytes(b"\x00 garbage " * 64)
+        target.with_name("garbage").replace(target)
+    else:
+        target.write_bytes(b"\x00 garbage " * 64)
     with pytest.raises(StoreError, match=damaged):
         open_snapshot(settings)
     if served_meanwhile:

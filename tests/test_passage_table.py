@@ -72,7 +72,8 @@ def test_records_are_read_back_by_id_as_written_and_only_when_asked(table_dir):
     assert [table.page_label("doc", page) for page in range(1, 6)] == ["1", "2", "3", "4", "5"]
     assert table.page_label("doc", 99) is None and table.page_label("other", 1) is None
     np.testing.assert_array_equal(read_vectors(folder), vectors)
-    assert isinstance(read_vectors(folder), np.memmap)
+    mapped = read_vectors(folder)
+    assert not mapped.flags.owndata and not mapped.flags.writeable  # a read-only view of the file, not a copy
 
 
 def test_a_view_leaves_hidden_passages_out_as_if_never_indexed(table_dir):
@@ -134,6 +135,14 @@ def test_a_generation_published_before_tables_is_read_from_its_artifacts(tmp_pat
     assert not snapshot.scratch.exists()
     after = QAService(settings, embedder=fake_embedder).ask(question).model_dump(exclude={"timings_ms"})
     assert after == before and after["citations"]
+    # The next `qa index` (no paper changed) publishes it again, with a table.
+    report = Indexer(settings, embedder=fake_embedder).run()
+    assert [w.reason for w in report.warnings] == [
+        "published by an earlier version, without a passage table: published again"
+    ]
+    upgraded = IndexStore(settings).generation_path(report.generation or "")
+    assert upgraded != generation and (upgraded / TABLE_FILE).is_file()
+    assert Indexer(settings, embedder=fake_embedder).run().warnings == []
 
 
 def test_stems_made_document_by_document_are_the_stems_made_at_once(tmp_path):
@@ -170,12 +179,13 @@ def test_a_publish_stems_only_documents_it_has_not_stemmed(tmp_path, sample_pack
     monkeypatch.setattr(DocumentStems, "of", classmethod(lambda cls, ps: made.append(len(ps)) or real_of(ps)))
     second = store.generation_path(store.publish(store.manifest().documents, store.manifest().embedding_model))
     assert made == []  # read from the cache
-    cached.write_bytes(b"not a zip file")
-    third = store.generation_path(store.publish(store.manifest().documents, store.manifest().embedding_model))
-    assert made == [doc.passages] and DocumentStems.load(cached).offsets.size == doc.passages + 1
+    assert {name: (second / STEMS_DIR / name).read_bytes() for name in names} == stems
+    for damaged in (b"not a zip file", b"", cached.read_bytes()[:100]):  # numpy raises a different error for each
+        cached.write_bytes(damaged)
+        third = store.generation_path(store.publish(store.manifest().documents, store.manifest().embedding_model))
+    assert made == [doc.passages] * 3 and DocumentStems.load(cached).offsets.size == doc.passages + 1
     assert not first.exists()
-    for generation in (second, third):
-        assert {name: (generation / STEMS_DIR / name).read_bytes() for name in names} == stems
+    assert {name: (third / STEMS_DIR / name).read_bytes() for name in names} == stems
 
 
 real_of = DocumentStems.of
