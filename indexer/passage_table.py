@@ -23,6 +23,7 @@ it ends that process (SIGBUS). Copy a data directory to a new place, never over 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -183,25 +184,19 @@ class PassageTable(Mapping[str, Passage]):
     row in vectors.npy and the stems, hidden ones included. KeyError for an id the table does not show.
     """
 
-    def __init__(self, folder: Path, cached: int = CACHED_PASSAGES, _shown: PassageTable | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        cached: int = CACHED_PASSAGES,
+        shown: tuple[dict[str, int], dict[str, PassageHeader]] | None = None,
+    ):
+        """`shown`: the rows and headers of the passages the table shows (a view's), instead of all of them read."""
         self.folder = folder
         self._db = sqlite3.connect(
             f"{(folder / TABLE_FILE).absolute().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
-        if _shown is None:
-            self.rows: dict[str, int] = {}
-            self.headers: dict[str, PassageHeader] = {}
-            strings: dict[str, str] = {}  # the same committee, section or file once in memory, not per passage
-            dates: dict[str, object] = {}
-            for row, *values in self._db.execute(
-                f"SELECT row, {', '.join(_HEADER_COLUMNS)} FROM passages ORDER BY row"
-            ):
-                header = _header(values, strings, dates)
-                self.rows[header.id] = row
-                self.headers[header.id] = header
-        else:
-            self.rows, self.headers = _shown.rows, _shown.headers
+        self.rows, self.headers = shown if shown is not None else self._read_headers()
         # A closure over the connection, not a bound method: a cache referring back to its table would keep a retired
         # generation (and the files it maps) until the cyclic collector runs.
         db, lock = self._db, self._lock
@@ -215,12 +210,21 @@ class PassageTable(Mapping[str, Passage]):
 
         self._read = functools.lru_cache(maxsize=cached)(record)
 
+    def _read_headers(self) -> tuple[dict[str, int], dict[str, PassageHeader]]:
+        rows: dict[str, int] = {}
+        headers: dict[str, PassageHeader] = {}
+        strings: dict[str, str] = {}  # the same committee, section or file once in memory, not per passage
+        dates: dict[str, object] = {}
+        for row, *values in self._db.execute(f"SELECT row, {', '.join(_HEADER_COLUMNS)} FROM passages ORDER BY row"):
+            header = _header(values, strings, dates)
+            rows[header.id] = row
+            headers[header.id] = header
+        return rows, headers
+
     def view(self, hidden: frozenset[str]) -> PassageTable:
         """The same table without the `hidden` passages (their records are never read through it)."""
-        shown = PassageTable.__new__(PassageTable)
-        shown.rows = self.rows
-        shown.headers = {pid: h for pid, h in self.headers.items() if pid not in hidden}
-        return PassageTable(self.folder, _shown=shown)
+        shown = {pid: h for pid, h in self.headers.items() if pid not in hidden}
+        return PassageTable(self.folder, shown=(self.rows, shown))
 
     def __getitem__(self, passage_id: str) -> Passage:
         if passage_id not in self.headers:
@@ -300,8 +304,14 @@ class StemTable:
         return {words[i]: float(r) for i, r in zip(held.tolist(), rarity.tolist(), strict=True)}
 
     def view(self, public: bool) -> StemTable:
-        """The same stems, counting all passages or only unrestricted ones."""
-        return self if public == self.public else StemTable(self.folder, self.rows, public)
+        """The same stems (words and mapped runs shared, not read again), counting all passages or only unrestricted
+        ones."""
+        if public == self.public:
+            return self
+        other = copy.copy(self)
+        other.public = public
+        other._df = np.load(self.folder / STEMS_DIR / ("df_public.npy" if public else "df.npy"))
+        return other
 
 
 def read_spelling(folder: Path, public: bool = False) -> dict[str, int]:

@@ -314,10 +314,8 @@ class IndexStore:
             found = DocumentStems.load(path)
             if len(found.offsets) == len(passages) + 1:
                 return found
-        except (
-            Exception
-        ):  # any unreadable cache (truncated, empty, not a zip: numpy raises several kinds) is made again
-            pass
+        except Exception:
+            pass  # unreadable (truncated, empty, not a zip: numpy raises several kinds), so made again
         made = DocumentStems.of(passages)
         try:
             made.save(path)
@@ -660,21 +658,17 @@ def _open_generation(settings: Settings, store: IndexStore, generation: str) -> 
     gen_dir = store.generation_path(generation)
     manifest = store.manifest_of(generation)
     folder, scratch = gen_dir, None
-    if not (gen_dir / TABLE_FILE).exists():
-        # Published before generations had a table (the next `qa index` publishes it again with one): it is made
-        # aside from the documents' artifacts, once a reader, and removed with the snapshot or at exit.
-        folder = scratch = Path(tempfile.mkdtemp(prefix=f"qa-{generation}-"))
-        try:
+    try:
+        if not (gen_dir / TABLE_FILE).exists():
+            # Published before generations had a table (the next `qa index` publishes it again with one): it is
+            # made aside from the documents' artifacts, once a reader, and removed with the snapshot or at exit.
+            folder = scratch = Path(tempfile.mkdtemp(prefix=f"qa-{generation}-"))
             passages, blocks = [], []
             for doc in manifest.documents:
                 artifacts = store.load_artifacts(doc.id)
                 passages.extend(mark(artifacts.passages, doc))
                 blocks.append(artifacts.embeddings.astype(np.float32))
             write_passage_table(folder, passages, np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32))
-        except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
-    try:
         return _snapshot_of(settings, generation, manifest, gen_dir, folder, scratch)
     except BaseException:
         if scratch is not None:

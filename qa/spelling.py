@@ -16,7 +16,6 @@ from rapidfuzz.distance import OSA
 from core.records import SpellingFix
 from core.text import SPELLING_WORD, spelling_words
 
-_WORD = SPELLING_WORD
 # Shorter words are left alone: too many real words lie one edit from another ("care", "core", "cars").
 MIN_LENGTH = 4
 
@@ -73,12 +72,12 @@ class SpellingCorrector:
             fixes.append(SpellingFix(typed=typed, searched=searched))
             return searched
 
-        return _WORD.sub(replace, question), fixes
+        return SPELLING_WORD.sub(replace, question), fixes
 
     def unknown(self, words: list[str], besides: Sequence[str] = ()) -> list[str]:
         """The words no paper uses in any form (after correction): what the question asks that the papers lack.
         Words of the names in `besides` (already named as missing) are left out."""
-        named = {w.lower() for name in besides for w in _WORD.findall(name)}
+        named = {w.lower() for name in besides for w in SPELLING_WORD.findall(name)}
         return [
             w
             for w in words
@@ -90,7 +89,7 @@ class SpellingCorrector:
 
     def prints(self, name: str) -> bool:
         """Whether the papers print every word of a name (in any case)."""
-        return all(word.lower() in self.counts for word in _WORD.findall(name))
+        return all(word.lower() in self.counts for word in SPELLING_WORD.findall(name))
 
     def known(self, word: str) -> bool:
         """Whether the papers use the word, or another form of it ("centres" where they say "centre")."""
