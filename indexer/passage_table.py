@@ -281,18 +281,26 @@ class StemTable:
         stems = folder / STEMS_DIR
         self.folder, self.rows, self.public = folder, rows, public
         self.words: list[str] = json.loads((stems / "words.json").read_text(encoding="utf-8"))
+        self.word_ids: dict[str, int] = {word: i for i, word in enumerate(self.words)}
         self._sequences = mapped(stems / "sequences.npy")
         self._offsets = mapped(stems / "offsets.npy")
         self._df = np.load(stems / ("df_public.npy" if public else "df.npy"))
 
     def of(self, passage_id: str) -> list[str] | None:
         """The passage's stems in text order; None for a passage not of this generation."""
+        run = self.ids_of(passage_id)
+        if run is None:
+            return None
+        words = self.words
+        return [words[i] for i in run.tolist()]
+
+    def ids_of(self, passage_id: str) -> np.ndarray | None:
+        """(stems,) int32, read-only: the passage's stems in text order as indices of `words` (`word_ids` maps
+        back); None for a passage not of this generation."""
         row = self.rows.get(passage_id)
         if row is None:
             return None
-        start, end = int(self._offsets[row]), int(self._offsets[row + 1])
-        words = self.words
-        return [words[i] for i in self._sequences[start:end].tolist()]
+        return self._sequences[int(self._offsets[row]) : int(self._offsets[row + 1])]
 
     def idf(self, total: int) -> dict[str, float]:
         """Stem -> log((N + 1) / (n + 0.5)) for the stems n of `total` passages hold (total: the passages a reader

@@ -56,6 +56,7 @@ class MinutesIndex:
 
     def __init__(self, passages: Iterable[Passage]):
         self._by_minute: dict[MinuteKey, list[Passage]] = {}
+        self._by_day: dict[dt.date, list[Passage]] = {}  # in index order, as each day's list is built
         self._all: list[Passage] = []
         for passage in passages:
             if not passage.decision or passage.boilerplate:
@@ -64,6 +65,10 @@ class MinutesIndex:
             key = minute_key(passage)
             if key:
                 self._by_minute.setdefault(key, []).append(passage)
+            if passage.meeting_date:
+                self._by_day.setdefault(passage.meeting_date, []).append(passage)
+        self._order = {id(p): n for n, p in enumerate(self._all)}
+        self._latest = max(self._by_day, default=None)
 
     def in_minute(self, key: MinuteKey) -> list[Passage]:
         """The decision passages of one minute, in document order."""
@@ -71,12 +76,13 @@ class MinutesIndex:
 
     def latest(self) -> dt.date | None:
         """The newest meeting whose minutes record a decision."""
-        return max((p.meeting_date for p in self._all if p.meeting_date), default=None)
+        return self._latest
 
     def at_meetings(self, days: Iterable[dt.date]) -> list[Passage]:
-        """The decision passages recording any of these meetings, in index order."""
-        wanted = set(days)
-        return [p for p in self._all if p.meeting_date in wanted]
+        """The decision passages recording any of these meetings, in index order (looked up by day: a question's
+        cost does not grow with the archive's other meetings)."""
+        found = [p for day in set(days) for p in self._by_day.get(day, [])]
+        return sorted(found, key=lambda p: self._order[id(p)])
 
 
 def minute_key(passage: Passage) -> MinuteKey | None:
@@ -102,6 +108,10 @@ class DecisionFinder:
         self.sentences = sentences
         self.citations = citations
         self.register = register or []
+        # The register's entries by minute (document, minute, meeting), each with its place in the register.
+        self._points: dict[tuple, list[tuple[int, RegisterEntry]]] = {}
+        for n, entry in enumerate(self.register):
+            self._points.setdefault((entry.doc_id, entry.minute, entry.meeting_date), []).append((n, entry))
         self.passages = passages or {}
         self.follow = follow  # what happened next to a point (qa.followups), told with it
 
@@ -114,10 +124,11 @@ class DecisionFinder:
             relevance[key] = max(relevance.get(key, 0.0), f.relevance)
         points: list[FoundDecision] = []
         covered = set()
-        for entry in self.register:
+        # The found minutes' entries in register order (looked up by minute, not by a walk of the whole register).
+        for _, entry in sorted((p for key in relevance for p in self._points.get(key, [])), key=lambda p: p[0]):
             key = (entry.doc_id, entry.minute, entry.meeting_date)
             passage = self.passages.get(entry.passage_id)
-            if key not in relevance or passage is None:
+            if passage is None:
                 continue
             covered.add(key)
             decision = self.citations.entry(entry, passage.section)

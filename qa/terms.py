@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+
+import numpy as np
 
 from core.lexicon import DECISION_TOPIC_WORDS, QUESTION_WORDS, SYNONYMS
 from core.records import Passage
 from core.text import CONTENT_TOKEN, content_stems, english_stemmer, stop_words
 from indexer.passage_table import StemTable, embedding_text
 
-# Passages whose sets of stems and stem pairs are kept made (about 27 KB each): all of the sample, 1,165.
+# Passages whose sets of stems are kept made, for near-duplicate checks (about 10 KB each): all of the sample, 1,165.
 CACHED_PASSAGES = 2048
 
 
@@ -74,10 +76,11 @@ class Terms:
 class CorpusTerms:
     """The stems of one index generation's passages, and how rare each stem is among the passages a reader sees.
 
-    The stems come from the generation's stem table (indexer.passage_table: written at publish, memory-mapped); the
-    sets that re-scoring and near-duplicate checks compare are made from them for the passages a question reaches,
-    and the last CACHED_PASSAGES of them kept. Holding every passage's sets of stems and stem pairs instead took about
-    1 GB at 64x the sample (74,623 passages); stemming every passage when a generation was opened, 7 s.
+    The stems come from the generation's stem table (indexer.passage_table: written at publish, memory-mapped).
+    Re-scoring reads which of a question's stems and phrases each candidate holds from its stem ids (`held`);
+    near-duplicate checks compare sets of stems, made for the passages they reach and the last CACHED_PASSAGES of
+    them kept. Holding every passage's sets of stems and stem pairs instead took about 1 GB at 64x the sample (74,623
+    passages); stemming every passage when a generation was opened, 7 s.
     """
 
     def __init__(self, stems: StemTable, passages: int, terms: Terms, cached: int = CACHED_PASSAGES):
@@ -87,7 +90,7 @@ class CorpusTerms:
         self._total = passages
         self._idf = stems.idf(passages)
         # A closure over the stem table, not a bound method, so that nothing here refers back to itself.
-        self._of = functools.lru_cache(maxsize=cached)(lambda passage_id: _as_sets(stems.of(passage_id) or []))
+        self._of = functools.lru_cache(maxsize=cached)(lambda passage_id: frozenset(stems.of(passage_id) or []))
 
     def idf(self, stem: str) -> float:
         """Rarity of a stem, log((N + 1) / (n + 0.5)) for n of N passages; one never used counts as rarer than any."""
@@ -95,17 +98,30 @@ class CorpusTerms:
 
     def stems(self, passage: Passage) -> frozenset[str]:
         """The passage's stems (heading context included, stop words left out)."""
-        return self._sets(passage)[0]
-
-    def pairs(self, passage: Passage) -> frozenset[tuple[str, str]]:
-        """Adjacent stems of the passage (stop words skipped), for matching the question's phrases."""
-        return self._sets(passage)[1]
-
-    def _sets(self, passage: Passage) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         if passage.id in self._stems.rows:
             return self._of(passage.id)
-        return _as_sets(self.terms.of(embedding_text(passage)))  # not of this generation: made, not kept
+        return frozenset(self.terms.of(embedding_text(passage)))  # not of this generation: made, not kept
 
-
-def _as_sets(stems: list[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-    return frozenset(stems), frozenset(itertools.pairwise(stems))
+    def held(
+        self, passage: Passage, stems: Collection[str], pairs: Collection[tuple[str, str]]
+    ) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """Which of `stems`, and of the stem pairs `pairs`, the passage holds (heading context included; a pair is
+        held when its stems are adjacent, stop words skipped), read from the passage's stem ids without making its
+        whole sets: re-scoring asks this of every candidate, most of them read for the first time at a large archive
+        (making the sets of stems and pairs took about 45 us a passage, 3 ms a question at 64x the sample)."""
+        run = self._stems.ids_of(passage.id)
+        if run is None:  # not of this generation
+            order = self.terms.of(embedding_text(passage))
+            all_stems, all_pairs = frozenset(order), frozenset(itertools.pairwise(order))
+            return frozenset(s for s in stems if s in all_stems), frozenset(p for p in pairs if p in all_pairs)
+        ids = self._stems.word_ids
+        present = set(run.tolist())
+        found = frozenset(s for s in stems if ids.get(s, -1) in present)
+        adjacent = frozenset(
+            (a, b)
+            for a, b in pairs
+            if ids.get(a, -1) in present
+            and ids.get(b, -1) in present
+            and bool(np.any((run[:-1] == ids[a]) & (run[1:] == ids[b])))
+        )
+        return found, adjacent

@@ -4,6 +4,7 @@ stems a reader used to build in memory, and a restricted passage's words counted
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import shutil
 
 import numpy as np
@@ -103,7 +104,27 @@ def test_stems_are_the_terms_a_reader_makes_and_rarities_count_what_it_sees(tabl
     assert everyone.idf("foster") == pytest.approx(np.log(5 / 4.5))
     assert public.idf("foster") == pytest.approx(np.log(4 / 3.5))
     assert everyone.stems(PASSAGES[1]) >= {"foster", "carer", "recruit", "27"}
-    assert ("foster", "carer") in everyone.pairs(PASSAGES[1])
+
+
+def test_held_stems_and_phrases_read_from_stem_ids_are_those_of_the_whole_sets(table_dir):
+    """`CorpusTerms.held` reads a candidate's stem ids; it must answer what the passage's whole sets of stems and
+    adjacent pairs would, for stems and pairs it holds, holds apart, holds reversed or never printed, and for a
+    passage not of this generation (stemmed from its text)."""
+    folder, _ = table_dir
+    terms = Terms()
+    corpus = CorpusTerms(StemTable(folder, PassageTable(folder).rows), len(PASSAGES), terms)
+    orders = [terms.of(embedding_text(p)) for p in PASSAGES]
+    stems = {s for order in orders for s in order} | {"neverusedstem"}
+    pairs = {pair for order in orders for pair in itertools.pairwise(order)}
+    pairs |= {(b, a) for a, b in pairs} | {(a, "neverusedstem") for a, _ in pairs} | {("foster", "27")}
+    outsider = PASSAGES[1].model_copy(update={"id": "doc-9999", "text": "Foster carers: 12 recruited."})
+    for p in [*PASSAGES, outsider]:
+        order = terms.of(embedding_text(p))
+        held, adjacent = corpus.held(p, stems, pairs)
+        assert held == stems & set(order), p.id
+        assert adjacent == pairs & set(itertools.pairwise(order)), p.id
+    assert ("foster", "carer") in corpus.held(PASSAGES[1], stems, pairs)[1]
+    assert ("foster", "27") not in corpus.held(PASSAGES[1], stems, pairs)[1]  # both held, not side by side
 
 
 def test_spelling_counts_keep_restricted_words_for_members(table_dir):

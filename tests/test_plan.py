@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from core.records import PageSpan, Passage, SearchFilters
-from qa.plan import passes, permitted
+from qa import retrieve
+from qa.plan import PassageSet, passes, permitted
 from qa.service import QAService
 
 JAN, MAR = dt.date(2023, 1, 10), dt.date(2023, 3, 14)  # the sample pack: minutes of 10 January, papers for 14 March
@@ -98,6 +100,48 @@ def test_the_dense_search_finds_the_allowed_passages_nearest_the_question(genera
             compared += 1
             narrow += len(plan.allowed) * 4 <= len(generation.snapshot.vector_rows)
     assert compared > 40 and 0 < narrow < compared  # both ways of searching were taken
+
+
+@pytest.mark.parametrize("full_pass_share", [1, 10**9])
+def test_exact_and_lexical_searches_rank_the_allowed_passages_as_testing_each_one_does(
+    generation, monkeypatch, full_pass_share
+):
+    """The exact dense search and BM25's candidates read the plan's rows and mask (a PassageSet), not its ids:
+    they rank exactly the allowed passages a walk over every passage ranks, best first, ties in the generation's
+    order, whether the exact search gathers the allowed rows (a few) or scores all and picks them after (many)."""
+    monkeypatch.setattr(retrieve, "FULL_PASS_SHARE", full_pass_share)
+    retriever, snapshot = generation.retriever, generation.snapshot
+    wanted, compared = retriever.settings.candidates, 0
+    for filters, question in cases(snapshot.passages):
+        for decisions_only in (False, True):
+            plan = generation.planner.plan(generation.planner.parse(question), filters, decisions_only)
+            similarity = {pid: float(snapshot.vectors[row] @ plan.vector) for pid, row in snapshot.vector_rows.items()}
+            closest = sorted(plan.allowed, key=lambda pid: (-similarity[pid], snapshot.vector_rows[pid]))[:wanted]
+            exact = retriever.nearest_allowed(plan, wanted)
+            assert [similarity[pid] for pid in exact] == pytest.approx([similarity[pid] for pid in closest], abs=1e-6)
+            assert set(exact) <= plan.allowed and len(exact) == len(closest)
+            compared += bool(exact)
+
+            tokens = [alt for t in plan.stems for alt in sorted(retriever.terms.alternatives(t))]
+            scores = snapshot.lexical.get_scores(tokens)
+            order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+            ids = snapshot.lexical_ids
+            best = [ids[i] for i in order if scores[i] > 0 and ids[i] in plan.allowed][:wanted]
+            ranked, lexical_scores = retriever.lexical_candidates(plan)
+            assert ranked == best, (filters, question, decisions_only)
+            assert lexical_scores == {ids[i]: float(scores[i]) for i in order[: 4 * wanted] if scores[i] > 0}
+    assert compared > 30
+
+
+def test_a_passage_set_is_a_read_only_set_of_ids_over_rows():
+    mask = np.array([True, False, True, True])
+    allowed = PassageSet(mask, {"a": 0, "b": 1, "c": 2, "d": 3}, ["a", "b", "c", "d"])
+    assert allowed == frozenset({"a", "c", "d"}) and len(allowed) == 3 and list(allowed) == ["a", "c", "d"]
+    assert "a" in allowed and "b" not in allowed and "zz" not in allowed and 0 not in allowed
+    assert allowed.rows.tolist() == [0, 2, 3]
+    assert allowed & {"a", "b"} == frozenset({"a"}) and isinstance(allowed - {"a"}, frozenset)
+    with pytest.raises(ValueError):
+        allowed.mask[1] = True
 
 
 def test_an_unfiltered_search_asks_chroma_without_a_filter(generation, monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 
 from core.records import PageSpan, Passage
 from indexer.register import point_status, register_entries
+from qa.decisions import MinutesIndex
 
 from conftest import indexed_settings, papers_with_pack
 
@@ -332,3 +333,29 @@ def test_a_decision_carried_over_two_meetings_is_one_timeline_with_what_happened
     ]
     assert "(on the agenda of 14 March 2023 as item 5, “Youth Service Review”)" in answer.answer
     assert timeline[0].text == "The item was deferred to the next meeting of the Committee."
+
+
+def test_the_minutes_index_finds_a_meetings_decisions_by_day_in_index_order():
+    """MinutesIndex looks meetings up by day (a question's cost does not grow with the archive's other meetings):
+    the same decision passages, in the same order, as a walk over all of them."""
+    days = [dt.date(2023, 1, 10), dt.date(2023, 3, 14), dt.date(2022, 12, 1)]
+    passages = [
+        Passage(
+            id=f"m{n % 2}-{n:04d}",
+            doc_id=f"m{n % 2}",
+            file=f"m{n % 2}.pdf",
+            text=f"RESOLVED: point {n}.",
+            pages=[PageSpan(offset=0, page=1)],
+            part="minutes",
+            minute=str(n),
+            meeting_date=days[n % 3],
+            decision=n != 4,
+            boilerplate=n == 5,
+        )
+        for n in range(10)
+    ]
+    index = MinutesIndex(passages)
+    walked = [p.id for p in passages if p.meeting_date in {days[0], days[2]} and p.decision and not p.boilerplate]
+    assert [p.id for p in index.at_meetings([days[2], days[0], days[2]])] == walked
+    assert index.latest() == days[1]
+    assert index.at_meetings([]) == index.at_meetings([dt.date(1999, 1, 1)]) == []
