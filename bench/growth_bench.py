@@ -366,6 +366,9 @@ def main() -> None:
     from load_bench import code_state
 
     commands = ["python bench/growth_bench.py " + " ".join(sys.argv[1:])]
+    code = code_state()
+    for row in [*rows, *naive]:
+        row["code"] = code  # which code measured it: a merged table holds rows of several runs
     if args.merge and (RESULTS / "growth.json").exists():
         before = json.loads((RESULTS / "growth.json").read_text())
         measured = {(r["scale"], r["mode"]) for r in rows}
@@ -376,11 +379,11 @@ def main() -> None:
         naive_scales = {r["scale"] for r in naive}
         naive = sorted([r for r in before["naive"] if r["scale"] not in naive_scales] + naive, key=lambda r: r["scale"])
         again = again or before.get("reindex_one")
-        commands = [*before.get("commands", [before["command"]]), *commands]
+        commands = list(dict.fromkeys([*before.get("commands", [before["command"]]), *commands]))
     result = {
         "command": "; then ".join(commands),
         "commands": commands,
-        "code": code_state(),
+        "code": code,
         "machine": f"{os.cpu_count()} cores",
         "questions": len(questions),
         "rows": rows,
