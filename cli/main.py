@@ -22,7 +22,7 @@ from cli.feedback import feedback
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
 from core.lexicon import long_date
 from core.records import Answer, DocType, DocumentRecord, RegisterStatus, SearchFilters
-from core.settings import Settings, load_settings
+from core.settings import DEFAULT_CONFIG_NAME, Settings, load_settings
 from indexer.embed import TextEmbedder
 from qa.citations import section_words
 
@@ -163,7 +163,12 @@ def index(obj: AppContext, paths: tuple[Path, ...], rebuild: bool) -> None:
     settings = obj.settings
     targets = list(paths) or list(settings.index.paths)
     if not targets:
-        raise click.UsageError("no PATH given and index.paths is empty in the config")
+        where = (
+            f"in {settings.config_file}"
+            if settings.config_file
+            else f"(no {DEFAULT_CONFIG_NAME} in {Path.cwd()}, and neither --config nor QA_CONFIG names one)"
+        )
+        raise click.UsageError(f"no PATH given and index.paths is empty {where}")
     progress = _IndexProgress()
     try:
         report = Indexer(settings, embedder=obj.embedder, progress=progress).run(targets, rebuild=rebuild)

@@ -90,8 +90,10 @@ def fold_quotes(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """A committee's or a title's name for matching: quotes folded, case ignored, spaces collapsed."""
-    return " ".join(fold_quotes(name).casefold().split())
+    """A committee's name for matching: case ignored, apostrophes (straight or curly) left out, "&" read as "and",
+    spaces collapsed: "Childrens Services Overview & Scrutiny" matches "Children's Services Overview and Scrutiny"."""
+    folded = fold_quotes(name).casefold().replace("'", "").replace("&", " and ")
+    return " ".join(folded.split())
 
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from core.lexicon import long_date
-from core.records import Citation
+from core.records import Citation, SearchFilters
 from core.settings import AnswerSettings
 from core.text import same_text
 from qa.citations import CitationBuilder, section_words
@@ -17,6 +17,24 @@ from qa.retrieve import Retrieval
 from qa.sentences import Sentence, can_lead
 
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
+
+
+def filtered_out_text(filters: SearchFilters) -> str:
+    """What an answer says when the filters alone leave no indexed paper to search: which filters, and what to try,
+    rather than the papers not answering (a member who mistyped a committee would read that as an answer)."""
+    asked = [
+        f'committee "{filters.committee}"' if filters.committee else "",
+        f"{filters.doc_type} only" if filters.doc_type else "",
+        f'document "{filters.document}"' if filters.document else "",
+        f"since {filters.since.isoformat()}" if filters.since else "",
+        f"until {filters.until.isoformat()}" if filters.until else "",
+    ]
+    return (
+        f"No indexed paper matches the filters ({', '.join(a for a in asked if a)}), so nothing was searched. "
+        "Check the committee's or document's name, or widen the dates."
+    )
+
+
 NO_QUESTION_TEXT = "Ask a question about the committee papers."
 # The word a decision answer labels each status with ("referred on": sent to another body to decide).
 STATUS_WORDS = {

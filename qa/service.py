@@ -34,10 +34,10 @@ from core.records import (
     TimelineEntry,
     Timings,
 )
-from core.settings import Settings
+from core.settings import DEFAULT_CONFIG_NAME, Settings
 from indexer.embed import Embedder, TextEmbedder, model_exports
 from indexer.stores import IndexSnapshot, IndexStore, open_snapshot
-from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer
+from qa.answer import ABSTAIN_TEXT, NO_QUESTION_TEXT, ExtractiveAnswerer, filtered_out_text
 from qa.citations import CitationBuilder, section_words
 from qa.decisions import SEARCH_DEPTH, DecisionFinder, FoundDecision, MinutesIndex, PointRelevance, points_on_topic
 from qa.followups import FollowUpFinder
@@ -159,7 +159,7 @@ class QAService:
         `members`, its public view: restricted papers are not in it at all (IndexSnapshot.public)."""
         generation = self._store.current_generation()
         if generation is None:
-            raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
+            raise self._not_indexed()
         loaded = self._loaded  # (members', public) of one generation, replaced together
         if loaded is None or loaded[0].snapshot.generation != generation:
             with self._opening:  # one thread opens it; the others wait and use it
@@ -174,7 +174,7 @@ class QAService:
                         log.error("%s; still answering from %s", exc, self._loaded[0].snapshot.generation)
                         return self._loaded[0] if members else self._loaded[1]
                     if snapshot is None:  # unpublished between the two reads: nothing to answer from
-                        raise NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first")
+                        raise self._not_indexed()
                     full = Generation.open(self.settings, snapshot, self.embedder, self.terms)
                     view = snapshot.public()
                     public = (
@@ -184,6 +184,14 @@ class QAService:
                         self._retire(self._loaded)
                     loaded = self._loaded = (full, public)
         return loaded[0] if members else loaded[1]
+
+    def _not_indexed(self) -> NotIndexedError:
+        where = (
+            ""
+            if self.settings.config_file
+            else f" (and no {DEFAULT_CONFIG_NAME} was found: run from the project's folder or pass --config)"
+        )
+        return NotIndexedError(f"nothing is indexed in {self.settings.data_dir}{where}; run `qa index` first")
 
     def _retire(self, replaced: tuple[Generation, Generation]) -> None:
         """Close generations no request can still be using: the one just replaced stays open for requests under
@@ -347,6 +355,9 @@ class QAService:
             answer.missing = list(dict.fromkeys([*unminuted, *dates, *self._not_printed(generation, plan)]))
             if answer.missing:
                 answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
+            if filters is not None and not generation.planner.allowed(filters, None, frozenset()):
+                # Not the papers' silence: the filters left nothing to search (a mistyped committee, dates too narrow).
+                answer.answer, answer.missing = filtered_out_text(filters), []
         else:
             missing = unminuted + self._missing(generation, plan, answer.citations, undated)
             if self.llm_answerer is not None:

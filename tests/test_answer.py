@@ -121,6 +121,24 @@ def test_question_the_papers_do_not_answer_abstains_and_offers_the_nearest_passa
     assert answer.see_also and all(c.quote for c in answer.see_also)
 
 
+def test_filters_that_leave_no_paper_say_so_rather_than_that_the_papers_do_not_answer(fake_service):
+    """A mistyped committee or dates past every meeting leave nothing to search: the answer names the filters and
+    says nothing was searched, not the papers' silence (which a member would take as an answer)."""
+    question = "What is the preferred option for weekend opening at the play centre?"
+    for filters, named in [
+        (SearchFilters(committee="Planing Committee"), ['committee "Planing Committee"']),
+        (SearchFilters(since=dt.date(2030, 1, 1), doc_type="report"), ["since 2030-01-01", "report only"]),
+        (SearchFilters(document="no-such-file.pdf"), ['document "no-such-file.pdf"']),
+    ]:
+        answer = fake_service.ask(question, filters)
+        assert answer.abstained and not answer.citations and not answer.missing, filters
+        assert "nothing was searched" in answer.answer and all(n in answer.answer for n in named), answer.answer
+    # Filters that leave papers keep the ordinary answer, and so does a question the papers left do not answer.
+    kept = SearchFilters(committee="childrens services overview & scrutiny committee")
+    assert fake_service.ask(question, kept).citations
+    assert "nothing was searched" not in fake_service.ask("Who won the 1966 World Cup?", kept).answer
+
+
 def test_near_duplicate_passages_are_not_returned_twice(service):
     answer = service.ask("What is the preferred option for weekend opening at the play centre?")
     assert "extend weekend opening to 6pm" in answer.citations[0].quote

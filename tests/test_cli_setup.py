@@ -151,3 +151,16 @@ def test_the_upload_body_is_a_file_picker(client):
     assert [(m, p, t) for m, p, t, _ in others] == [("post", "/documents", "multipart/form-data")]
     schema = _resolve(openapi, others[0][3]["schema"])
     assert schema["required"] == ["file"] and schema["properties"]["file"]["format"] == "binary"
+
+
+def test_outside_the_project_the_commands_say_no_config_was_found(tmp_path, monkeypatch, fake_embedder):
+    """Run from a folder without config.toml (and no --config or QA_CONFIG), `qa index` and `qa ask` say so, not
+    only that index.paths is empty or that nothing is indexed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QA_CONFIG", raising=False)
+    env = {"QA_DATA_DIR": str(tmp_path / "data")}
+    runner, context = CliRunner(), AppContext(embedder=fake_embedder)
+    indexed = runner.invoke(cli, ["index"], env=env, obj=context)
+    assert indexed.exit_code == 2 and f"no config.toml in {tmp_path}" in indexed.output, indexed.output
+    asked = runner.invoke(cli, ["ask", "When is the next meeting?"], env=env, obj=context)
+    assert asked.exit_code != 0 and "no config.toml was found" in asked.output, asked.output

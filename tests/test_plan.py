@@ -71,6 +71,7 @@ def cases(passages):
     yield SearchFilters(document="pack.pdf", until=JAN), "anything"
     yield SearchFilters(document=next(iter(passages.values())).doc_id), "anything"
     yield SearchFilters(committee="children’s services overview and scrutiny committee", since=MAR), "anything"
+    yield SearchFilters(committee="Childrens Services Overview & Scrutiny Committee"), "anything"
     yield SearchFilters(committee="Planning Committee", doc_type="report"), "anything"
     yield SearchFilters(doc_type="minutes", document="pack.pdf"), "what did the March meeting decide?"
     yield SearchFilters(), "what happened at the January 2023 meeting?"  # the question's own dates limit the search
@@ -131,6 +132,20 @@ def test_exact_and_lexical_searches_rank_the_allowed_passages_as_testing_each_on
             assert ranked == best, (filters, question, decisions_only)
             assert lexical_scores == {ids[i]: float(scores[i]) for i in order[: 4 * wanted] if scores[i] > 0}
     assert compared > 30
+
+
+def test_a_committee_typed_without_its_apostrophe_or_with_an_ampersand_is_found(generation):
+    planner = generation.planner
+    question = planner.parse("what happened?")
+    exact = planner.plan(question, SearchFilters(committee="CHILDREN'S SERVICES OVERVIEW AND SCRUTINY COMMITTEE"))
+    assert exact.allowed
+    for typed in (
+        "childrens services overview & scrutiny committee",
+        "Children’s  Services Overview AND Scrutiny Committee",
+    ):
+        plan = planner.plan(question, SearchFilters(committee=typed))
+        assert plan.allowed == exact.allowed and plan.filters == exact.filters  # spelt as the papers spell it
+    assert not planner.plan(question, SearchFilters(committee="Children Services Overview and Scrutiny")).allowed
 
 
 def test_a_passage_set_is_a_read_only_set_of_ids_over_rows():
