@@ -57,6 +57,9 @@ def main() -> None:
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     base = {**os.environ, "QA_API__REQUESTS_PER_MINUTE": "0", "QA_API__KEYS": "{}", "MALLOC_ARENA_MAX": "2"}
+    # The sample would be searched exactly (retrieval.exact_search_up_to): through Chroma, as a large archive is, the
+    # replicas ask the server they share.
+    base["QA_RETRIEVAL__EXACT_SEARCH_UP_TO"] = "0"
     chroma = ChromaServer(args.work / "chroma").start()
     server_env = {
         **base,

@@ -91,7 +91,7 @@ def fold_quotes(text: str) -> str:
 
 def name_key(name: str) -> str:
     """A committee's name for matching: case ignored, apostrophes (straight or curly) left out, "&" read as "and",
-    spaces collapsed: "Childrens Services Overview & Scrutiny" matches "Children's Services Overview and Scrutiny"."""
+    spaces collapsed, so a name typed without its apostrophe or with "&" for "and" matches the papers' spelling."""
     folded = fold_quotes(name).casefold().replace("'", "").replace("&", " and ")
     return " ".join(folded.split())
 

@@ -19,20 +19,36 @@ from qa.sentences import Sentence, can_lead
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 
 
+# How an answer names a kind of paper a filter asked for.
+DOC_TYPE_WORDS = {"agenda_pack": "agenda packs", "minutes": "printed minutes", "report": "standalone reports"}
+
+
 def filtered_out_text(filters: SearchFilters) -> str:
-    """What an answer says when the filters alone leave no indexed paper to search: which filters, and what to try,
-    rather than the papers not answering (a member who mistyped a committee would read that as an answer)."""
-    asked = [
-        f'committee "{filters.committee}"' if filters.committee else "",
-        f"{filters.doc_type} only" if filters.doc_type else "",
-        f'document "{filters.document}"' if filters.document else "",
-        f"since {filters.since.isoformat()}" if filters.since else "",
-        f"until {filters.until.isoformat()}" if filters.until else "",
-    ]
-    return (
-        f"No indexed paper matches the filters ({', '.join(a for a in asked if a)}), so nothing was searched. "
-        "Check the committee's or document's name, or widen the dates."
-    )
+    """What an answer says when the filters alone leave no indexed paper to search: which filters, and what to
+    check of those given, rather than that the papers don't answer (a member who mistyped a committee would take
+    that for an answer)."""
+    asked, checks = [], []
+    if filters.committee:
+        asked.append(f'the committee "{filters.committee}"')
+        checks.append("the committee's name")
+    if filters.doc_type:
+        asked.append(f"{DOC_TYPE_WORDS.get(filters.doc_type, filters.doc_type)} only")
+        checks.append("the kind of paper")
+    if filters.document:
+        asked.append(f'the document "{filters.document}"')
+        checks.append("the document's name")
+    if filters.since:
+        asked.append(f"meetings since {long_date(filters.since)}")
+    if filters.until:
+        asked.append(f"meetings until {long_date(filters.until)}")
+    if filters.since or filters.until:
+        checks.append("the dates")
+    if not asked:  # no filter given: nothing was filtered out
+        return ABSTAIN_TEXT
+    together = "these filters together" if len(asked) > 1 else "this filter"
+    named = ", ".join(asked[:-1]) + f" and {asked[-1]}" if len(asked) > 1 else asked[0]
+    listed = ", ".join(checks[:-1]) + f" or {checks[-1]}" if len(checks) > 1 else checks[0]
+    return f"No indexed paper matches {together} ({named}), so nothing was searched. Check {listed}."
 
 
 NO_QUESTION_TEXT = "Ask a question about the committee papers."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from core.lexicon import AGREED, DEFERRED
@@ -56,33 +57,33 @@ class MinutesIndex:
 
     def __init__(self, passages: Iterable[Passage]):
         self._by_minute: dict[MinuteKey, list[Passage]] = {}
-        self._by_day: dict[dt.date, list[Passage]] = {}  # in index order, as each day's list is built
-        self._all: list[Passage] = []
-        for passage in passages:
+        self._by_day: dict[dt.date, list[tuple[int, Passage]]] = {}  # with each passage's place in index order
+        for place, passage in enumerate(passages):
             if not passage.decision or passage.boilerplate:
                 continue
-            self._all.append(passage)
             key = minute_key(passage)
             if key:
                 self._by_minute.setdefault(key, []).append(passage)
             if passage.meeting_date:
-                self._by_day.setdefault(passage.meeting_date, []).append(passage)
-        self._order = {id(p): n for n, p in enumerate(self._all)}
-        self._latest = max(self._by_day, default=None)
+                self._by_day.setdefault(passage.meeting_date, []).append((place, passage))
+        self._newest_first = sorted(self._by_day, reverse=True)
 
     def in_minute(self, key: MinuteKey) -> list[Passage]:
         """The decision passages of one minute, in document order."""
         return list(self._by_minute.get(key, []))
 
-    def latest(self) -> dt.date | None:
-        """The newest meeting whose minutes record a decision."""
-        return self._latest
+    def latest(self, allowed: AbstractSet[str] | None = None) -> dt.date | None:
+        """The newest meeting whose minutes record a decision (of the `allowed` passages, when given: a question's
+        filters)."""
+        return next(
+            (d for d in self._newest_first if allowed is None or any(p.id in allowed for _, p in self._by_day[d])), None
+        )
 
-    def at_meetings(self, days: Iterable[dt.date]) -> list[Passage]:
-        """The decision passages recording any of these meetings, in index order (looked up by day: a question's
-        cost does not grow with the archive's other meetings)."""
-        found = [p for day in set(days) for p in self._by_day.get(day, [])]
-        return sorted(found, key=lambda p: self._order[id(p)])
+    def at_meetings(self, days: Iterable[dt.date], allowed: AbstractSet[str] | None = None) -> list[Passage]:
+        """The decision passages recording any of these meetings (and `allowed`, when given), in index order: looked
+        up by day, so a question's cost does not grow with the archive's other meetings."""
+        found = sorted((e for day in set(days) for e in self._by_day.get(day, [])), key=lambda e: e[0])
+        return [p for _, p in found if allowed is None or p.id in allowed]
 
 
 def minute_key(passage: Passage) -> MinuteKey | None:
@@ -162,10 +163,10 @@ class DecisionFinder:
         return self._once(oldest_first(found))
 
     def at_meetings(self, plan: SearchPlan) -> list[FoundDecision]:
-        """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?")."""
-        return self._once(
-            oldest_first([self._found(p, plan, 0.0) for p in self.minutes.at_meetings(plan.named_meetings)])
-        )
+        """Every decision minuted at the meetings a question's dates name ("what did we decide in December 2017?"),
+        within its filters."""
+        passages = self.minutes.at_meetings(plan.named_meetings, plan.allowed)
+        return self._once(oldest_first([self._found(p, plan, 0.0) for p in passages]))
 
     def _once(self, found: list[FoundDecision]) -> list[FoundDecision]:
         """Each decision once: the same minutes printed in two documents (in the next pack and as printed

@@ -1,9 +1,8 @@
 """A search plan: what one question implies for the search, worked out once and read by every later stage.
 
 `Planner.plan` reads the question's dates against the indexed meetings and report periods, applies the
-filters, and fixes the question's vector, topic stems and phrases, the passages it may use and the same limits
-in Chroma's filter language. Retrieval, sentence scoring, decisions and answering read the plan; none of them
-works these out again.
+filters, and fixes the question's vector, topic stems and phrases and the passages it may use (a `PassageSet`).
+Retrieval, sentence scoring, decisions and answering read the plan; none of them works these out again.
 """
 
 from __future__ import annotations
@@ -113,10 +112,10 @@ class Planner:
         embedder: TextEmbedder,
         terms: Terms,
         vocabulary: CouncilVocabulary,
-        rows: Mapping[str, int] | None = None,
+        rows: Mapping[str, int],
     ):
         """`rows`: each passage's row in the generation's vectors (`IndexSnapshot.vector_rows`), which the plans'
-        `PassageSet`s are masks over; by default the passages' order."""
+        `PassageSet`s are masks over (a passage without a row is never allowed: it has no vector to rank)."""
         self.embedder = embedder
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
@@ -125,7 +124,7 @@ class Planner:
         self.vocabulary = vocabulary
         # Made once a generation, so no question costs a walk over every passage: the searchable rows, the decisions
         # among them, and the rows of each meeting and each document, over the generation's vector rows (`rows`).
-        self._rows_of: Mapping[str, int] = rows if rows is not None else {pid: i for i, pid in enumerate(passages)}
+        self._rows_of = rows
         size = max(self._rows_of.values(), default=-1) + 1
         self._ids: list[str] = [""] * size
         for pid, row in self._rows_of.items():
@@ -162,7 +161,6 @@ class Planner:
         recorded.sort()
         self._recorded_days = [day for day, _ in recorded]
         self._recorded_rows = np.array([row for _, row in recorded], np.int64)
-        self.searchable = self._passage_set(self._searchable.copy())
 
     def parse(self, text: str) -> Question:
         """Read a question against the indexed meetings ("last October") and this council's words."""
@@ -173,7 +171,8 @@ class Planner:
     ) -> SearchPlan:
         """Work out what the question implies for the search, once."""
         if filters and filters.committee:
-            # Chroma matches exactly; members type committee names in any case, with either apostrophe.
+            # Members type committee names in any case, with or without the apostrophe, "&" for "and": the answer
+            # and the filters it reports name the committee as the papers spell it.
             filters = filters.model_copy(
                 update={"committee": self.committees.get(name_key(filters.committee), filters.committee)}
             )
@@ -315,8 +314,8 @@ def permitted(
 
 
 def passes(p: PassageLike, filters: SearchFilters) -> bool:
-    """Whether a passage meets the filters (committee in any case and with either apostrophe; dates of the meeting
-    it records, inclusive)."""
+    """Whether a passage meets the filters (committee as `name_key` matches names; dates of the meeting it records,
+    inclusive)."""
     if filters.since and (not p.meeting_date or p.meeting_date < filters.since):
         return False
     if filters.until and (not p.meeting_date or p.meeting_date > filters.until):

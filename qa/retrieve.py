@@ -207,7 +207,9 @@ class Retriever:
     # ---- candidate generation
     def dense_candidates(self, plan: SearchPlan) -> list[str]:
         """The passages nearest the question's vector within the plan's limits, best first (StoreError when the
-        store does not answer).
+        store does not answer). An archive of at most `retrieval.exact_search_up_to` passages is searched exactly
+        (`nearest_allowed`), without Chroma: its approximate index is rebuilt as each process opens it, and the same
+        question could find a slightly different list in another process or replica.
 
         The plan's limits are applied here, not by Chroma: a filtered Chroma query tests its metadata for every
         passage first (at 64x the sample, 357 ms a question against 2.5 ms unfiltered, bench/results/dense-query.md).
@@ -216,6 +218,8 @@ class Retriever:
         passages are too far down Chroma's list, is searched exactly over its own passages' vectors
         (`nearest_allowed`)."""
         wanted = self.settings.candidates
+        if len(self.snapshot.vectors) <= self.settings.exact_search_up_to:
+            return self.nearest_allowed(plan, wanted)  # exact, the same in every process, and quicker at this size
         if len(plan.allowed) * NARROW_SHARE <= len(self.snapshot.vector_rows):
             return self.nearest_allowed(plan, wanted)
         asked = DENSE_OVERFETCH * wanted

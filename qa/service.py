@@ -186,12 +186,13 @@ class QAService:
         return loaded[0] if members else loaded[1]
 
     def _not_indexed(self) -> NotIndexedError:
-        where = (
+        found = (
             ""
             if self.settings.config_file
-            else f" (and no {DEFAULT_CONFIG_NAME} was found: run from the project's folder or pass --config)"
+            else f" (no {DEFAULT_CONFIG_NAME} was found in {Path.cwd()}: pass --config or set QA_CONFIG if the papers"
+            " are configured elsewhere)"
         )
-        return NotIndexedError(f"nothing is indexed in {self.settings.data_dir}{where}; run `qa index` first")
+        return NotIndexedError(f"nothing is indexed in {self.settings.data_dir}; run `qa index` first{found}")
 
     def _retire(self, replaced: tuple[Generation, Generation]) -> None:
         """Close generations no request can still be using: the one just replaced stays open for requests under
@@ -313,7 +314,7 @@ class QAService:
         decisions: list[FoundDecision] = []
         if parsed.decision and not plan.topic and parsed.last_meeting:
             # "What did the committee decide at its last meeting?": every decision of the newest minuted meeting.
-            latest = generation.decisions.minutes.latest()
+            latest = generation.decisions.minutes.latest(plan.allowed)  # the filters' committee's last meeting
             if latest:
                 decisions = generation.decisions.at_meetings(
                     dataclasses.replace(plan, named_meetings=frozenset({latest}))

@@ -25,7 +25,7 @@ from indexer.pipeline import Indexer
 
 from chroma_server import free_port
 from fakes import HashEmbedder
-from pdfs import sample_pack
+from pdfs import PageSpec, exempt_pack, exempt_paper, make_pdf, sample_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "papers"
@@ -42,6 +42,8 @@ def make_settings(data_dir: Path, paths: list[Path] | None = None) -> Settings:
     settings = Settings()
     settings.index.data_dir = data_dir
     settings.index.paths = paths or []
+    # Small test archives would be searched exactly; through Chroma, as a large archive is, the tests reach the store.
+    settings.retrieval.exact_search_up_to = 0
     return settings
 
 
@@ -144,3 +146,37 @@ def assert_quote_on_page(citation: Any, pdf_path: Path) -> None:
     assert quote_on_page(citation.quote, pdf_path, citation.page), (
         f"quote not verbatim on page {citation.page} of {pdf_path.name}: {citation.quote[:120]!r}"
     )
+
+
+# API keys of the restricted index: a reader (public papers), a member (restricted ones too) and an editor.
+KEYS = {"reader-key": "reader", "member-key": "member", "editor-key": "editor"}
+
+
+def legal_advice(path: Path) -> Path:
+    """A paper restricted by its path only (no markers in its text)."""
+    lines = [
+        "Legal Advice: Ashgrove Academy Transfer",
+        "1.1 Counsel advised that the Ashgrove academy transfer may proceed once the land is registered.",
+        "1.2 The Ashgrove advice from Brightwater Chambers cost 7,925 pounds.",
+    ]
+    return make_pdf(path, [PageSpec(lines, footer="Page 1")])
+
+
+@pytest.fixture(scope="module")  # a module of its own may upload to it
+def restricted_index(tmp_path_factory: pytest.TempPathFactory, fake_embedder: HashEmbedder) -> Settings:
+    """Papers: the public sample pack, a public pack holding one exempt report, a wholly exempt paper, and a paper
+    restricted by `access.restricted_paths`; keys for a reader, a member and an editor."""
+    root = tmp_path_factory.mktemp("restricted")
+    papers = root / "papers"
+    (papers / "confidential").mkdir(parents=True)
+    sample_pack(papers / "pack.pdf")
+    exempt_pack(papers / "march.pdf")
+    exempt_paper(papers / "zanthorpe.pdf")
+    legal_advice(papers / "confidential" / "ashgrove.pdf")
+    settings = make_settings(root / "data", [papers])
+    settings.access.restricted_paths = ["*/confidential/*"]
+    settings.api.keys = dict(KEYS)
+    settings.api.requests_per_minute = 0
+    report = Indexer(settings, embedder=fake_embedder).run()
+    assert report.ok, report.failed
+    return settings

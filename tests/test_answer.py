@@ -126,9 +126,16 @@ def test_filters_that_leave_no_paper_say_so_rather_than_that_the_papers_do_not_a
     says nothing was searched, not the papers' silence (which a member would take as an answer)."""
     question = "What is the preferred option for weekend opening at the play centre?"
     for filters, named in [
-        (SearchFilters(committee="Planing Committee"), ['committee "Planing Committee"']),
-        (SearchFilters(since=dt.date(2030, 1, 1), doc_type="report"), ["since 2030-01-01", "report only"]),
-        (SearchFilters(document="no-such-file.pdf"), ['document "no-such-file.pdf"']),
+        (SearchFilters(committee="Planing Committee"), ['this filter (the committee "Planing Committee")', "name."]),
+        (
+            SearchFilters(since=dt.date(2030, 1, 1), doc_type="report"),
+            [
+                "these filters together",
+                "standalone reports only and meetings since 1 January 2030",
+                "paper or the dates",
+            ],
+        ),
+        (SearchFilters(document="no-such-file.pdf"), ['the document "no-such-file.pdf"', "document's name"]),
     ]:
         answer = fake_service.ask(question, filters)
         assert answer.abstained and not answer.citations and not answer.missing, filters
@@ -137,6 +144,16 @@ def test_filters_that_leave_no_paper_say_so_rather_than_that_the_papers_do_not_a
     kept = SearchFilters(committee="childrens services overview & scrutiny committee")
     assert fake_service.ask(question, kept).citations
     assert "nothing was searched" not in fake_service.ask("Who won the 1966 World Cup?", kept).answer
+
+
+def test_the_last_meetings_decisions_keep_to_the_filters(fake_service):
+    """ "What did the committee decide at its last meeting?" with a committee filter answers from that committee's
+    last minuted meeting; a committee no paper names leaves nothing to search, not another committee's decisions."""
+    question = "What did the committee decide at its last meeting?"
+    kept = fake_service.ask(question, SearchFilters(committee="childrens services overview & scrutiny committee"))
+    assert kept.citations and not kept.abstained
+    other = fake_service.ask(question, SearchFilters(committee="Planning Committee"))
+    assert other.abstained and not other.citations and "nothing was searched" in other.answer
 
 
 def test_near_duplicate_passages_are_not_returned_twice(service):

@@ -163,4 +163,4 @@ def test_outside_the_project_the_commands_say_no_config_was_found(tmp_path, monk
     indexed = runner.invoke(cli, ["index"], env=env, obj=context)
     assert indexed.exit_code == 2 and f"no config.toml in {tmp_path}" in indexed.output, indexed.output
     asked = runner.invoke(cli, ["ask", "When is the next meeting?"], env=env, obj=context)
-    assert asked.exit_code != 0 and "no config.toml was found" in asked.output, asked.output
+    assert asked.exit_code != 0 and f"no config.toml was found in {tmp_path}" in asked.output, asked.output

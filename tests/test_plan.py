@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -56,6 +57,15 @@ def generation(pack_index, fake_embedder):
     return QAService(pack_index, embedder=fake_embedder)._current()
 
 
+@pytest.fixture(scope="module", params=["pack", "restricted, members", "restricted, public"])
+def any_generation(request, pack_index, restricted_index, fake_embedder):
+    """The sample pack's generation, and a generation with restricted papers as members and as the public see it
+    (a view whose vector rows have gaps where restricted passages are left out)."""
+    if request.param == "pack":
+        return QAService(pack_index, embedder=fake_embedder)._current()
+    return QAService(restricted_index, embedder=fake_embedder)._current(members=request.param.endswith("members"))
+
+
 def cases(passages):
     days = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
     edges = [d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)]
@@ -105,12 +115,13 @@ def test_the_dense_search_finds_the_allowed_passages_nearest_the_question(genera
 
 @pytest.mark.parametrize("full_pass_share", [1, 10**9])
 def test_exact_and_lexical_searches_rank_the_allowed_passages_as_testing_each_one_does(
-    generation, monkeypatch, full_pass_share
+    any_generation, monkeypatch, full_pass_share
 ):
     """The exact dense search and BM25's candidates read the plan's rows and mask (a PassageSet), not its ids:
     they rank exactly the allowed passages a walk over every passage ranks, best first, ties in the generation's
     order, whether the exact search gathers the allowed rows (a few) or scores all and picks them after (many)."""
     monkeypatch.setattr(retrieve, "FULL_PASS_SHARE", full_pass_share)
+    generation = any_generation
     retriever, snapshot = generation.retriever, generation.snapshot
     wanted, compared = retriever.settings.candidates, 0
     for filters, question in cases(snapshot.passages):
@@ -121,6 +132,10 @@ def test_exact_and_lexical_searches_rank_the_allowed_passages_as_testing_each_on
             exact = retriever.nearest_allowed(plan, wanted)
             assert [similarity[pid] for pid in exact] == pytest.approx([similarity[pid] for pid in closest], abs=1e-6)
             assert set(exact) <= plan.allowed and len(exact) == len(closest)
+            # Ties in the generation's order: equally close passages come by their rows.
+            for a, b in itertools.pairwise(exact):
+                if similarity[a] == similarity[b]:
+                    assert snapshot.vector_rows[a] < snapshot.vector_rows[b]
             compared += bool(exact)
 
             tokens = [alt for t in plan.stems for alt in sorted(retriever.terms.alternatives(t))]
@@ -170,11 +185,25 @@ def test_an_unfiltered_search_asks_chroma_without_a_filter(generation, monkeypat
     assert asked and all(where is None for where in asked)
 
 
-def test_the_planners_indexes_allow_exactly_what_testing_every_passage_allows(generation):
+def test_a_small_archive_is_searched_by_meaning_exactly_without_chroma(pack_index, fake_embedder, monkeypatch):
+    """Up to `retrieval.exact_search_up_to` passages, the dense search ranks every allowed vector itself: Chroma's
+    approximate index, rebuilt as each process opens it, is never asked, so every process answers alike."""
+    settings = pack_index.model_copy(deep=True)
+    settings.retrieval.exact_search_up_to = 20_000
+    generation = QAService(settings, embedder=fake_embedder)._current()
+    monkeypatch.setattr(generation.snapshot, "nearest", lambda *args: pytest.fail("Chroma was asked"))
+    retriever = generation.retriever
+    for filters, question in cases(generation.snapshot.passages):
+        plan = generation.planner.plan(generation.planner.parse(question), filters)
+        assert retriever.dense_candidates(plan) == retriever.nearest_allowed(plan, retriever.settings.candidates)
+    assert generation.retriever.search(generation.planner.plan(generation.planner.parse("weekend opening"))).candidates
+
+
+def test_the_planners_indexes_allow_exactly_what_testing_every_passage_allows(any_generation):
     """The plan's allowed ids come from indexes made once a generation (by meeting, document, committee, kind of
     paper, meeting recorded): exactly what testing each passage with `permitted` allows, for every filter and date
-    case, with decisions only or not."""
-    planner, passages = generation.planner, generation.snapshot.passages
+    case, with decisions only or not; in a public view too, whose restricted passages are never allowed."""
+    planner, passages = any_generation.planner, any_generation.snapshot.passages
     for filters, question in cases(passages):
         for decisions_only in (False, True):
             for given in (filters, None):
@@ -240,7 +269,9 @@ def report_planner(fake_embedder):
         "r-0000": Passage(id="r-0000", doc_id="r", file="r.pdf", text="t", pages=[PageSpan(offset=0, page=1)]),
         "p-0000": passage(dt.date(2015, 3, 10)).model_copy(update={"id": "p-0000", "doc_id": "p"}),
     }
-    return Planner(passages, [report], fake_embedder, Terms(), CouncilVocabulary())
+    return Planner(
+        passages, [report], fake_embedder, Terms(), CouncilVocabulary(), {pid: i for i, pid in enumerate(passages)}
+    )
 
 
 @pytest.mark.parametrize(

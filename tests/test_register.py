@@ -359,3 +359,8 @@ def test_the_minutes_index_finds_a_meetings_decisions_by_day_in_index_order():
     assert [p.id for p in index.at_meetings([days[2], days[0], days[2]])] == walked
     assert index.latest() == days[1]
     assert index.at_meetings([]) == index.at_meetings([dt.date(1999, 1, 1)]) == []
+    # Within a question's filters: the newest meeting of the allowed passages, and only their decisions.
+    allowed = {p.id for p in passages if p.doc_id == "m0" and p.meeting_date != days[1]}
+    assert index.latest(allowed) == days[0]
+    assert {p.id for p in index.at_meetings(days, allowed)} == allowed
+    assert index.latest(set()) is None

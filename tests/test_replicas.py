@@ -75,6 +75,8 @@ def deployment(tmp_path_factory, sample_pack_pdf, embedder) -> Iterator[Deployme
         f'[index]\npaths = ["{papers}"]\ndata_dir = "{folder / "data"}"\n'
         f'[store]\nmode = "server"\nhost = "{chroma.host}"\nport = {chroma.port}\n'
         "[api]\nrequests_per_minute = 0\n"
+        # The sample would be searched exactly: through Chroma, as a large archive is, the replicas share its server.
+        "[retrieval]\nexact_search_up_to = 0\n"
     )
     settings = load_settings(config)
     assert Indexer(settings, embedder=embedder).run().ok  # the same model the replicas load, in this process

@@ -19,13 +19,12 @@ from cli.main import AppContext, cli
 from indexer.pipeline import Indexer
 from qa.service import QAService
 
-from conftest import make_settings
-from pdfs import exempt_pack, exempt_paper, sample_pack
+from conftest import KEYS, legal_advice, make_settings
+from pdfs import exempt_paper, sample_pack
 
 MEMBER = {"Authorization": "Bearer member-key"}
 READER = {"Authorization": "Bearer reader-key"}
 EDITOR = {"Authorization": "Bearer editor-key"}
-KEYS = {"reader-key": "reader", "member-key": "member", "editor-key": "editor"}
 
 # Questions whose answers lie only in the restricted papers (the exempt report of the pack, the exempt paper and the
 # paper restricted by its path).
@@ -51,38 +50,6 @@ SECRET_QUESTIONS = [
     "What are the rival bids for the boathouse site?",
     "What does the report of the Strategic Lead for Outdoor Education say?",
 ]
-
-
-def legal_advice(path: Path) -> Path:
-    """A paper restricted by its path only (no markers in its text)."""
-    from pdfs import PageSpec, make_pdf
-
-    lines = [
-        "Legal Advice: Ashgrove Academy Transfer",
-        "1.1 Counsel advised that the Ashgrove academy transfer may proceed once the land is registered.",
-        "1.2 The Ashgrove advice from Brightwater Chambers cost 7,925 pounds.",
-    ]
-    return make_pdf(path, [PageSpec(lines, footer="Page 1")])
-
-
-@pytest.fixture(scope="module")
-def restricted_index(tmp_path_factory, fake_embedder):
-    """Papers: the public sample pack, a public pack holding one exempt report, a wholly exempt paper, and a paper
-    restricted by `access.restricted_paths`; keys for a reader, a member and an editor."""
-    root = tmp_path_factory.mktemp("restricted")
-    papers = root / "papers"
-    (papers / "confidential").mkdir(parents=True)
-    sample_pack(papers / "pack.pdf")
-    exempt_pack(papers / "march.pdf")
-    exempt_paper(papers / "zanthorpe.pdf")
-    legal_advice(papers / "confidential" / "ashgrove.pdf")
-    settings = make_settings(root / "data", [papers])
-    settings.access.restricted_paths = ["*/confidential/*"]
-    settings.api.keys = dict(KEYS)
-    settings.api.requests_per_minute = 0
-    report = Indexer(settings, embedder=fake_embedder).run()
-    assert report.ok, report.failed
-    return settings
 
 
 @pytest.fixture(scope="module")
