@@ -7,6 +7,7 @@ configuration.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 import click
+from pydantic import ValidationError
 
 from cli.feedback import feedback
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
@@ -60,11 +62,26 @@ class QAGroup(click.Group):
             ctx.exit(exit_code_of(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (`qa ask ... | head -1`): not an error of ours. Output to it is dropped, so that
+            # flushing at exit does not fail again.
+            with contextlib.suppress(OSError, ValueError):  # a stdout without a file descriptor (a test's capture)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:
             if os.environ.get("QA_DEBUG"):
                 raise
             click.echo(f"qa: internal error: {type(exc).__name__}: {exc} (QA_DEBUG=1 shows the traceback)", err=True)
             ctx.exit(EXIT_FAILED)
+
+
+def _search_filters(**fields: Any) -> SearchFilters:
+    """The filters of the command's options; a usage error (exit 2) naming the option when they conflict."""
+    try:
+        return SearchFilters.model_validate(fields)
+    except ValidationError as exc:
+        reason = str(exc.errors()[0].get("msg", "invalid")).removeprefix("Value error, ")
+        raise click.UsageError(f"--since/--until: {reason}") from None
 
 
 class AppContext:
@@ -289,14 +306,12 @@ def ask(
     """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
     if not question.strip():
         raise click.UsageError("QUESTION is empty; ask a question, or give '-' to read questions from stdin")
-    filters = SearchFilters.model_validate(
-        {
-            "since": since and since.date(),
-            "until": until and until.date(),
-            "committee": committee,
-            "doc_type": doc_type,
-            "document": document,
-        }
+    filters = _search_filters(
+        since=since and since.date(),
+        until=until and until.date(),
+        committee=committee,
+        doc_type=doc_type,
+        document=document,
     )
     service = obj.service()
     # From stdin every line gets exactly one response, so callers can pair them up.
@@ -321,7 +336,7 @@ def decisions(
 ) -> None:
     """What the committee decided about TOPIC: the decision register's entries, each numbered resolution on its
     own, oldest first. Without TOPIC, every decision within the dates (e.g. everything deferred since May)."""
-    filters = SearchFilters(since=since.date() if since else None, until=until.date() if until else None)
+    filters = _search_filters(since=since.date() if since else None, until=until.date() if until else None)
     found = obj.service().decisions(topic, filters, status)
     if as_json:
         click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 DocType = Literal["agenda_pack", "minutes", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
@@ -195,6 +195,12 @@ class SearchFilters(BaseModel):
     doc_type: DocType | None = Field(None, description="Only agenda packs, printed minutes or standalone reports")
     document: str | None = Field(None, description="Only this document: its id or its file name")
 
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SearchFilters:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since.isoformat()}) is after until ({self.until.isoformat()})")
+        return self
+
 
 class DocumentRef(BaseModel):
     """The document a citation comes from, as the contract names it."""
@@ -293,6 +299,9 @@ class Answer(BaseModel):
     )
     missing: list[str] = Field(
         default_factory=list, description="What the question asks that the papers don't give, e.g. ['2018/19']"
+    )
+    filtered_out: bool = Field(
+        False, description="True when the filters alone left no indexed paper to search: nothing was searched"
     )
     searched_for: str | None = Field(
         None, description="The question as searched when words were corrected to the papers' own, else null"

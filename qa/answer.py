@@ -19,11 +19,13 @@ from qa.sentences import Sentence, can_lead
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
 
 
+# How many of the papers' committees an answer lists when a committee filter named none of them.
+COMMITTEES_LISTED = 8
 # How an answer names a kind of paper a filter asked for.
 DOC_TYPE_WORDS = {"agenda_pack": "agenda packs", "minutes": "printed minutes", "report": "standalone reports"}
 
 
-def filtered_out_text(filters: SearchFilters) -> str:
+def filtered_out_text(filters: SearchFilters, committees: list[str] | None = None) -> str:
     """What an answer says when the filters alone leave no indexed paper to search: which filters, and what to
     check of those given, rather than that the papers don't answer (a member who mistyped a committee would take
     that for an answer)."""
@@ -48,7 +50,12 @@ def filtered_out_text(filters: SearchFilters) -> str:
     together = "these filters together" if len(asked) > 1 else "this filter"
     named = ", ".join(asked[:-1]) + f" and {asked[-1]}" if len(asked) > 1 else asked[0]
     listed = ", ".join(checks[:-1]) + f" or {checks[-1]}" if len(checks) > 1 else checks[0]
-    return f"No indexed paper matches {together} ({named}), so nothing was searched. Check {listed}."
+    text = f"No indexed paper matches {together} ({named}), so nothing was searched. Check {listed}."
+    if filters.committee and committees and filters.committee not in committees:
+        shown = committees[:COMMITTEES_LISTED]
+        more = f" and {len(committees) - len(shown)} more" if len(committees) > len(shown) else ""
+        text += f" The papers name these committees: {'; '.join(shown)}{more}."
+    return text
 
 
 NO_QUESTION_TEXT = "Ask a question about the committee papers."

@@ -170,12 +170,7 @@ class Planner:
         self, question: Question, filters: SearchFilters | None = None, decisions_only: bool = False
     ) -> SearchPlan:
         """Work out what the question implies for the search, once."""
-        if filters and filters.committee:
-            # Members type committee names in any case, with or without the apostrophe, "&" for "and": the answer
-            # and the filters it reports name the committee as the papers spell it.
-            filters = filters.model_copy(
-                update={"committee": self.committees.get(name_key(filters.committee), filters.committee)}
-            )
+        filters = self.as_papers_name(filters)
         named = frozenset(self.meetings_named(question)) if question.dated else frozenset()
         date_limit, period_docs = self._limits(question, named)
         stems = self.terms.of(question.text)
@@ -201,6 +196,20 @@ class Planner:
             allowed,
             specifics(question),
         )
+
+    def as_papers_name(self, filters: SearchFilters | None) -> SearchFilters | None:
+        """The filters with their committee as the papers spell it. Members type committee names in any case, with
+        or without the apostrophe, "&" for "and" (`name_key`), or leave words off the end or the start ("... Overview
+        and Scrutiny" for "... Overview and Scrutiny Committee"): a name that is part of exactly one committee's name
+        is that committee. Unchanged when no committee matches (then nothing is allowed)."""
+        if not filters or not filters.committee:
+            return filters
+        key = name_key(filters.committee)
+        named = self.committees.get(key)
+        if named is None:
+            holding = {name for other, name in self.committees.items() if f" {key} " in f" {other} "}
+            named = holding.pop() if len(holding) == 1 else None
+        return filters.model_copy(update={"committee": named}) if named else filters
 
     def allowed(
         self,

@@ -356,9 +356,11 @@ class QAService:
             answer.missing = list(dict.fromkeys([*unminuted, *dates, *self._not_printed(generation, plan)]))
             if answer.missing:
                 answer.answer = f"{not_given(answer.missing)}. {ABSTAIN_TEXT}"
-            if filters is not None and not generation.planner.allowed(filters, None, frozenset()):
+            if plan.filters is not None and not generation.planner.allowed(plan.filters, None, frozenset()):
                 # Not the papers' silence: the filters left nothing to search (a mistyped committee, dates too narrow).
-                answer.answer, answer.missing = filtered_out_text(filters), []
+                committees = sorted(set(generation.planner.committees.values()))
+                text = filtered_out_text(plan.filters, committees)
+                answer.answer, answer.missing, answer.filtered_out = text, [], True
         else:
             missing = unminuted + self._missing(generation, plan, answer.citations, undated)
             if self.llm_answerer is not None:
@@ -448,6 +450,7 @@ class QAService:
         same minutes printed in two documents count once, the other place kept in `also_printed`. A blank topic
         gives every entry within the dates."""
         generation = self._current(members)
+        filters = generation.planner.as_papers_name(filters)
         if topic.strip():
             question = generation.planner.parse(generation.spelling.correct(topic)[0])
             question.decision = True

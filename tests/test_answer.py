@@ -126,7 +126,14 @@ def test_filters_that_leave_no_paper_say_so_rather_than_that_the_papers_do_not_a
     says nothing was searched, not the papers' silence (which a member would take as an answer)."""
     question = "What is the preferred option for weekend opening at the play centre?"
     for filters, named in [
-        (SearchFilters(committee="Planing Committee"), ['this filter (the committee "Planing Committee")', "name."]),
+        (
+            SearchFilters(committee="Planing Committee"),
+            [
+                'this filter (the committee "Planing Committee")',
+                "name.",
+                "The papers name these committees: Children's Services",
+            ],
+        ),
         (
             SearchFilters(since=dt.date(2030, 1, 1), doc_type="report"),
             [
@@ -138,11 +145,11 @@ def test_filters_that_leave_no_paper_say_so_rather_than_that_the_papers_do_not_a
         (SearchFilters(document="no-such-file.pdf"), ['the document "no-such-file.pdf"', "document's name"]),
     ]:
         answer = fake_service.ask(question, filters)
-        assert answer.abstained and not answer.citations and not answer.missing, filters
+        assert answer.abstained and answer.filtered_out and not answer.citations and not answer.missing, filters
         assert "nothing was searched" in answer.answer and all(n in answer.answer for n in named), answer.answer
     # Filters that leave papers keep the ordinary answer, and so does a question the papers left do not answer.
     kept = SearchFilters(committee="childrens services overview & scrutiny committee")
-    assert fake_service.ask(question, kept).citations
+    assert fake_service.ask(question, kept).citations and not fake_service.ask(question, kept).filtered_out
     assert "nothing was searched" not in fake_service.ask("Who won the 1966 World Cup?", kept).answer
 
 

@@ -164,3 +164,45 @@ def test_outside_the_project_the_commands_say_no_config_was_found(tmp_path, monk
     assert indexed.exit_code == 2 and f"no config.toml in {tmp_path}" in indexed.output, indexed.output
     asked = runner.invoke(cli, ["ask", "When is the next meeting?"], env=env, obj=context)
     assert asked.exit_code != 0 and f"no config.toml was found in {tmp_path}" in asked.output, asked.output
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(pack_index, tmp_path):
+    """`qa ask ... | head -1`: the pipe closes before the answer is written; the command ends quietly with 0, not
+    with "internal error: BrokenPipeError"."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1]]\n"
+        "from cli.main import AppContext, cli\n"
+        "from fakes import HashEmbedder\n"
+        "question = 'What is the preferred option for weekend opening?'\n"
+        "cli.main(['ask', question], obj=AppContext(embedder=HashEmbedder()))"
+    )
+    env = {**os.environ, "QA_CONFIG": str(config), "QA_DATA_DIR": str(pack_index.index.data_dir)}
+    tests = str(Path(__file__).parent)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, tests], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before anything is written
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, stderr
+    assert "internal error" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_a_reversed_date_range_is_refused_naming_both_dates(pack_index, fake_embedder, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    args = ["ask", "anything", "--since", "2018-01-01", "--until", "2017-01-01"]
+    result = run_cli(args, pack_index.index.data_dir, config, fake_embedder)
+    assert result.exit_code == 2 and "since (2018-01-01) is after until (2017-01-01)" in result.output, result.output
+    client = TestClient(create_app(pack_index, QAService(pack_index, embedder=fake_embedder)))
+    body = {"question": "anything", "filters": {"since": "2018-01-01", "until": "2017-01-01"}}
+    asked = client.post("/ask", json=body)
+    assert asked.status_code == 422 and "is after until" in asked.json()["detail"], asked.text
+    listed = client.get("/decisions", params={"since": "2018-01-01", "until": "2017-01-01"})
+    assert listed.status_code == 422 and "is after until" in listed.json()["detail"], listed.text

@@ -163,6 +163,32 @@ def test_a_committee_typed_without_its_apostrophe_or_with_an_ampersand_is_found(
     assert not planner.plan(question, SearchFilters(committee="Children Services Overview and Scrutiny")).allowed
 
 
+def test_a_committee_is_found_from_part_of_its_name_when_only_one_committee_holds_it(fake_embedder):
+    from core.lexicon import CouncilVocabulary
+    from qa.plan import Planner
+    from qa.terms import Terms
+
+    names = ["Health Overview and Scrutiny Committee", "Children’s Overview & Scrutiny Committee", "Planning Committee"]
+    passages = {
+        f"d{n}-0000": passage(JAN, committee=name).model_copy(update={"id": f"d{n}-0000", "doc_id": f"d{n}"})
+        for n, name in enumerate(names)
+    }
+    planner = Planner(
+        passages, [], fake_embedder, Terms(), CouncilVocabulary(), {pid: i for i, pid in enumerate(passages)}
+    )
+
+    def named(typed: str) -> str | None:
+        found = planner.as_papers_name(SearchFilters(committee=typed))
+        return found.committee if found else None
+
+    assert named("childrens overview and scrutiny") == names[1]  # no "Committee", no apostrophe, "and" for "&"
+    assert named("HEALTH OVERVIEW") == names[0] and named("planning") == names[2]
+    assert named("overview and scrutiny committee") == "overview and scrutiny committee"  # two hold it: unchanged
+    assert named("scrutiny comm") == "scrutiny comm"  # words, not letters
+    plan = planner.plan(planner.parse("what happened?"), SearchFilters(committee="health overview & scrutiny"))
+    assert set(plan.allowed) == {"d0-0000"} and plan.filters.committee == names[0]
+
+
 def test_a_passage_set_is_a_read_only_set_of_ids_over_rows():
     mask = np.array([True, False, True, True])
     allowed = PassageSet(mask, {"a": 0, "b": 1, "c": 2, "d": 3}, ["a", "b", "c", "d"])
