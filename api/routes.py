@@ -14,12 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.access import is_member, require
 from api.audit import AuditLog
-from api.errors import FieldErrors, describe_errors, detail_of, documented, status_of
+from api.errors import FieldErrors, detail_of, documented, status_of
 from api.schemas import (
     AskRequest,
     DecisionList,
@@ -125,11 +124,7 @@ def decisions(
     members: bool = Depends(is_member),
 ) -> DecisionList:
     """The decision register's entries on a topic: each numbered resolution on its own, oldest first."""
-    try:
-        filters = SearchFilters(since=since, until=until)
-    except ValidationError as exc:
-        raise InvalidRequest(f"since: {describe_errors(exc.errors()).removeprefix('body: ')}") from None
-    found = _service(request).decisions(q, filters, status, members=members)
+    found = _service(request).decisions(q, SearchFilters(since=since, until=until), status, members=members)
     return DecisionList(topic=q, decisions=found)
 
 

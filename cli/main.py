@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 import click
-from pydantic import ValidationError
 
 from cli.feedback import feedback
 from core.errors import ConfigError, GoldFileError, InvalidRequest, QAError, lookup
@@ -73,15 +72,6 @@ class QAGroup(click.Group):
                 raise
             click.echo(f"qa: internal error: {type(exc).__name__}: {exc} (QA_DEBUG=1 shows the traceback)", err=True)
             ctx.exit(EXIT_FAILED)
-
-
-def _search_filters(**fields: Any) -> SearchFilters:
-    """The filters of the command's options; a usage error (exit 2) naming the option when they conflict."""
-    try:
-        return SearchFilters.model_validate(fields)
-    except ValidationError as exc:
-        reason = str(exc.errors()[0].get("msg", "invalid")).removeprefix("Value error, ")
-        raise click.UsageError(f"--since/--until: {reason}") from None
 
 
 class AppContext:
@@ -306,12 +296,14 @@ def ask(
     """Answer QUESTION from the papers; QUESTION '-' answers one question per stdin line."""
     if not question.strip():
         raise click.UsageError("QUESTION is empty; ask a question, or give '-' to read questions from stdin")
-    filters = _search_filters(
-        since=since and since.date(),
-        until=until and until.date(),
-        committee=committee,
-        doc_type=doc_type,
-        document=document,
+    filters = SearchFilters.model_validate(
+        {
+            "since": since and since.date(),
+            "until": until and until.date(),
+            "committee": committee,
+            "doc_type": doc_type,
+            "document": document,
+        }
     )
     service = obj.service()
     # From stdin every line gets exactly one response, so callers can pair them up.
@@ -336,7 +328,7 @@ def decisions(
 ) -> None:
     """What the committee decided about TOPIC: the decision register's entries, each numbered resolution on its
     own, oldest first. Without TOPIC, every decision within the dates (e.g. everything deferred since May)."""
-    filters = _search_filters(since=since.date() if since else None, until=until.date() if until else None)
+    filters = SearchFilters(since=since.date() if since else None, until=until.date() if until else None)
     found = obj.service().decisions(topic, filters, status)
     if as_json:
         click.echo(json.dumps({"topic": topic, "decisions": [d.model_dump(mode="json") for d in found]}, indent=2))

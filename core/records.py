@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 DocType = Literal["agenda_pack", "minutes", "report"]
 Part = Literal["agenda", "front_matter", "minutes", "report", "appendix", "work_programme", "document"]
@@ -194,12 +194,6 @@ class SearchFilters(BaseModel):
     committee: str | None = Field(None, description="Only this committee's papers (any letter case)")
     doc_type: DocType | None = Field(None, description="Only agenda packs, printed minutes or standalone reports")
     document: str | None = Field(None, description="Only this document: its id or its file name")
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> SearchFilters:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError(f"since ({self.since.isoformat()}) is after until ({self.until.isoformat()})")
-        return self
 
 
 class DocumentRef(BaseModel):

@@ -139,10 +139,14 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        """The model's path; with "#bfloat16" when it computes in bfloat16, so its vectors are never mixed with
-        float32 ones (in an index or in the embedding cache)."""
+        """The model's path; with "#bfloat16-<backend>" when it computes in bfloat16, so its vectors are never mixed
+        with float32 ones, nor one backend's bfloat16 with another's (in an index or in the embedding cache).
+
+        In float32 both backends give the same vectors (cosine >= 0.99999, tests/test_embed.py) and share a name. In
+        bfloat16 they do not round alike: an index whose cached "bfloat16" vectors came from torch's emulation moved
+        2 of the 416 eval figures, where OpenVINO's own, made afresh, moved none."""
         path = str(model_path(self.settings))
-        return path if self.precision == "float32" else f"{path}#{self.precision}"
+        return path if self.precision == "float32" else f"{path}#{self.precision}-{self.settings.backend}"
 
     @property
     def _backend(self) -> _TorchBackend | _OpenVinoBackend:

@@ -47,6 +47,8 @@ def filtered_out_text(filters: SearchFilters, committees: list[str] | None = Non
         checks.append("the dates")
     if not asked:  # no filter given: nothing was filtered out
         return ABSTAIN_TEXT
+    if filters.since and filters.until and filters.since > filters.until:
+        checks = ["the dates: they are the wrong way round"]
     together = "these filters together" if len(asked) > 1 else "this filter"
     named = ", ".join(asked[:-1]) + f" and {asked[-1]}" if len(asked) > 1 else asked[0]
     listed = ", ".join(checks[:-1]) + f" or {checks[-1]}" if len(checks) > 1 else checks[0]
