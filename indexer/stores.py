@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -569,6 +570,14 @@ class IndexSnapshot:
     spelling: dict[str, int]  # the words of the passages this snapshot shows, and how often each is used
     client: Any = None  # the Chroma client the collection came from, released by `close`
     scratch: Path | None = None  # where the table of a generation published without one was made; removed by close
+
+    @functools.cached_property
+    def row_ids(self) -> list[str]:
+        """Row of `vectors` -> passage id ("" for a row this snapshot does not show): `vector_rows` the other way."""
+        ids = [""] * len(self.vectors)
+        for pid, row in self.vector_rows.items():
+            ids[row] = pid
+        return ids
 
     def close(self) -> None:
         """Release the generation's embedded Chroma system (its threads, SQLite handles and file descriptors) and its

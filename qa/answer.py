@@ -17,8 +17,7 @@ from qa.retrieve import Retrieval
 from qa.sentences import Sentence, can_lead
 
 ABSTAIN_TEXT = "The papers indexed here don't answer this question."
-
-
+NO_QUESTION_TEXT = "Ask a question about the committee papers."
 # How many of the papers' committees an answer lists when a committee filter named none of them.
 COMMITTEES_LISTED = 8
 # How an answer names a kind of paper a filter asked for.
@@ -60,7 +59,6 @@ def filtered_out_text(filters: SearchFilters, committees: list[str] | None = Non
     return text
 
 
-NO_QUESTION_TEXT = "Ask a question about the committee papers."
 # The word a decision answer labels each status with ("referred on": sent to another body to decide).
 STATUS_WORDS = {
     "resolved": "resolved",

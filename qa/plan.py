@@ -113,9 +113,11 @@ class Planner:
         terms: Terms,
         vocabulary: CouncilVocabulary,
         rows: Mapping[str, int],
+        ids: Sequence[str],
     ):
         """`rows`: each passage's row in the generation's vectors (`IndexSnapshot.vector_rows`), which the plans'
-        `PassageSet`s are masks over (a passage without a row is never allowed: it has no vector to rank)."""
+        `PassageSet`s are masks over (a passage without a row is never allowed: it has no vector to rank); `ids`: the
+        same the other way, row -> passage id, "" for a row of none (`IndexSnapshot.row_ids`)."""
         self.embedder = embedder
         self.terms = terms
         self.meeting_dates = sorted({d for p in passages.values() for d in (p.meeting_date, p.pack_date) if d})
@@ -124,11 +126,8 @@ class Planner:
         self.vocabulary = vocabulary
         # Made once a generation, so no question costs a walk over every passage: the searchable rows, the decisions
         # among them, and the rows of each meeting and each document, over the generation's vector rows (`rows`).
-        self._rows_of = rows
-        size = max(self._rows_of.values(), default=-1) + 1
-        self._ids: list[str] = [""] * size
-        for pid, row in self._rows_of.items():
-            self._ids[row] = pid
+        self._rows_of, self._ids = rows, ids
+        size = len(ids)
         self._searchable = np.zeros(size, bool)
         self._decisions = np.zeros(size, bool)
         by_meeting: dict[dt.date, list[int]] = {}

@@ -125,10 +125,6 @@ class Retriever:
         self.terms = corpus.terms
         self.sentences = sentences
         self.newness = newness(snapshot)
-        # Passage id by row of snapshot.vectors (a view without restricted passages leaves gaps).
-        self._row_ids: list[str] = [""] * len(snapshot.vectors)
-        for pid, row in snapshot.vector_rows.items():
-            self._row_ids[row] = pid
         # The vector row of each BM25 index (len(vectors) for a passage without one).
         self._lexical_rows = np.array(
             [snapshot.vector_rows.get(pid, len(snapshot.vectors)) for pid in snapshot.lexical_ids], np.int64
@@ -244,7 +240,7 @@ class Retriever:
             similarity = (vectors @ plan.vector)[picked]
         else:
             similarity = vectors[picked] @ plan.vector
-        return [self._row_ids[row] for row in picked[top_order(similarity, n)]]
+        return [self.snapshot.row_ids[row] for row in picked[top_order(similarity, n)]]
 
     def lexical_candidates(self, plan: SearchPlan) -> tuple[list[str], dict[str, float]]:
         """BM25's best passages for the question's stems (and their synonyms) within the plan's limits, with scores:

@@ -100,7 +100,15 @@ class Generation:
         return cls(
             committees=re.compile(rf"\b(?:the\s+)?(?:{pattern})", re.I) if names else None,
             snapshot=snapshot,
-            planner=Planner(headers, snapshot.manifest.documents, embedder, terms, vocabulary, snapshot.vector_rows),
+            planner=Planner(
+                headers,
+                snapshot.manifest.documents,
+                embedder,
+                terms,
+                vocabulary,
+                snapshot.vector_rows,
+                snapshot.row_ids,
+            ),
             retriever=Retriever(
                 settings.retrieval,
                 snapshot,

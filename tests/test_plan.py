@@ -174,7 +174,13 @@ def test_a_committee_is_found_from_part_of_its_name_when_only_one_committee_hold
         for n, name in enumerate(names)
     }
     planner = Planner(
-        passages, [], fake_embedder, Terms(), CouncilVocabulary(), {pid: i for i, pid in enumerate(passages)}
+        passages,
+        [],
+        fake_embedder,
+        Terms(),
+        CouncilVocabulary(),
+        {pid: i for i, pid in enumerate(passages)},
+        [*passages],
     )
 
     def named(typed: str) -> str | None:
@@ -296,7 +302,13 @@ def report_planner(fake_embedder):
         "p-0000": passage(dt.date(2015, 3, 10)).model_copy(update={"id": "p-0000", "doc_id": "p"}),
     }
     return Planner(
-        passages, [report], fake_embedder, Terms(), CouncilVocabulary(), {pid: i for i, pid in enumerate(passages)}
+        passages,
+        [report],
+        fake_embedder,
+        Terms(),
+        CouncilVocabulary(),
+        {pid: i for i, pid in enumerate(passages)},
+        [*passages],
     )
 
 
